@@ -1,0 +1,255 @@
+"""The Run document (``schema = "exabench.run/1"``): what every benchmark writes.
+
+Layout (DESIGN.md, "Run document"): ``schema, id, created, exabench_version, commit,
+environment, config, results, telemetry``. Each result: ``suite, name, params, unit, samples,
+stats, metrics, status, error, telemetry``.
+
+Durability: :class:`RunWriter` rewrites the whole file after every finished result through a
+temporary file in the same folder, ``fsync`` and ``os.replace``, so the file on disk is always
+a complete, parseable Run holding every result finished so far, even if the process is killed
+part-way. Serialised results are cached so a rewrite costs one write of the file, not a
+re-encoding of every result.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import re
+import socket
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from exabench import __version__
+from exabench.bench.stats import summarize
+from exabench.errors import UserError
+
+SCHEMA = "exabench.run/1"
+SCHEMA_PREFIX = "exabench.run/"
+STATUSES = ("ok", "failed", "skipped")
+REQUIRED_FIELDS = ("schema", "id", "created", "environment", "config", "results")
+RESULT_FIELDS = ("suite", "name", "params", "unit", "samples", "stats", "metrics", "status")
+
+
+def utc_now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def iso(ts: _dt.datetime) -> str:
+    return ts.astimezone(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def source_commit() -> str | None:
+    """The git commit of the exabench source tree, when it is a checkout; else None."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit if out.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", commit) else None
+
+
+def make_result(
+    *,
+    suite: str,
+    name: str,
+    params: Mapping[str, Any],
+    unit: str = "s",
+    samples: list[float] | None = None,
+    metrics: Mapping[str, Any] | None = None,
+    status: str = "ok",
+    error: str | None = None,
+    telemetry: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One result record; ``stats`` is always computed here from ``samples``, never passed in."""
+    assert status in STATUSES, status
+    samples = list(samples or [])
+    result: dict[str, Any] = {
+        "suite": suite,
+        "name": name,
+        "params": dict(params),
+        "unit": unit,
+        "samples": samples,
+        "stats": summarize(samples),
+        "metrics": dict(metrics or {}),
+        "status": status,
+        "error": error,
+        "telemetry": dict(telemetry) if telemetry else None,
+    }
+    if extra:
+        result.update(extra)
+    return result
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN and infinity are not JSON; write them as null rather than produce an unreadable file."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(_json_safe(value), allow_nan=False, separators=(",", ":"))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old file or the new one, never half.
+
+    A full disk or a permission problem becomes a :class:`UserError` and the previous file is
+    left as it was.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as error:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise UserError(f"cannot write {path}: {error.strerror or error}") from None
+    try:  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
+
+
+def run_filename(created: _dt.datetime, host: str, fingerprint: str | None) -> str:
+    """``<UTC timestamp>_<host>_<fingerprint prefix>.json``, safe on every filesystem."""
+    stamp = created.astimezone(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    safe_host = re.sub(r"[^A-Za-z0-9.-]+", "-", host)[:40] or "host"
+    return f"{stamp}_{safe_host}_{(fingerprint or 'nofp')[:8]}.json"
+
+
+class RunWriter:
+    """Builds one Run document and keeps it durable on disk after every result."""
+
+    def __init__(
+        self,
+        out_dir: str | os.PathLike[str],
+        environment: Mapping[str, Any],
+        config: Mapping[str, Any],
+        *,
+        path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        created = utc_now()
+        out = Path(out_dir)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UserError(f"cannot create output folder {out}: {error.strerror or error}") from None
+        host = (environment.get("host") or {}).get("hostname") or socket.gethostname()
+        self.path = Path(path) if path else out / run_filename(created, host, environment.get("fingerprint"))
+        self.doc: dict[str, Any] = {
+            "schema": SCHEMA,
+            "id": self.path.stem,
+            "created": iso(created),
+            "exabench_version": __version__,
+            "commit": source_commit(),
+            "environment": dict(environment),
+            "config": dict(config),
+            "results": [],
+            "telemetry": None,
+        }
+        self._encoded: list[str] = []
+        self.flush()
+
+    @classmethod
+    def resume(cls, path: str | os.PathLike[str]) -> RunWriter:
+        """Continue writing an existing Run (for ``--resume``): its results are kept as they are."""
+        doc = load_run(path)
+        self = cls.__new__(cls)
+        self.path = Path(path)
+        self.doc = doc
+        self._encoded = [_dumps(r) for r in doc["results"]]
+        return self
+
+    @property
+    def results(self) -> list[dict[str, Any]]:
+        return self.doc["results"]
+
+    def add(self, result: dict[str, Any]) -> None:
+        """Append a finished result and make it durable before returning."""
+        self.doc["results"].append(result)
+        self._encoded.append(_dumps(result))
+        self.flush()
+
+    def set(self, key: str, value: Any) -> None:
+        """Set a top-level field (e.g. the run-wide ``telemetry`` summary) and persist it."""
+        self.doc[key] = value
+        self.flush()
+
+    def flush(self) -> None:
+        head = {k: v for k, v in self.doc.items() if k != "results"}
+        head_text = _dumps(head)
+        # Splice the cached results in as the last key: `{...head..., "results": [r1, r2]}`.
+        text = head_text[:-1] + ',"results":[' + ",".join(self._encoded) + "]}\n"
+        atomic_write_text(self.path, text)
+
+
+def load_run(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and check a Run document; any problem is a one-line :class:`UserError` naming the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"{path}: cannot read ({error})") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UserError(f"{path}: not valid JSON ({error.msg} at line {error.lineno})") from None
+    return check_run(doc, source=str(path))
+
+
+def check_run(doc: Any, *, source: str = "run") -> dict[str, Any]:
+    """Validate the shape of a parsed Run document; returns it unchanged."""
+    if not isinstance(doc, dict):
+        raise UserError(f"{source}: not a Run document (expected a JSON object)")
+    schema = doc.get("schema")
+    if not isinstance(schema, str) or not schema.startswith(SCHEMA_PREFIX):
+        raise UserError(f"{source}: not a Run document (schema {schema!r}; expected {SCHEMA!r})")
+    if schema != SCHEMA:
+        raise UserError(
+            f"{source}: Run schema {schema!r} is not supported by exabench {__version__}; "
+            f"it reads {SCHEMA!r} (upgrade exabench to read newer files)"
+        )
+    missing = [f for f in REQUIRED_FIELDS if f not in doc]
+    if missing:
+        raise UserError(f"{source}: Run document lacks {', '.join(missing)}")
+    if not isinstance(doc["results"], list):
+        raise UserError(f"{source}: 'results' must be a list")
+    for i, result in enumerate(doc["results"]):
+        if not isinstance(result, dict):
+            raise UserError(f"{source}: result {i} is not an object")
+        lacking = [f for f in RESULT_FIELDS if f not in result]
+        if lacking:
+            raise UserError(f"{source}: result {i} lacks {', '.join(lacking)}")
+        if result["status"] not in STATUSES:
+            raise UserError(f"{source}: result {i} has status {result['status']!r}; valid: {', '.join(STATUSES)}")
+        if not isinstance(result["samples"], list) or not isinstance(result["params"], dict):
+            raise UserError(f"{source}: result {i} has malformed samples or params")
+    return doc

@@ -1,0 +1,126 @@
+"""nccl-tests-style text tables: a row of names, a row of units, fixed widths, a correctness
+column and a footer. Each suite declares its columns; the same rows go to JSON via the Run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    unit: str
+    get: Callable[[dict[str, Any]], Any]
+    fmt: str = "{}"
+    width: int = 10
+
+    def cell(self, result: dict[str, Any]) -> str:
+        try:
+            value = self.get(result)
+        except (KeyError, TypeError, IndexError):
+            value = None
+        if value is None:
+            return "-"
+        try:
+            return self.fmt.format(value)
+        except (ValueError, TypeError):
+            return str(value)
+
+
+def _param(key: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda r: r["params"].get(key)
+
+
+def _metric(key: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda r: r["metrics"].get(key)
+
+
+def _median_us(result: dict[str, Any]) -> float | None:
+    median = result["stats"]["median"]
+    return None if median is None else median * 1e6
+
+
+def _cv_pct(result: dict[str, Any]) -> float | None:
+    cv = result["stats"]["cv"]
+    return None if cv is None else 100 * cv
+
+
+def status_cell(result: dict[str, Any]) -> str:
+    """OK / WRONG / FAILED / skip, plus THROTTLED when telemetry saw a throttle reason."""
+    status = result["status"]
+    if status == "skipped":
+        text = "skip"
+    elif status == "failed":
+        text = "WRONG" if (result.get("error") or "").startswith("wrong result") else "FAILED"
+    else:
+        text = "OK"
+    if (result.get("telemetry") or {}).get("throttled"):
+        text += " THROTTLED"
+    return text
+
+
+TIME = Column("time", "(us)", _median_us, "{:.2f}", 11)
+CV = Column("cv", "(%)", _cv_pct, "{:.1f}", 6)
+CHECK = Column("check", "", status_cell, "{}", 13)
+
+SUITE_COLUMNS: dict[str, list[Column]] = {
+    "gemm": [
+        Column("name", "", lambda r: r["name"], "{}", 22),
+        Column("dtype", "", _param("dtype"), "{}", 6),
+        Column("backend", "", _param("backend"), "{}", 7),
+        Column("m", "", _param("m"), "{}", 7),
+        Column("n", "", _param("n"), "{}", 7),
+        Column("k", "", _param("k"), "{}", 7),
+        TIME,
+        Column("tflops", "(TFLOP/s)", _metric("tflops"), "{:.2f}", 10),
+        Column("peak", "(%)", _metric("pct_of_peak"), "{:.1f}", 6),
+        CV,
+        CHECK,
+    ],
+}
+GENERIC_COLUMNS = [Column("suite", "", lambda r: r["suite"], "{}", 12),
+                   Column("name", "", lambda r: r["name"], "{}", 24), TIME, CV, CHECK]
+
+
+def columns_for(suite: str) -> list[Column]:
+    return SUITE_COLUMNS.get(suite, GENERIC_COLUMNS)
+
+
+def _line(cells: Iterable[tuple[str, int]]) -> str:
+    return " ".join(f"{text:>{width}}" for text, width in cells).rstrip()
+
+
+class TablePrinter:
+    """Prints a header when the suite changes, then one row per result as it finishes."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.suite: str | None = None
+
+    def header(self, suite: str) -> None:
+        cols = columns_for(suite)
+        print(f"# {suite}", file=self.stream)
+        print("#" + _line((c.name, c.width) for c in cols)[1:], file=self.stream)
+        print("#" + _line((c.unit, c.width) for c in cols)[1:], file=self.stream)
+        self.suite = suite
+
+    def row(self, result: dict[str, Any]) -> None:
+        if result["suite"] != self.suite:
+            self.header(result["suite"])
+        cols = columns_for(result["suite"])
+        print(" " + _line((c.cell(result), c.width) for c in cols)[1:], file=self.stream)
+        if result["status"] != "ok" and result.get("error"):
+            print(f"#   {result['name']}: {result['error']}", file=self.stream)
+        self.stream.flush()
+
+
+def footer(results: list[dict[str, Any]], path: str) -> str:
+    ok = sum(r["status"] == "ok" for r in results)
+    failed = sum(r["status"] == "failed" for r in results)
+    skipped = sum(r["status"] == "skipped" for r in results)
+    wrong = sum((r.get("error") or "").startswith("wrong result") for r in results)
+    verdict = "OK" if failed == 0 else "FAILED"
+    return (f"# Results: {ok} ok, {failed} failed ({wrong} wrong), {skipped} skipped : {verdict}\n"
+            f"# Run written to {path}")

@@ -1,0 +1,69 @@
+"""The ``exabench`` command line: the spine that wires bench, workloads, analysis and reports.
+
+Each command group lives in its own module under ``exabench/commands/``; heavy imports (torch,
+cupy, altair) stay inside command bodies so ``exabench --help`` runs where they are absent.
+User errors of every kind end here as one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from exabench import __version__
+from exabench.errors import USER_ERROR_EXIT, UserError
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "--version", prog_name="exabench")
+def cli() -> None:
+    """Measure what a GPU node really does, and plan clusters of up to 100,000 GPUs from it.
+
+    \b
+    Examples:
+      exabench env
+      exabench bench gemm --quick
+      exabench run --quick --out results/
+    """
+
+
+def _register_commands() -> None:
+    from exabench.commands import all_commands
+
+    for command in all_commands():
+        cli.add_command(command)
+
+
+_register_commands()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the CLI, turn every user error into one line and exit 2."""
+    try:
+        rv = cli.main(args=argv, prog_name="exabench", standalone_mode=False)
+    except UserError as error:
+        click.echo(f"error: {error.message}", err=True)
+        sys.exit(USER_ERROR_EXIT)
+    except click.exceptions.NoArgsOmittedUsageError as error:
+        # `exabench bench` with no subcommand: show the help, as users expect.
+        click.echo(error.ctx.get_help() if error.ctx else str(error))
+        sys.exit(USER_ERROR_EXIT)
+    except click.UsageError as error:
+        hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
+        click.echo(f"error: {error.format_message()}{hint}", err=True)
+        sys.exit(USER_ERROR_EXIT)
+    except click.ClickException as error:
+        click.echo(f"error: {error.format_message()}", err=True)
+        sys.exit(USER_ERROR_EXIT)
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        sys.exit(130)
+    except click.exceptions.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except KeyboardInterrupt:
+        click.echo("error: interrupted; finished results were kept", err=True)
+        sys.exit(130)
+    sys.exit(rv if isinstance(rv, int) else 0)

@@ -1,0 +1,218 @@
+"""``exabench bench gemm|all``: run microbenchmarks, write one Run document, print a table."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from exabench.errors import UserError
+
+COMMON_HELP_EPILOG = "Results are written to --out as <UTC time>_<host>_<fingerprint>.json."
+
+
+def common_options(fn: Callable) -> Callable:
+    """Options every ``bench`` subcommand takes (DESIGN.md: --quick --device --out --json)."""
+    decorators = [
+        click.option("--quick", is_flag=True, help="A small representative subset (under 30 s on a 2-core CPU)."),
+        click.option("--device", default=None, help="cuda, cuda:N or cpu (default: a GPU when there is one)."),
+        click.option("--out", "out_dir", default="results", show_default=True, type=click.Path(file_okay=False),
+                     help="Folder for the Run document."),
+        click.option("--json", "as_json", is_flag=True, help="Print the Run document as JSON instead of the table."),
+        click.option("--warmup-ms", type=click.FloatRange(min=0), default=None, help="Warm-up budget per case (ms)."),
+        click.option("--rep-ms", type=click.FloatRange(min=0, min_open=True), default=None,
+                     help="Measurement budget per case (ms)."),
+        click.option("--flush", type=click.Choice(["l2", "rotate", "none"]), default=None,
+                     help="Cache flush between timed calls: write an L2-sized buffer, rotate input sets, or none."),
+        click.option("--cuda-graph", is_flag=True, help="Replay calls from a CUDA graph (launch-bound sizes)."),
+    ]
+    for decorator in reversed(decorators):
+        fn = decorator(fn)
+    return fn
+
+
+@click.group("bench")
+def command() -> None:
+    """Run microbenchmarks and write a Run document.
+
+    \b
+    Examples:
+      exabench bench gemm --quick
+      exabench bench gemm --dtype bf16,fp8 --sizes 4096,8192
+      exabench bench all --quick --out results/
+    """
+
+
+@command.command("gemm")
+@common_options
+@click.option("--dtype", default=None, help="Comma list of fp64,fp32,tf32,bf16,fp16,fp8,int8.")
+@click.option("--sizes", default=None, help="Square sizes, e.g. 1024,4096,8k.")
+@click.option("--shapes", default=None, help="MxNxK list, e.g. 4096x4096x4096,16x4096x14336.")
+@click.option("--backend", default="torch", show_default=True, help="torch or cupy.")
+@click.option("--skinny", is_flag=True, help="Decode-like shapes: M = 1..256 against a layer's weight matrices.")
+@click.option("--model", default=None, help="Named GEMMs of a layer of this model (with --tokens); weights for --skinny.")
+@click.option("--tokens", type=click.IntRange(min=1), default=None, help="Tokens per micro-batch for --model.")
+@click.option("--tp", type=click.IntRange(min=1), default=1, show_default=True, help="Tensor-parallel degree for --model.")
+@click.option("--mamf", is_flag=True, help="Search the maximum achievable matmul FLOP/s near --mamf-target.")
+@click.option("--mamf-target", default="4096x4096x4096", show_default=True, help="MxNxK the MAMF search starts from.")
+@click.option("--mamf-budget-s", type=click.FloatRange(min=1), default=60, show_default=True, help="MAMF search time budget.")
+def gemm_command(**options: Any) -> None:
+    """Tensor-core GEMM throughput (TFLOP/s and % of the datasheet peak) per precision and shape.
+
+    \b
+    Examples:
+      exabench bench gemm --quick
+      exabench bench gemm --dtype bf16 --sizes 8192 --json
+      exabench bench gemm --dtype bf16 --mamf --mamf-budget-s 120
+      exabench bench gemm --model llama3-70b --tokens 8192 --tp 8
+    """
+    run_suites(["gemm"], **_split(options))
+
+
+@command.command("all")
+@common_options
+def all_command(**options: Any) -> None:
+    """Every benchmark suite in one Run.
+
+    \b
+    Examples:
+      exabench bench all --quick
+    """
+    run_suites(["all"], **_split(options))
+
+
+def _split(options: dict[str, Any]) -> dict[str, Any]:
+    fixed = {k: options.pop(k) for k in ("quick", "device", "out_dir", "as_json")}
+    return {**fixed, "options": options}
+
+
+def _timing(suite, device, quick: bool, options: dict[str, Any]):
+    from dataclasses import replace
+
+    config = suite.timing(device, quick)
+    overrides = {k: options[k] for k in ("warmup_ms", "rep_ms", "flush") if options.get(k) is not None}
+    if options.get("cuda_graph"):
+        if not device.is_cuda:
+            raise UserError("--cuda-graph needs a CUDA GPU; this run is on the CPU")
+        overrides["cuda_graph"] = True
+    return replace(config, **overrides)
+
+
+def _layer_dims(options: dict[str, Any]) -> None:
+    """Resolve --model into the layer dimensions the GEMM shape hooks take."""
+    if not options.get("model"):
+        if options.get("tokens"):
+            raise UserError("--tokens needs --model (the model whose layer GEMMs to time)")
+        return
+    from exabench.bench.shapes import LayerDims
+
+    try:
+        from exabench.workloads.models import load_model
+    except ImportError:
+        raise UserError("--model needs the model catalogue (exabench.workloads.models), not installed") from None
+    model = load_model(options["model"])
+    options["layer_dims"] = LayerDims(hidden=model.hidden, ffn_hidden=model.ffn_hidden, heads=model.heads,
+                                      kv_heads=model.kv_heads, gated_mlp=model.activation == "swiglu")
+    if not options.get("tokens") and not options.get("skinny"):
+        options["tokens"] = model.seq_len
+
+
+class _Progress:
+    """A rich progress bar on stderr when it is a terminal; nothing otherwise."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.bar = None
+        if enabled and total > 1 and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self.bar = Progress(console=Console(stderr=True), transient=True)
+            self.task = self.bar.add_task("benchmarking", total=total)
+
+    def __enter__(self) -> _Progress:
+        if self.bar:
+            self.bar.start()
+        return self
+
+    def advance(self, description: str) -> None:
+        if self.bar:
+            self.bar.update(self.task, advance=1, description=description)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar:
+            self.bar.stop()
+
+
+def expand_suites(names: list[str]) -> list[str]:
+    from exabench.bench.suites import SUITES
+
+    if names == ["all"]:
+        return list(SUITES)
+    unknown = [n for n in names if n not in SUITES]
+    if unknown:
+        raise UserError(f"suite {unknown[0]!r} is not valid; valid: {', '.join(SUITES)}, all")
+    return names
+
+
+def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: str, as_json: bool,
+               options: dict[str, Any]) -> str:
+    """Build every case first (so bad options fail before anything runs), then measure them,
+    making each result durable as it finishes. Returns the Run's path."""
+    from exabench.bench import device as device_mod
+    from exabench.bench.env import capture
+    from exabench.bench.harness import measure
+    from exabench.bench.rundoc import RunWriter
+    from exabench.bench.suites import SUITES
+    from exabench.bench.table import TablePrinter, footer
+
+    resolved = device_mod.resolve(device)
+    _layer_dims(options)
+    plan = []
+    for name in expand_suites(names):
+        suite = SUITES[name]
+        plan.append((suite, suite.cases(options, resolved, quick), _timing(suite, resolved, quick, options)))
+    extra = _mamf_requested(options, resolved)
+
+    config = {"suites": [s.name for s, _, _ in plan], "quick": quick, "device": f"{resolved.kind}:{resolved.index}",
+              "options": {k: v for k, v in options.items() if v not in (None, False) and k != "layer_dims"},
+              "argv": sys.argv[1:]}
+    writer = RunWriter(out_dir, capture(), config)
+    table = TablePrinter(io.StringIO() if as_json else sys.stdout)
+    total = sum(len(cases) for _, cases, _ in plan) + (1 if extra else 0)
+    try:
+        with _Progress(total, enabled=not as_json) as progress:
+            for suite, cases, timing in plan:
+                for case in cases:
+                    result = measure(case, resolved, timing)
+                    writer.add(result)
+                    table.row(result)
+                    progress.advance(f"{case.suite} {case.name}")
+            if extra:
+                result = extra()
+                writer.add(result)
+                table.row(result)
+    except KeyboardInterrupt:
+        raise UserError(f"interrupted; {len(writer.results)} finished results kept in {writer.path}") from None
+    if as_json:
+        click.echo(json.dumps(writer.doc, indent=1))
+    else:
+        click.echo(footer(writer.results, str(writer.path)))
+    return str(writer.path)
+
+
+def _mamf_requested(options: dict[str, Any], device) -> Callable[[], dict[str, Any]] | None:
+    if not options.get("mamf"):
+        return None
+    from exabench.bench.mamf import mamf_search
+    from exabench.bench.shapes import parse_shapes
+    from exabench.bench.suites import parse_dtypes
+
+    dtypes = parse_dtypes(options.get("dtype"), ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8"),
+                          ("bf16",) if device.is_cuda else ("fp32",))
+    target = parse_shapes(options["mamf_target"])[0]
+    return lambda: mamf_search(device, dtypes[0], target, budget_s=options["mamf_budget_s"],
+                               backend=options.get("backend") or "torch")
