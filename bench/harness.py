@@ -165,7 +165,7 @@ class _Timer:
             fn((start_slot + i) % slots)
             ends[i].record()
         torch.cuda.synchronize(self.device.index)
-        return [s.elapsed_time(e) * 1e-3 for s, e in zip(starts, ends)]
+        return [s.elapsed_time(e) * 1e-3 for s, e in zip(starts, ends, strict=True)]
 
 
 def _graphed(case: Case, device: Device, calls: int, slots: int) -> Callable[[int], None]:

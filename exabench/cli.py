@@ -14,6 +14,9 @@ import click
 from exabench import __version__
 from exabench.errors import USER_ERROR_EXIT, UserError
 
+# click >= 8.2 raises NoArgsIsHelpError for a group called without a subcommand.
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 
 
@@ -47,10 +50,10 @@ def main(argv: list[str] | None = None) -> None:
     except UserError as error:
         click.echo(f"error: {error.message}", err=True)
         sys.exit(USER_ERROR_EXIT)
-    except click.exceptions.NoArgsOmittedUsageError as error:
+    except _NO_ARGS_IS_HELP as error:
         # `exabench bench` with no subcommand: show the help, as users expect.
         click.echo(error.ctx.get_help() if error.ctx else str(error))
-        sys.exit(USER_ERROR_EXIT)
+        sys.exit(0)
     except click.UsageError as error:
         hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
         click.echo(f"error: {error.format_message()}{hint}", err=True)

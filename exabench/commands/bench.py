@@ -185,7 +185,7 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
     total = sum(len(cases) for _, cases, _ in plan) + (1 if extra else 0)
     try:
         with _Progress(total, enabled=not as_json) as progress:
-            for suite, cases, timing in plan:
+            for _suite, cases, timing in plan:
                 for case in cases:
                     result = measure(case, resolved, timing)
                     writer.add(result)
@@ -201,7 +201,27 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
         click.echo(json.dumps(writer.doc, indent=1))
     else:
         click.echo(footer(writer.results, str(writer.path)))
+    _exit_on_failures(writer.results, writer.path)
     return str(writer.path)
+
+
+def _exit_on_failures(results: list[dict[str, Any]], path) -> None:
+    """Every case ran and its record is in the Run; now say loudly if any failed.
+
+    Exit 2 (a user error) when only sizes that can't fit in memory failed: the user asked for
+    them. Exit 1 when a result was wrong or a benchmark raised: the machine or the software is
+    at fault, and CI should notice.
+    """
+    failed = [r for r in results if r["status"] == "failed"]
+    if not failed:
+        return
+    oom = [r for r in failed if (r.get("error") or "").startswith("out of memory")]
+    first = failed[0]
+    message = f"{len(failed)} of {len(results)} results failed ({first['name']}: {first['error']}); all kept in {path}"
+    if len(oom) == len(failed):
+        raise UserError(message)
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
 
 
 def _mamf_requested(options: dict[str, Any], device) -> Callable[[], dict[str, Any]] | None:

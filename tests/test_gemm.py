@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import pytest
+
+from exabench.bench.device import Device
+from exabench.bench.gemm import PRECISIONS, GemmCase, gemm_flops, pct_of_peak, tflops
+from exabench.bench.harness import TimingConfig, measure
+
+CPU = Device("cpu")
+FAST = TimingConfig(warmup_ms=1, rep_ms=5, min_samples=3, max_samples=10, flush="none")
+
+
+def test_flop_count_is_two_mnk() -> None:
+    assert gemm_flops(2, 3, 4) == 48
+    assert gemm_flops(8192, 8192, 8192) == 2 * 8192**3
+
+
+def test_tflops_and_pct_of_peak() -> None:
+    # 8192^3 in 1.389 ms is 791.6 TFLOP/s: 80.0 % of the H100 SXM bf16 peak of 989.4.
+    achieved = tflops(8192, 8192, 8192, 1.389e-3)
+    assert achieved == pytest.approx(791.6, rel=1e-3)
+    assert pct_of_peak(achieved, 989.4) == pytest.approx(80.0, rel=1e-3)
+    assert pct_of_peak(achieved, None) is None
+
+
+@pytest.mark.parametrize("dtype", ["fp64", "fp32", "bf16"])
+def test_cpu_gemm_is_checked_then_timed(dtype: str) -> None:
+    result = measure(GemmCase(64, 48, 32, dtype), CPU, FAST)
+    assert result["status"] == "ok", result["error"]
+    assert result["check"]["ok"] and result["check"]["rel_error"] <= PRECISIONS[dtype].tolerance
+    assert result["stats"]["n"] == len(result["samples"]) >= 3
+    assert result["metrics"]["tflops"] > 0
+    assert result["metrics"]["pct_of_peak"] is None  # a CPU has no datasheet profile
+    assert result["params"] == {"m": 64, "n": 48, "k": 32, "dtype": dtype, "backend": "torch"}
+
+
+def test_a_wrong_result_is_failed_and_never_timed(monkeypatch: pytest.MonkeyPatch) -> None:
+    case = GemmCase(32, 32, 32, "fp32")
+    original = case.call
+
+    def corrupt(slot: int) -> None:
+        original(slot)
+        case._c.add_(1.0)  # a kernel that returns garbage
+
+    monkeypatch.setattr(case, "call", corrupt)
+    result = measure(case, CPU, FAST)
+    assert result["status"] == "failed"
+    assert result["error"].startswith("wrong result")
+    assert result["samples"] == []
+
+
+@pytest.mark.parametrize("dtype", ["tf32", "fp8", "int8"])
+def test_tensor_core_only_precisions_skip_on_cpu(dtype: str) -> None:
+    result = measure(GemmCase(64, 64, 64, dtype), CPU, FAST)
+    assert result["status"] == "skipped"
+    assert "GPU" in result["error"]
+
+
+def test_cupy_backend_skips_on_cpu() -> None:
+    result = measure(GemmCase(64, 64, 64, "fp32", backend="cupy"), CPU, FAST)
+    assert result["status"] == "skipped" and "cupy" in result["error"]
+
+
+def test_shape_beyond_memory_is_failed_not_fatal() -> None:
+    result = measure(GemmCase(10**6, 10**6, 10**6, "fp32"), CPU, FAST)
+    assert result["status"] == "failed"
+    assert result["error"].startswith("out of memory")
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", ["fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8"])
+def test_gpu_every_precision_passes_its_check(dtype: str) -> None:
+    result = measure(GemmCase(1024, 1024, 1024, dtype), Device("cuda"), FAST)
+    assert result["status"] in ("ok", "skipped"), result["error"]
+    if result["status"] == "ok":
+        assert result["metrics"]["tflops"] > 0
+
+
+@pytest.mark.gpu
+def test_gpu_cuda_graph_mode() -> None:
+    config = TimingConfig(warmup_ms=5, rep_ms=20, min_samples=3, max_samples=20, cuda_graph=True, graph_calls=5)
+    result = measure(GemmCase(256, 256, 256, "bf16"), Device("cuda"), config)
+    assert result["status"] == "ok", result["error"]
+    assert result["timing"]["calls_per_sample"] == 5

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from exabench.bench.rundoc import SCHEMA, RunWriter, load_run, make_result, run_filename
+from exabench.errors import UserError
+
+ENV = {"host": {"hostname": "node-a"}, "fingerprint": "0123456789abcdef"}
+
+
+def _result(i: int) -> dict:
+    return make_result(suite="gemm", name=f"case{i}", params={"m": i}, samples=[1e-3, 2e-3, 3e-3],
+                       metrics={"tflops": 1.5})
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    writer = RunWriter(tmp_path, ENV, {"quick": True})
+    writer.add(_result(1))
+    writer.add(_result(2))
+    doc = load_run(writer.path)
+    assert doc["schema"] == SCHEMA
+    assert doc["id"] == writer.path.stem
+    assert [r["name"] for r in doc["results"]] == ["case1", "case2"]
+    assert doc["results"][0]["stats"]["median"] == 2e-3
+    assert doc["results"][0]["samples"] == [1e-3, 2e-3, 3e-3]
+    assert doc["created"].endswith("Z")
+    assert writer.path.name.endswith("_node-a_01234567.json")
+
+
+def test_nan_metrics_become_null(tmp_path: Path) -> None:
+    writer = RunWriter(tmp_path, ENV, {})
+    writer.add(make_result(suite="s", name="n", params={}, metrics={"x": float("nan")}))
+    assert json.loads(writer.path.read_text())["results"][0]["metrics"]["x"] is None
+
+
+def test_unknown_schema_version_is_refused(tmp_path: Path) -> None:
+    writer = RunWriter(tmp_path, ENV, {})
+    doc = json.loads(writer.path.read_text())
+    doc["schema"] = "exabench.run/2"
+    writer.path.write_text(json.dumps(doc))
+    with pytest.raises(UserError, match=r"exabench.run/2.*not supported"):
+        load_run(writer.path)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("{not json", "not valid JSON"),
+    ("[]", "not a Run document"),
+    ('{"schema": "something/1"}', "not a Run document"),
+    ('{"schema": "exabench.run/1"}', "lacks"),
+])
+def test_bad_files_are_one_line_user_errors(tmp_path: Path, text: str, match: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    with pytest.raises(UserError, match=match) as info:
+        load_run(path)
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="no such file"):
+        load_run(tmp_path / "absent.json")
+
+
+def test_resume_keeps_results(tmp_path: Path) -> None:
+    writer = RunWriter(tmp_path, ENV, {})
+    writer.add(_result(1))
+    again = RunWriter.resume(writer.path)
+    again.add(_result(2))
+    assert [r["name"] for r in load_run(writer.path)["results"]] == ["case1", "case2"]
+
+
+def test_filename_is_safe() -> None:
+    import datetime as dt
+
+    name = run_filename(dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc), "a b/c", None)
+    assert name == "20260102T030405Z_a-b-c_nofp.json"
+
+
+WRITER_SCRIPT = textwrap.dedent("""
+    import sys
+    from exabench.bench.rundoc import RunWriter, make_result
+    writer = RunWriter(sys.argv[1], {"host": {"hostname": "h"}, "fingerprint": "f"}, {})
+    print(writer.path, flush=True)
+    i = 0
+    while True:
+        writer.add(make_result(suite="s", name=f"r{i}", params={"i": i}, samples=[float(i)] * 200))
+        print(i, flush=True)
+        i += 1
+""")
+
+
+def test_sigkill_part_way_leaves_a_valid_run(tmp_path: Path) -> None:
+    """Kill a writing process at random moments: the file always parses and holds every result
+    whose add() had returned (printed) before the kill."""
+    rng = random.Random(7)
+    for attempt in range(5):
+        out = tmp_path / f"k{attempt}"
+        proc = subprocess.Popen([sys.executable, "-c", WRITER_SCRIPT, str(out)],
+                                stdout=subprocess.PIPE, text=True)
+        path = Path(proc.stdout.readline().strip())
+        time.sleep(rng.uniform(0.05, 0.4))
+        os.kill(proc.pid, signal.SIGKILL)
+        printed = [line for line in proc.stdout.read().splitlines() if line.strip().isdigit()]
+        proc.wait()
+        doc = load_run(path)
+        names = [r["name"] for r in doc["results"]]
+        assert names == [f"r{i}" for i in range(len(names))]
+        assert len(names) >= len(printed)
