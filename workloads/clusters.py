@@ -1,0 +1,141 @@
+"""Cluster specs: how many GPUs of which kind, how they are wired, and what they cost to run.
+
+Data in ``workloads/clusters/*.toml``. Top level: ``name, description, source, gpu`` (a
+hardware profile name), ``gpus, gpus_per_node, nvlink_domain``; tables ``[network]`` (NICs,
+fabric tiers, oversubscription above a pod, fabric efficiency, latency), ``[power]``,
+``[price]`` and ``[reliability]`` (numbers with a ``source``, read by the power, cost and
+reliability models). Unknown keys are an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from exabench.errors import UserError
+from exabench.workloads.tomlfile import read_toml, resolve_spec, shipped_names
+
+TOP_KEYS = {"name", "description", "source", "gpu", "gpus", "gpus_per_node", "nvlink_domain",
+            "network", "power", "price", "reliability"}
+NETWORK_KEYS = {"source", "nics_per_node", "nic_gbps", "fabric", "fabric_tiers", "pod_gpus",
+                "oversubscription", "fabric_efficiency", "latency_us"}
+NUMERIC_SECTIONS = ("power", "price", "reliability")
+
+
+@dataclass(kw_only=True, frozen=True)
+class NetworkSpec:
+    """The scale-out fabric, seen from one GPU."""
+
+    nics_per_node: int
+    nic_gbps: float
+    """Line rate of one NIC, Gb/s (decimal)."""
+    fabric: str = ""
+    fabric_tiers: int = 3
+    pod_gpus: int = 0
+    """GPUs under the non-blocking tiers; traffic leaving a pod sees ``oversubscription``."""
+    oversubscription: float = 1.0
+    fabric_efficiency: float = 1.0
+    """Share of line rate the fabric keeps under load (Spectrum-X 0.95 per NVIDIA's claim)."""
+    latency_us: float = 5.0
+    """Per-step latency of an inter-node collective step (alpha), microseconds."""
+    source: str = ""
+
+    def nic_gbytes_per_gpu(self, gpus_per_node: int) -> float:
+        """Line-rate scale-out bandwidth per GPU, GB/s per direction."""
+        return self.nics_per_node * self.nic_gbps / 8.0 / gpus_per_node
+
+
+@dataclass(kw_only=True, frozen=True)
+class ClusterSpec:
+    name: str
+    gpu: str
+    """Hardware profile name (``workloads/hardware/<gpu>.toml``)."""
+    gpus: int
+    gpus_per_node: int
+    nvlink_domain: int
+    """GPUs that reach each other over NVLink (8 for HGX; 72 for NVL72)."""
+    network: NetworkSpec
+    power: dict[str, float] = field(default_factory=dict)
+    price: dict[str, float] = field(default_factory=dict)
+    reliability: dict[str, float] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+    source: str = ""
+
+
+def _number(where: str, key: str, value: Any, *, integer: bool = False, zero_ok: bool = False) -> Any:
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or value < 0 or (value == 0 and not zero_ok):
+        what = "a positive integer" if integer else "a positive number"
+        raise UserError(f"{where}: {key} = {value!r} is not valid; must be {what}")
+    return value
+
+
+def _table(where: str, doc: dict[str, Any], key: str) -> dict[str, Any]:
+    value = doc.get(key, {})
+    if not isinstance(value, dict):
+        raise UserError(f"{where}: [{key}] must be a table")
+    return dict(value)
+
+
+def parse_cluster(doc: dict[str, Any], where: str) -> ClusterSpec:
+    unknown = sorted(set(doc) - TOP_KEYS)
+    if unknown:
+        raise UserError(f"{where}: unknown key {unknown[0]!r}; valid: {', '.join(sorted(TOP_KEYS))}")
+    for required in ("gpu", "gpus", "gpus_per_node"):
+        if required not in doc:
+            raise UserError(f"{where}: missing {required!r}")
+    gpus = _number(where, "gpus", doc["gpus"], integer=True)
+    per_node = _number(where, "gpus_per_node", doc["gpus_per_node"], integer=True)
+    domain = _number(where, "nvlink_domain", doc.get("nvlink_domain", per_node), integer=True)
+    if domain % per_node and per_node % domain:
+        raise UserError(f"{where}: nvlink_domain = {domain} and gpus_per_node = {per_node} must divide one another")
+    net = _table(where, doc, "network")
+    bad = sorted(set(net) - NETWORK_KEYS)
+    if bad:
+        raise UserError(f"{where}: unknown key 'network.{bad[0]}'; valid: {', '.join(sorted(NETWORK_KEYS))}")
+    network = NetworkSpec(
+        nics_per_node=_number(where, "network.nics_per_node", net.get("nics_per_node", per_node), integer=True, zero_ok=True),
+        nic_gbps=float(_number(where, "network.nic_gbps", net.get("nic_gbps", 400))),
+        fabric=str(net.get("fabric", "")),
+        fabric_tiers=_number(where, "network.fabric_tiers", net.get("fabric_tiers", 3), integer=True, zero_ok=True),
+        pod_gpus=_number(where, "network.pod_gpus", net.get("pod_gpus", gpus), integer=True),
+        oversubscription=float(_number(where, "network.oversubscription", net.get("oversubscription", 1.0))),
+        fabric_efficiency=float(_number(where, "network.fabric_efficiency", net.get("fabric_efficiency", 1.0))),
+        latency_us=float(_number(where, "network.latency_us", net.get("latency_us", 5.0))),
+        source=str(net.get("source", "")),
+    )
+    if network.fabric_efficiency > 1:
+        raise UserError(f"{where}: network.fabric_efficiency = {network.fabric_efficiency} must be in (0, 1]")
+    sections: dict[str, dict[str, float]] = {}
+    sources = {"network": network.source}
+    for name in NUMERIC_SECTIONS:
+        table = _table(where, doc, name)
+        if "source" in table:
+            sources[name] = str(table.pop("source"))
+        sections[name] = {k: float(_number(where, f"{name}.{k}", v, zero_ok=True)) for k, v in table.items()}
+    return ClusterSpec(
+        name=str(doc.get("name") or Path(where).stem), gpu=str(doc["gpu"]), gpus=gpus, gpus_per_node=per_node,
+        nvlink_domain=domain, network=network, sources=sources, description=str(doc.get("description", "")),
+        source=str(doc.get("source", "")), **sections,
+    )
+
+
+def load_cluster(name_or_path: str) -> ClusterSpec:
+    path = resolve_spec("clusters", name_or_path)
+    return parse_cluster(read_toml(path), str(path))
+
+
+def shipped_clusters() -> list[ClusterSpec]:
+    return [load_cluster(name) for name in shipped_names("clusters")]
+
+
+def single_node(gpu: str, gpus_per_node: int = 8) -> ClusterSpec:
+    """An implicit cluster when none is named: nodes of ``gpus_per_node`` on a 400G-per-GPU fabric (assumed)."""
+    return ClusterSpec(
+        name=f"{gpu}-nodes", gpu=gpu, gpus=gpus_per_node, gpus_per_node=gpus_per_node, nvlink_domain=gpus_per_node,
+        network=NetworkSpec(nics_per_node=gpus_per_node, nic_gbps=400.0, fabric="assumed non-blocking fat tree",
+                            source="assumed: 400 Gb/s per GPU, non-blocking (no --cluster given)"),
+        description="implicit: no --cluster given", source="assumed",
+    )
