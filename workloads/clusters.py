@@ -19,7 +19,7 @@ from exabench.workloads.tomlfile import read_toml, resolve_spec, shipped_names
 TOP_KEYS = {"name", "description", "source", "gpu", "gpus", "gpus_per_node", "nvlink_domain",
             "network", "power", "price", "reliability"}
 NETWORK_KEYS = {"source", "nics_per_node", "nic_gbps", "fabric", "fabric_tiers", "pod_gpus",
-                "oversubscription", "fabric_efficiency", "latency_us"}
+                "oversubscription", "fabric_efficiency", "nic_efficiency", "latency_us"}
 NUMERIC_SECTIONS = ("power", "price", "reliability")
 
 
@@ -37,6 +37,8 @@ class NetworkSpec:
     oversubscription: float = 1.0
     fabric_efficiency: float = 1.0
     """Share of line rate the fabric keeps under load (Spectrum-X 0.95 per NVIDIA's claim)."""
+    nic_efficiency: float = 0.94
+    """Share of a NIC's line rate NCCL reaches between two nodes (46-48 of 50 GB/s, nccl-tests#290)."""
     latency_us: float = 5.0
     """Per-step latency of an inter-node collective step (alpha), microseconds."""
     source: str = ""
@@ -103,11 +105,13 @@ def parse_cluster(doc: dict[str, Any], where: str) -> ClusterSpec:
         pod_gpus=_number(where, "network.pod_gpus", net.get("pod_gpus", gpus), integer=True),
         oversubscription=float(_number(where, "network.oversubscription", net.get("oversubscription", 1.0))),
         fabric_efficiency=float(_number(where, "network.fabric_efficiency", net.get("fabric_efficiency", 1.0))),
+        nic_efficiency=float(_number(where, "network.nic_efficiency", net.get("nic_efficiency", 0.94))),
         latency_us=float(_number(where, "network.latency_us", net.get("latency_us", 5.0))),
         source=str(net.get("source", "")),
     )
-    if network.fabric_efficiency > 1:
-        raise UserError(f"{where}: network.fabric_efficiency = {network.fabric_efficiency} must be in (0, 1]")
+    for key in ("fabric_efficiency", "nic_efficiency"):
+        if getattr(network, key) > 1:
+            raise UserError(f"{where}: network.{key} = {getattr(network, key)} must be in (0, 1]")
     sections: dict[str, dict[str, float]] = {}
     sources = {"network": network.source}
     for name in NUMERIC_SECTIONS:

@@ -1,0 +1,189 @@
+"""The planner's hardware profile: datasheet peaks plus achievable-efficiency curves.
+
+Two origins, and a Plan always says which value came from where (``provenance``):
+
+- **published**: ``workloads/hardware/<name>.toml`` (peaks, and the ``[gemm_efficiency]``,
+  ``[attention_efficiency]``, ``[hbm_efficiency]``, ``[nvlink_busbw]`` sections), each with
+  its source;
+- **measured**: a Run document (``--hardware results/run.json``): GEMM efficiency over the
+  shapes it timed, HBM bandwidth from the memory suite, bus bandwidth from the collectives
+  suite. What the Run didn't measure comes from the reference profile of the same GPU.
+
+A Run measured on a device no shipped profile matches (a CPU, say) never passes for a GPU:
+the reference profile is used and the provenance says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from exabench.errors import UserError
+from exabench.workloads.curve import Curve
+from exabench.workloads.hardware import HardwarePeaks, match_device, parse_peaks
+from exabench.workloads.tomlfile import read_toml, resolve_spec
+
+RING_COLLECTIVES = ("reduce_scatter", "all_gather", "alltoall", "all_to_all")
+
+
+@dataclass(kw_only=True, frozen=True)
+class HardwareProfile:
+    peaks: HardwarePeaks
+    gemm: dict[str, Curve]
+    """GEMM efficiency (fraction of the dense peak) by GFLOP per call, per precision."""
+    attention: dict[str, float]
+    """Fused-attention forward+backward efficiency, fraction of the dense peak."""
+    hbm: Curve
+    """HBM efficiency (fraction of the datasheet bandwidth) by MB per kernel."""
+    nvlink_all_reduce: Curve
+    """All-reduce bus bandwidth in the NVLink domain, GB/s, by message MB."""
+    nvlink_ring: Curve
+    """Reduce-scatter / all-gather / all-to-all bus bandwidth in the NVLink domain, GB/s, by MB."""
+    p2p_gbps: float
+    provenance: dict[str, dict[str, str]] = field(default_factory=dict)
+    """For each quantity: ``{"kind": measured|published|assumed, "source": ...}``."""
+    run_id: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.peaks.name
+
+    def peak_flops(self, precision: str) -> float:
+        peak = self.peaks.peak(precision)
+        if peak is None:
+            valid = ", ".join(p for p in ("bf16", "fp16", "fp8") if self.peaks.peak(p))
+            raise UserError(f"precision {precision!r} is not available on {self.name}; valid: {valid}")
+        return peak * 1e12
+
+    def gemm_efficiency(self, precision: str, flops: float) -> float:
+        curve = self.gemm.get(precision) or self.gemm.get("bf16")
+        assert curve is not None, "every profile has a bf16 GEMM curve"
+        return curve(flops / 1e9)
+
+    def hbm_bytes_per_s(self, nbytes: float) -> float:
+        return self.peaks.hbm_bandwidth_gbps * 1e9 * self.hbm(nbytes / 1e6)
+
+    def nvlink_busbw(self, collective: str, nbytes: float) -> float:
+        """Bus bandwidth in bytes/s for a collective inside the NVLink domain."""
+        curve = self.nvlink_all_reduce if collective == "all_reduce" else self.nvlink_ring
+        return curve(nbytes / 1e6) * 1e9
+
+
+def _curve(section: dict[str, Any], x_key: str, y_key: str, where: str) -> Curve:
+    try:
+        return Curve(xs=tuple(float(x) for x in section[x_key]), ys=tuple(float(y) for y in section[y_key]))
+    except KeyError as error:
+        raise UserError(f"{where}: missing {error.args[0]!r}") from None
+    except (TypeError, ValueError) as error:
+        raise UserError(f"{where}: {error}") from None
+
+
+def parse_profile(doc: dict[str, Any], path: Path) -> HardwareProfile:
+    peaks = parse_peaks(doc, path)
+    sections = {k: doc.get(k) for k in ("gemm_efficiency", "attention_efficiency", "hbm_efficiency", "nvlink_busbw")}
+    missing = [k for k, v in sections.items() if not isinstance(v, dict)]
+    if missing:
+        raise UserError(f"{path}: the planner needs a [{missing[0]}] table (see workloads/hardware/h100-sxm.toml)")
+    gemm_doc = sections["gemm_efficiency"]
+    gemm = {p: _curve(gemm_doc, "gflops", p, f"{path} [gemm_efficiency]")
+            for p in ("bf16", "fp16", "fp8", "tf32") if p in gemm_doc}
+    if "bf16" not in gemm:
+        raise UserError(f"{path}: [gemm_efficiency] needs a bf16 curve")
+    att = {p: float(v) for p, v in sections["attention_efficiency"].items() if p != "source"}
+    link = sections["nvlink_busbw"]
+    prov = {key: {"kind": "published", "source": str(sections[sec].get("source", ""))}
+            for key, sec in (("gemm_efficiency", "gemm_efficiency"), ("attention_efficiency", "attention_efficiency"),
+                             ("hbm_efficiency", "hbm_efficiency"), ("nvlink_busbw", "nvlink_busbw"))}
+    prov["peak_tflops"] = {"kind": "published", "source": peaks.sources.get("peak_tflops", "")}
+    prov["memory"] = {"kind": "published", "source": peaks.sources.get("memory", "")}
+    return HardwareProfile(
+        peaks=peaks, gemm=gemm, attention=att,
+        hbm=_curve(sections["hbm_efficiency"], "mbytes", "efficiency", f"{path} [hbm_efficiency]"),
+        nvlink_all_reduce=_curve(link, "mbytes", "all_reduce", f"{path} [nvlink_busbw]"),
+        nvlink_ring=_curve(link, "mbytes", "ring", f"{path} [nvlink_busbw]"),
+        p2p_gbps=float(link.get("p2p_gbps", 0.8 * (peaks.nvlink_gbps_per_direction or 50.0))),
+        provenance=prov,
+    )
+
+
+def load_reference(name_or_path: str) -> HardwareProfile:
+    path = resolve_spec("hardware", name_or_path)
+    return parse_profile(read_toml(path), path)
+
+
+def load_profile(name_or_path: str, *, default: str = "h100-sxm") -> HardwareProfile:
+    """A shipped profile name, a hardware TOML, or a Run JSON (measured, on top of its reference)."""
+    if name_or_path.endswith(".json"):
+        from exabench.bench.rundoc import load_run
+
+        return profile_from_run(load_run(name_or_path), default=default)
+    return load_reference(name_or_path)
+
+
+def _device_name(run: dict[str, Any]) -> str | None:
+    devices = ((run.get("environment") or {}).get("gpu") or {}).get("devices") or []
+    return devices[0].get("name") if devices and isinstance(devices[0], dict) else None
+
+
+def profile_from_run(run: dict[str, Any], *, default: str = "h100-sxm") -> HardwareProfile:
+    """Overlay a Run's measurements on the reference profile of the GPU it ran on."""
+    run_id = str(run.get("id", "?"))
+    device = _device_name(run)
+    matched = match_device(device)
+    if matched is None:
+        base = load_reference(default)
+        note = (f"Run {run_id} was measured on {device or 'a device without a GPU'}, which matches no "
+                f"shipped GPU profile: reference profile {default} used for every value")
+        prov = {k: {**v, "note": note} for k, v in base.provenance.items()}
+        return replace(base, provenance=prov, run_id=run_id)
+    base = load_reference(matched.name)
+    ok = [r for r in run.get("results", []) if r.get("status") == "ok" and isinstance(r.get("metrics"), dict)]
+    prov = dict(base.provenance)
+    src = f"measured in Run {run_id} on {device}"
+    gemm = dict(base.gemm)
+    by_dtype: dict[str, list[tuple[float, float]]] = {}
+    for r in ok:
+        p, m = r.get("params", {}), r["metrics"]
+        if r.get("suite") == "gemm" and m.get("tflops") and base.peaks.peak(str(p.get("dtype"))):
+            flops = 2.0 * float(p["m"]) * float(p["n"]) * float(p["k"])
+            by_dtype.setdefault(str(p["dtype"]), []).append((flops / 1e9, float(m["tflops"]) / base.peaks.peak(str(p["dtype"]))))
+    for dtype, points in by_dtype.items():
+        if len({x for x, _ in points}) >= 2:
+            gemm[dtype] = Curve.from_points(points)
+        elif dtype in gemm:  # one size: keep the reference shape, through the measured point
+            x, y = points[0]
+            gemm[dtype] = gemm[dtype].scaled(y / gemm[dtype](x))
+    if by_dtype:
+        prov["gemm_efficiency"] = {"kind": "measured", "source": f"{src}: {', '.join(sorted(by_dtype))}"}
+    hbm_points = [(float(r["params"]["bytes"]) / 1e6, float(r["metrics"]["gbps"]) / base.peaks.hbm_bandwidth_gbps)
+                  for r in ok if r.get("suite") == "memory" and r["metrics"].get("gbps") and r.get("params", {}).get("bytes")]
+    hbm = Curve.from_points(hbm_points) if hbm_points else base.hbm
+    if hbm_points:
+        prov["hbm_efficiency"] = {"kind": "measured", "source": src}
+    ar, ring = _busbw_points(ok)
+    if ar or ring:
+        prov["nvlink_busbw"] = {"kind": "measured", "source": f"{src} (ranks within one node)"}
+    return replace(base, gemm=gemm, hbm=hbm, provenance=prov, run_id=run_id,
+                   nvlink_all_reduce=Curve.from_points(ar) if ar else base.nvlink_all_reduce,
+                   nvlink_ring=Curve.from_points(ring) if ring else base.nvlink_ring)
+
+
+def _busbw_points(results: list[dict[str, Any]]) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """(MB, GB/s) points of the largest rank count measured, all-reduce and ring-like apart."""
+    coll = [r for r in results if r.get("suite") == "collectives" and r["metrics"].get("busbw_gbps")
+            and r.get("params", {}).get("bytes")]
+    if not coll:
+        return [], []
+    top = max(int(r["params"].get("nranks", 1)) for r in coll)
+    ar, ring = [], []
+    for r in coll:
+        p = r["params"]
+        if int(p.get("nranks", 1)) != top or top < 2:
+            continue
+        point = (float(p["bytes"]) / 1e6, float(r["metrics"]["busbw_gbps"]))
+        if p.get("collective") == "all_reduce":
+            ar.append(point)
+        elif p.get("collective") in RING_COLLECTIVES:
+            ring.append(point)
+    return ar, ring
