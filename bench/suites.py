@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from exabench.bench import gemm, shapes
+from exabench.bench import gemm, memsuite, shapes
 from exabench.bench.device import Device
 from exabench.bench.harness import Case, TimingConfig
 from exabench.errors import UserError
@@ -81,4 +81,5 @@ class Suite:
 
 SUITES: dict[str, Suite] = {
     "gemm": Suite("gemm", gemm_cases, gemm_timing),
+    "memory": Suite("memory", memsuite.memory_cases, memsuite.memory_timing),
 }

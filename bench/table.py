@@ -79,6 +79,18 @@ SUITE_COLUMNS: dict[str, list[Column]] = {
         CV,
         CHECK,
     ],
+    "memory": [
+        Column("name", "", lambda r: r["name"], "{}", 20),
+        Column("bytes", "(B)", _param("bytes"), "{}", 11),
+        Column("dtype", "", _param("dtype"), "{}", 5),
+        Column("backend", "", _param("backend"), "{}", 7),
+        Column("dir", "", _param("direction"), "{}", 4),
+        TIME,
+        Column("gbps", "(GB/s)", _metric("gbps"), "{:.1f}", 9),
+        Column("peak", "(%)", _metric("pct_of_peak"), "{:.1f}", 6),
+        CV,
+        CHECK,
+    ],
 }
 GENERIC_COLUMNS = [Column("suite", "", lambda r: r["suite"], "{}", 12),
                    Column("name", "", lambda r: r["name"], "{}", 24), TIME, CV, CHECK]

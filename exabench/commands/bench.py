@@ -29,6 +29,8 @@ def common_options(fn: Callable) -> Callable:
         click.option("--flush", type=click.Choice(["l2", "rotate", "none"]), default=None,
                      help="Cache flush between timed calls: write an L2-sized buffer, rotate input sets, or none."),
         click.option("--cuda-graph", is_flag=True, help="Replay calls from a CUDA graph (launch-bound sizes)."),
+        click.option("--telemetry-hz", type=click.FloatRange(min=0), default=20.0, show_default=True,
+                     help="NVML sampling rate for power, clocks and throttle reasons (0: off)."),
     ]
     for decorator in reversed(decorators):
         fn = decorator(fn)
@@ -43,6 +45,7 @@ def command() -> None:
     Examples:
       exabench bench gemm --quick
       exabench bench gemm --dtype bf16,fp8 --sizes 4096,8192
+      exabench bench memory --quick
       exabench bench all --quick --out results/
     """
 
@@ -71,6 +74,28 @@ def gemm_command(**options: Any) -> None:
       exabench bench gemm --model llama3-70b --tokens 8192 --tp 8
     """
     run_suites(["gemm"], **_split(options))
+
+
+@command.command("memory")
+@common_options
+@click.option("--kernels", default=None,
+              help="Comma list of copy,scale,add,triad,dot,fill,host,peer (default: all; host and peer on a GPU).")
+@click.option("--sizes", default=None, help="Bytes of one array, e.g. 4M,256MiB,1G (K/M/G binary, KB/MB/GB decimal).")
+@click.option("--direction", default=None, help="Links to time: comma list of h2d,d2h,d2d,both (default: all).")
+@click.option("--backend", default=None, help="Comma list of torch,cupy (default: both where cupy is installed).")
+@click.option("--dtype", default=None, help="Element type of the STREAM arrays: fp32 (default) or fp64.")
+def memory_command(**options: Any) -> None:
+    """Memory bandwidth (GB/s and % of the datasheet peak): STREAM kernels on the device's
+    memory over a size sweep, host<->device links, and GPU<->GPU peer links.
+
+    \b
+    Examples:
+      exabench bench memory --quick
+      exabench bench memory --kernels copy,triad --sizes 1G,4G
+      exabench bench memory --kernels host --direction h2d,both
+      exabench bench memory --device cpu --kernels copy,dot
+    """
+    run_suites(["memory"], **_split(options))
 
 
 @command.command("all")
@@ -168,6 +193,7 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
     from exabench.bench.rundoc import RunWriter
     from exabench.bench.suites import SUITES
     from exabench.bench.table import TablePrinter, footer
+    from exabench.bench.telemetry import DEFAULT_HZ, add_work_figures, open_sampler
 
     resolved = device_mod.resolve(device)
     _layer_dims(options)
@@ -181,13 +207,21 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
               "options": {k: v for k, v in options.items() if v not in (None, False) and k != "layer_dims"},
               "argv": sys.argv[1:]}
     writer = RunWriter(out_dir, capture(), config)
+    if resolved.is_cuda:
+        import torch
+
+        torch.cuda.set_device(resolved.index)  # events and ops go to the benchmarked GPU's streams
+    sampler, why_not = open_sampler(resolved, options.get("telemetry_hz", DEFAULT_HZ))
+    if sampler is None and resolved.is_cuda:
+        click.echo(f"# telemetry: {why_not}", err=True)
     table = TablePrinter(io.StringIO() if as_json else sys.stdout)
     total = sum(len(cases) for _, cases, _ in plan) + (1 if extra else 0)
     try:
         with _Progress(total, enabled=not as_json) as progress:
             for _suite, cases, timing in plan:
                 for case in cases:
-                    result = measure(case, resolved, timing)
+                    result = measure(case, resolved, timing, sampler)
+                    add_work_figures(result)
                     writer.add(result)
                     table.row(result)
                     progress.advance(f"{case.suite} {case.name}")
@@ -197,6 +231,10 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
                 table.row(result)
     except KeyboardInterrupt:
         raise UserError(f"interrupted; {len(writer.results)} finished results kept in {writer.path}") from None
+    finally:
+        if sampler is not None:
+            writer.set("telemetry", sampler.run_summary())
+            sampler.close()
     if as_json:
         click.echo(json.dumps(writer.doc, indent=1))
     else:
