@@ -1,0 +1,253 @@
+"""Regression statistics for two sets of timing samples: effect, confidence, verdict.
+
+One comparison takes the raw samples of a benchmark in a base Run and a new Run and says
+``regressed``, ``improved``, ``unchanged`` or ``inconclusive`` (DESIGN.md, ``compare``). The
+rules (``reference/regression-tracking.md`` sections 1 and 5):
+
+- **Effect**: the ratio of medians ``median(new) / median(base)`` with a percentile bootstrap
+  confidence interval at level ``1 - alpha``, each arm resampled on its own (Kalibera & Jones,
+  ISMM 2013; Bulej et al., arXiv 2007.10899). The bootstrap is exact and vectorised: the median
+  of a resample of sorted ``x`` is ``x[ceil(n·U_(k))]`` with ``U_(k) ~ Beta(k, n-k+1)`` the k-th
+  uniform order statistic, and for even n the next one is ``U_(k+1) = U_(k) + (1-U_(k))·B``,
+  ``B ~ Beta(1, n-k)`` (David & Nagaraja, *Order Statistics*, §2.2), so a draw costs O(1), not O(n).
+- **Significance**: a two-sided Mann-Whitney U test (scipy), the choice of asv, benchstat and
+  Google Benchmark for skewed, heavy-tailed timings.
+- **Two gates** (asv ``--factor`` plus its U test): ``regressed``/``improved`` only when
+  ``p < alpha`` **and** the slowdown factor passes the practical threshold. The factor is the
+  ratio for lower-is-better metrics and its inverse for higher-is-better ones, and the threshold
+  is symmetric in it (``> 1+t`` worse, ``< 1/(1+t)`` better), so time and TFLOP/s always agree.
+- **Inconclusive, never unchanged**, when the samples cannot reach significance (the smallest
+  two-sided U-test p-value, ``2 / C(n1+n2, n1)``, exceeds alpha: 3 vs 3 gives 0.1), when either
+  arm is unstable (robust cv ``1.4826·MAD/median`` above ``max_cv``; pyperf warns at 10 %), or
+  when the median moved past the threshold but not significantly (asv's ``~`` mark: the run
+  cannot tell a real change from noise). A significant change inside the threshold is
+  ``unchanged`` (Criterion's "change within noise threshold").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import numpy as np
+
+from exabench.errors import UserError
+
+VERDICTS = ("regressed", "improved", "unchanged", "inconclusive")
+LOWER, HIGHER = "lower", "higher"
+MAD_TO_SD = 1.4826  # MAD of a normal distribution times this is its standard deviation
+BOOTSTRAP_SEED = 20240601  # fixed: the same Runs always give the same confidence intervals
+
+
+@dataclass(kw_only=True, frozen=True)
+class Gate:
+    """How strict a comparison is."""
+
+    alpha: float = 0.01
+    """Significance level of the U test; the confidence level of the ratio CI is 1 - alpha."""
+    threshold: float = 0.05
+    """Practical threshold as a fraction: a change smaller than this factor is never flagged."""
+    max_cv: float = 0.10
+    """Stability gate: robust cv (1.4826·MAD/median) above which an arm is too noisy to judge."""
+    resamples: int = 5000
+    """Bootstrap draws for the ratio CI."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.alpha < 1:
+            raise UserError(f"alpha {self.alpha!r} is not valid; valid: a number in (0, 1), e.g. 0.01")
+        if not 0 <= self.threshold < 10:
+            raise UserError(f"threshold {self.threshold * 100:g} % is not valid; valid: 0 to 1000 %")
+        if not self.max_cv > 0:
+            raise UserError(f"max_cv {self.max_cv!r} is not valid; valid: a positive fraction, e.g. 0.1")
+        assert self.resamples >= 100, self.resamples
+
+
+@dataclass(kw_only=True, frozen=True)
+class Comparison:
+    """The outcome of one base/new comparison of a lower-is-better sample set."""
+
+    ratio: float | None
+    """median(new) / median(base)."""
+    ci: tuple[float, float] | None
+    p_value: float | None
+    verdict: str
+    reason: str
+    n_base: int
+    n_new: int
+    cv_base: float | None
+    cv_new: float | None
+    min_p: float
+    """Smallest two-sided U-test p-value these sample counts can produce."""
+
+
+def min_p_value(n1: int, n2: int) -> float:
+    """``2 / C(n1+n2, n1)``: the exact two-sided U test's p when the arms do not overlap at all."""
+    if n1 < 1 or n2 < 1:
+        return 1.0
+    return min(1.0, 2.0 / math.comb(n1 + n2, n1))
+
+
+def robust_cv(values: np.ndarray) -> float | None:
+    """``1.4826 · median(|x - median(x)|) / median(x)``: a cv one outlier cannot inflate."""
+    if values.size < 2:
+        return None
+    median = float(np.median(values))
+    if median == 0:
+        return None
+    return MAD_TO_SD * float(np.median(np.abs(values - median))) / abs(median)
+
+
+@lru_cache(maxsize=256)
+def _median_picks(n: int, draws: int, stream: int) -> tuple[np.ndarray, np.ndarray]:
+    """0-based order-statistic indices (lower, upper) of the median of ``draws`` bootstrap
+    resamples of n values; they depend on n alone, so they are drawn once per n and arm.
+
+    A resample is ``x[ceil(n·U_i)]`` for iid uniforms U_i, a non-decreasing map, so its k-th order
+    statistic is ``x[ceil(n·U_(k))]``; the module docstring gives U_(k) and U_(k+1).
+    """
+    rng = np.random.default_rng([BOOTSTRAP_SEED, n, stream])
+
+    def index(u: np.ndarray) -> np.ndarray:
+        return np.clip(np.ceil(n * u).astype(np.int64), 1, n) - 1
+
+    if n % 2:
+        k = (n + 1) // 2
+        middle = index(rng.beta(k, n - k + 1, draws))
+        return middle, middle
+    k = n // 2
+    lower = rng.beta(k, n - k + 1, draws)
+    upper = lower + (1.0 - lower) * rng.beta(1, n - k, draws)
+    return index(lower), index(upper)
+
+
+def bootstrap_medians(sorted_values: np.ndarray, draws: int, stream: int = 0) -> np.ndarray:
+    """``draws`` medians of bootstrap resamples of ``sorted_values`` (exact, O(draws))."""
+    n = sorted_values.size
+    assert n >= 1
+    if n == 1:
+        return np.full(draws, float(sorted_values[0]))
+    lower, upper = _median_picks(n, draws, stream)
+    return 0.5 * (sorted_values[lower] + sorted_values[upper])
+
+
+def ratio_ci(base: np.ndarray, new: np.ndarray, level: float, draws: int) -> tuple[float, float]:
+    """Percentile bootstrap CI of ``median(new) / median(base)``, each arm resampled on its own
+    (independent draws for the two arms: streams 0 and 1)."""
+    ratios = bootstrap_medians(np.sort(new), draws, 1) / bootstrap_medians(np.sort(base), draws, 0)
+    tail = (1.0 - level) / 2
+    lo, hi = np.quantile(ratios, [tail, 1.0 - tail])
+    return float(lo), float(hi)
+
+
+def mann_whitney_p(base: np.ndarray, new: np.ndarray) -> float:
+    """Two-sided Mann-Whitney U p-value, as ``scipy.stats.mannwhitneyu(method="auto")`` gives it.
+
+    Exact (the null distribution of U) when the smaller arm has at most 8 samples and there are
+    no ties; otherwise the normal approximation with tie and continuity corrections (Mann &
+    Whitney 1947; scipy's ``_mannwhitneyu``). Written here rather than called from scipy because
+    importing ``scipy.stats`` alone takes 1.5 s, most of a CLI compare; tests check both agree.
+    """
+    n1, n2 = base.size, new.size
+    values = np.concatenate([base, new])
+    order = np.argsort(values, kind="mergesort")
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    counts = np.diff(np.r_[starts, values.size])
+    ranks = np.empty(values.size)
+    ranks[order] = np.repeat(starts + (counts + 1) / 2.0, counts)  # average ranks of ties, 1-based
+    u1 = float(ranks[:n1].sum()) - n1 * (n1 + 1) / 2.0
+    u = max(u1, n1 * n2 - u1)
+    if min(n1, n2) <= 8 and counts.max() == 1:
+        frequencies = _u_distribution(min(n1, n2), max(n1, n2))
+        p = 2.0 * float(frequencies[int(round(u)):].sum() / frequencies.sum())
+    else:
+        n = n1 + n2
+        tie_term = float((counts.astype(float) ** 3 - counts).sum())
+        sd = math.sqrt(n1 * n2 / 12.0 * ((n + 1) - tie_term / (n * (n - 1))))
+        if sd == 0:
+            return 1.0  # every value tied: no evidence of a difference
+        z = (u - n1 * n2 / 2.0 - 0.5) / sd
+        p = math.erfc(z / math.sqrt(2.0))  # two-sided: 2 · (upper normal tail)
+    return min(1.0, p)
+
+
+def _u_distribution(m: int, n: int) -> np.ndarray:
+    """Frequencies of U = 0..m·n under the null for arms of m and n: the coefficients of the
+    Gaussian binomial ``[m+n choose m]_q = prod_{i=1..m} (1 - q^(n+i)) / (1 - q^i)``."""
+    poly = np.zeros(m * n + 1)
+    poly[0] = 1.0
+    for i in range(1, m + 1):
+        shifted = poly.copy()
+        shifted[n + i:] -= poly[: poly.size - (n + i)]  # times (1 - q^(n+i))
+        for residue in range(i):  # divided by (1 - q^i): a running sum with stride i
+            shifted[residue::i] = np.cumsum(shifted[residue::i])
+        poly = shifted
+    return poly
+
+
+def slowdown(ratio: float, direction: str) -> float:
+    """How many times worse ``new`` is: the ratio (lower is better) or its inverse (higher)."""
+    return ratio if direction == LOWER else 1.0 / ratio
+
+
+def _finite(samples: Sequence[float | None]) -> np.ndarray:
+    values = np.asarray([s for s in samples if s is not None], dtype=float)
+    return values[np.isfinite(values) & (values > 0)]
+
+
+def compare_samples(base_samples: Sequence[float | None], new_samples: Sequence[float | None], *,
+                    gate: Gate, direction: str = LOWER) -> Comparison:
+    """Compare two sets of positive samples under ``gate``; ``direction`` says which way is better.
+
+    A higher-is-better metric derived as work/time (TFLOP/s, GB/s) shares the comparison of the
+    times it came from: see :func:`inverted`.
+    """
+    assert direction in (LOWER, HIGHER), direction
+    base, new = _finite(base_samples), _finite(new_samples)
+    n1, n2 = int(base.size), int(new.size)
+    min_p = min_p_value(n1, n2)
+    cv_base, cv_new = robust_cv(base), robust_cv(new)
+    common = {"n_base": n1, "n_new": n2, "cv_base": cv_base, "cv_new": cv_new, "min_p": min_p}
+    if n1 == 0 or n2 == 0:
+        return Comparison(ratio=None, ci=None, p_value=None, verdict="inconclusive",
+                          reason="no valid samples on one side", **common)
+    ratio = float(np.median(new) / np.median(base))
+    ci = ratio_ci(base, new, 1.0 - gate.alpha, gate.resamples)
+    p = mann_whitney_p(base, new)
+    values = {"ratio": ratio, "ci": ci, "p_value": p, **common}
+    worse, better = 1.0 + gate.threshold, 1.0 / (1.0 + gate.threshold)
+    factor = slowdown(ratio, direction)
+    band = f"±{100 * gate.threshold:g} %"
+    if min_p > gate.alpha:
+        return Comparison(verdict="inconclusive", reason=(
+            f"{n1} vs {n2} samples can't reach significance: smallest possible p {min_p:.2g} > alpha {gate.alpha:g}"
+        ), **values)
+    noisy = [(arm, cv) for arm, cv in (("base", cv_base), ("new", cv_new)) if cv is not None and cv > gate.max_cv]
+    if noisy:
+        arm, cv = noisy[0]
+        return Comparison(verdict="inconclusive", reason=(
+            f"{arm} too noisy: robust cv {100 * cv:.1f} % > {100 * gate.max_cv:g} %"), **values)
+    if p < gate.alpha:
+        if factor > worse:
+            return Comparison(verdict="regressed", reason=f"p {p:.2g} < {gate.alpha:g}, beyond {band}", **values)
+        if factor < better:
+            return Comparison(verdict="improved", reason=f"p {p:.2g} < {gate.alpha:g}, beyond {band}", **values)
+        return Comparison(verdict="unchanged", reason=f"significant (p {p:.2g}) but within {band}", **values)
+    if factor > worse or factor < better:
+        return Comparison(verdict="inconclusive", reason=(
+            f"a change beyond {band} that is not significant (p {p:.2g} >= {gate.alpha:g})"), **values)
+    return Comparison(verdict="unchanged", reason=f"not significant (p {p:.2g}) and within {band}", **values)
+
+
+def inverted(comparison: Comparison) -> Comparison:
+    """The same comparison seen through a metric proportional to 1/sample (work / time).
+
+    Such metrics are computed from the median time (``bench/harness.py``), so their ratio is
+    exactly the inverse, the CI inverts bound for bound, and the rank test's p is unchanged;
+    the verdict stays, since "slower" and "lower throughput" are the same event.
+    """
+    ratio = None if comparison.ratio is None else 1.0 / comparison.ratio
+    ci = None if comparison.ci is None else (1.0 / comparison.ci[1], 1.0 / comparison.ci[0])
+    return replace(comparison, ratio=ratio, ci=ci)
