@@ -80,12 +80,17 @@ def fingerprint_differences(base_env: Mapping[str, Any], new_env: Mapping[str, A
 
 
 def throttle_flags(result: Mapping[str, Any]) -> dict[str, Any]:
-    """Whether telemetry saw throttling in the result's window, and how many samples it flagged
-    (when per-sample flags, ``telemetry.throttled_samples``, are recorded)."""
+    """Whether telemetry saw throttling in the result's window (``telemetry.throttled``), how many
+    telemetry samples were throttled (``throttled_samples``: a count, or per-sample flags) and
+    the reasons it decoded (``throttle_reasons``); see ``bench/telemetry_summary.py``."""
     telemetry = result.get("telemetry") or {}
     flags = telemetry.get("throttled_samples", result.get("throttled_samples"))
-    flagged = sum(1 for f in flags if f) if isinstance(flags, list) else None
-    return {"throttled": bool(telemetry.get("throttled")) or bool(flagged), "samples": flagged}
+    if isinstance(flags, list):
+        flagged = sum(1 for f in flags if f)
+    else:
+        flagged = flags if isinstance(flags, int) and not isinstance(flags, bool) else None
+    return {"throttled": bool(telemetry.get("throttled")) or bool(flagged), "samples": flagged,
+            "reasons": list(telemetry.get("throttle_reasons") or [])}
 
 
 def _row(base: Mapping[str, Any], new: Mapping[str, Any], metric: str, direction: str,

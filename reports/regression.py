@@ -137,17 +137,24 @@ def compare_markdown(doc: Mapping[str, Any]) -> str:
 
 
 def history_table(doc: Mapping[str, Any]) -> str:
-    """One block per series: its length and range, then each change point."""
-    lines = [f"# exabench history: {doc['runs']} runs, {len(doc['series'])} series "
-             f"(E-divisive, p < {doc['p_value']:g}, {doc['permutations']} permutations)"]
-    for series in doc["series"]:
-        points = series["points"]
-        label = bench_label(series)
-        lines.append(f"{label}  {series['metric']}  fingerprint {series['fingerprint']}: {len(points)} runs, "
-                     f"{points[0]['created']} .. {points[-1]['created']}, "
-                     f"{len(series['change_points'])} change point(s)")
+    """Per fingerprint, one line per series (runs, latest value, change points), then each
+    change point indented under its series."""
+    lines = [f"# exabench history: {doc['runs']} runs, {len(doc['series'])} series (E-divisive, "
+             f"p <= {doc['p_value']:g}, {doc['permutations']} permutations, segments of >= {doc['min_size']} runs)"]
+    rows = [(bench_label(s), s["metric"], f"{len(s['points'])} runs", "latest " + fmt_value(s["points"][-1]["value"], s["metric"]),
+             f"{len(s['change_points'])} change point(s)" if s["change_points"] else "no change point")
+            for s in doc["series"]]
+    widths = [max((len(r[i]) for r in rows), default=0) for i in range(5)]
+    fingerprint = object()
+    for row, series in zip(rows, doc["series"], strict=True):
+        if series["fingerprint"] != fingerprint:
+            fingerprint = series["fingerprint"]
+            points = series["points"]
+            lines.append(f"# fingerprint {fingerprint}: {points[0]['created']} .. {points[-1]['created']}")
+        lines.append("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
         for cp in series["change_points"]:
-            lines.append(f"    at run {cp['index']} ({cp['run_id']}): {fmt_value(cp['before'], series['metric'])} -> "
-                         f"{fmt_value(cp['after'], series['metric'])} ({100 * cp['magnitude']:+.1f} %, "
-                         f"{cp['direction']}, p {cp['p_value']:.2g})")
+            commit = f", commit {cp['commit'][:10]}" if cp.get("commit") else ""
+            lines.append(f"      at run {cp['index']} ({cp['run_id']}{commit}): "
+                         f"{fmt_value(cp['before'], series['metric'])} -> {fmt_value(cp['after'], series['metric'])} "
+                         f"({100 * cp['magnitude']:+.1f} %, {cp['direction']}, p {cp['p_value']:.2g})")
     return "\n".join(lines)
