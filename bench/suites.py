@@ -77,9 +77,19 @@ class Suite:
     name: str
     cases: Callable[[dict[str, Any], Device, bool], list[Case]]
     timing: Callable[[Device, bool], TimingConfig]
+    run: Callable[..., Any] | None = None
+    """For a suite that starts its own processes (collectives): ``run(writer, device, quick,
+    quiet) -> writer``, called after the single-process suites, appending to the same Run."""
+
+
+def _run_collectives(writer: Any, device: Device, quick: bool, quiet: bool) -> Any:
+    from exabench.bench.colldriver import run_in_all
+
+    return run_in_all(writer, device, quick, quiet)
 
 
 SUITES: dict[str, Suite] = {
     "gemm": Suite("gemm", gemm_cases, gemm_timing),
     "memory": Suite("memory", memsuite.memory_cases, memsuite.memory_timing),
+    "collectives": Suite("collectives", lambda *_: [], gemm_timing, run=_run_collectives),
 }

@@ -65,7 +65,42 @@ TIME = Column("time", "(us)", _median_us, "{:.2f}", 11)
 CV = Column("cv", "(%)", _cv_pct, "{:.1f}", 6)
 CHECK = Column("check", "", status_cell, "{}", 13)
 
+def _pass(index: int, get: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
+    """A cell of one pass (0 out-of-place, 1 in-place) of a paired collectives row; None when
+    torch.distributed has no such pass for the collective."""
+    def cell(row: dict[str, Any]) -> Any:
+        result = row["passes"][index]
+        if result is None:
+            return None
+        return get(result) if result["status"] == "ok" or result["metrics"] else status_cell(result)
+    return cell
+
+
+def _collective_passes() -> list[Column]:
+    cols = []
+    for index in (0, 1):
+        cols += [Column("time", "(us)", _pass(index, _median_us), "{:.2f}", 10),
+                 Column("algbw", "(GB/s)", _pass(index, _metric("algbw_gbps")), "{:.2f}", 7),
+                 Column("busbw", "(GB/s)", _pass(index, _metric("busbw_gbps")), "{:.2f}", 7),
+                 Column("#wrong", "", _pass(index, _metric("wrong")), "{}", 6)]
+    return cols
+
+
+# nccl-tests' columns: one row per size, the out-of-place pass then the in-place pass.
+COLLECTIVE_COLUMNS = [
+    Column("collective", "", lambda r: r["name"], "{}", 15),
+    Column("size", "(B)", _param("bytes"), "{}", 12),
+    Column("count", "(elements)", _param("count"), "{}", 12),
+    Column("type", "", _param("dtype"), "{}", 5),
+    Column("redop", "", lambda r: r["params"].get("op") or "none", "{}", 5),
+    Column("root", "", lambda r: -1 if r["params"].get("root") is None else r["params"]["root"], "{}", 4),
+    *_collective_passes(),
+]
+PAIRED = {"collectives": "inplace"}
+"""Suites whose results come in two passes printed side by side: suite -> the boolean param."""
+
 SUITE_COLUMNS: dict[str, list[Column]] = {
+    "collectives": COLLECTIVE_COLUMNS,
     "gemm": [
         Column("name", "", lambda r: r["name"], "{}", 22),
         Column("dtype", "", _param("dtype"), "{}", 6),
@@ -110,21 +145,56 @@ class TablePrinter:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.suite: str | None = None
+        self.pending: dict[str, Any] | None = None
 
     def header(self, suite: str) -> None:
         cols = columns_for(suite)
         print(f"# {suite}", file=self.stream)
+        if suite in PAIRED:  # nccl-tests' line over the two passes
+            key = sum(c.width + 1 for c in cols[:-8])
+            half = sum(c.width + 1 for c in cols[-4:])
+            print("#" + " " * (key - 1) + f"{'out-of-place':>{half}}{'in-place':>{half}}", file=self.stream)
         print("#" + _line((c.name, c.width) for c in cols)[1:], file=self.stream)
         print("#" + _line((c.unit, c.width) for c in cols)[1:], file=self.stream)
         self.suite = suite
 
     def row(self, result: dict[str, Any]) -> None:
-        if result["suite"] != self.suite:
-            self.header(result["suite"])
-        cols = columns_for(result["suite"])
-        print(" " + _line((c.cell(result), c.width) for c in cols)[1:], file=self.stream)
-        if result["status"] != "ok" and result.get("error"):
-            print(f"#   {result['name']}: {result['error']}", file=self.stream)
+        flag = PAIRED.get(result["suite"])
+        if flag is None:
+            self.finish()
+            self._print(result, [result])
+            return
+        key = {k: v for k, v in result["params"].items() if k != flag}
+        pending = self.pending
+        if pending is not None and (not result["params"].get(flag) or key != pending["key"]):
+            self.finish()
+            pending = None
+        if not result["params"].get(flag):  # the first pass: wait for its partner
+            self.pending = {"key": key, "result": result}
+            return
+        self.pending = None
+        self._paired(pending["result"] if pending else None, result)
+
+    def finish(self) -> None:
+        """Print a first pass still waiting for its partner (call after the last result)."""
+        if self.pending is not None:
+            first, self.pending = self.pending["result"], None
+            self._paired(first, None)
+
+    def _paired(self, first: dict[str, Any] | None, second: dict[str, Any] | None) -> None:
+        any_pass = first or second
+        row = {"suite": any_pass["suite"], "name": any_pass["name"], "params": any_pass["params"],
+               "passes": [first, second], "status": "ok"}
+        self._print(row, [r for r in (first, second) if r is not None])
+
+    def _print(self, row: dict[str, Any], results: list[dict[str, Any]]) -> None:
+        if row["suite"] != self.suite:
+            self.header(row["suite"])
+        cols = columns_for(row["suite"])
+        print(" " + _line((c.cell(row), c.width) for c in cols)[1:], file=self.stream)
+        for result in results:
+            if result["status"] != "ok" and result.get("error"):
+                print(f"#   {result['name']}: {result['error']}", file=self.stream)
         self.stream.flush()
 
 

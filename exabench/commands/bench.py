@@ -101,12 +101,24 @@ def memory_command(**options: Any) -> None:
 @command.command("all")
 @common_options
 def all_command(**options: Any) -> None:
-    """Every benchmark suite in one Run.
+    """Every benchmark suite in one Run. Under torchrun or srun (one process per GPU) it screens
+    the fleet: one Run per GPU, collectives over the whole world, and a fleet summary with the
+    outlier GPUs and nodes.
 
     \b
     Examples:
       exabench bench all --quick
+      torchrun --nnodes 4 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint HEAD:29500 \\
+          -m exabench bench all --quick --out fleet/
     """
+    from exabench.bench.launch import world_from_env
+
+    world = world_from_env()
+    if world is not None:
+        from exabench.bench.fleet import run_fleet
+
+        run_fleet(world, run_suites, **_split(options))
+        return
     run_suites(["all"], **_split(options))
 
 
@@ -197,13 +209,16 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
 
     resolved = device_mod.resolve(device)
     _layer_dims(options)
-    plan = []
+    plan, runners = [], []
     for name in expand_suites(names):
         suite = SUITES[name]
+        if suite.run is not None:  # starts its own processes (collectives): after the others
+            runners.append(suite)
+            continue
         plan.append((suite, suite.cases(options, resolved, quick), _timing(suite, resolved, quick, options)))
     extra = _mamf_requested(options, resolved)
 
-    config = {"suites": [s.name for s, _, _ in plan], "quick": quick, "device": f"{resolved.kind}:{resolved.index}",
+    config = {"suites": [s.name for s, _, _ in plan] + [s.name for s in runners], "quick": quick, "device": f"{resolved.kind}:{resolved.index}",
               "options": {k: v for k, v in options.items() if v not in (None, False) and k != "layer_dims"},
               "argv": sys.argv[1:]}
     writer = RunWriter(out_dir, capture(), config)
@@ -229,6 +244,9 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
                 result = extra()
                 writer.add(result)
                 table.row(result)
+        table.finish()
+        for suite in runners:
+            writer = suite.run(writer, resolved, quick, as_json)
     except KeyboardInterrupt:
         raise UserError(f"interrupted; {len(writer.results)} finished results kept in {writer.path}") from None
     finally:
@@ -274,3 +292,12 @@ def _mamf_requested(options: dict[str, Any], device) -> Callable[[], dict[str, A
     target = parse_shapes(options["mamf_target"])[0]
     return lambda: mamf_search(device, dtypes[0], target, budget_s=options["mamf_budget_s"],
                                backend=options.get("backend") or "torch")
+
+
+def _register_subcommands() -> None:
+    from exabench.commands.bench_collectives import collectives_command
+
+    command.add_command(collectives_command)
+
+
+_register_subcommands()
