@@ -112,7 +112,7 @@ class StreamRunner:
         s = self.scalar(scalar)
         with cupy.cuda.Device(self.device_index), cupy.cuda.ExternalStream(stream.cuda_stream):
             if self.kernel == "dot":
-                self.fn((self.dot_blocks,), (DOT_THREADS,), (v["a"], v["b"], self.partial, n))
+                self.fn((self.dot_blocks,), (DOT_THREADS,), (v["a"], v["b"], self.partial, cupy.uint64(n)))
                 cupy.sum(self.partial, out=self._vectors(out))
                 return
             args = {
