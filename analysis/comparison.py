@@ -29,7 +29,6 @@ from exabench.analysis.regress import HIGHER, LOWER, Comparison, Gate, compare_s
 from exabench.analysis.thresholds import Rules
 from exabench.errors import UserError
 
-SCHEMA = "exabench.compare/1"
 THROUGHPUT_METRICS = ("tflops", "gbps", "algbw_gbps", "busbw_gbps")
 UNIT_DIRECTIONS = {"s": LOWER, "ms": LOWER, "us": LOWER, "W": LOWER, "J": LOWER,
                    "GB/s": HIGHER, "TFLOP/s": HIGHER, "tokens/s": HIGHER}
@@ -180,7 +179,6 @@ def compare_runs(base_run: Mapping[str, Any], new_run: Mapping[str, Any], *, gat
                         + (f", or lack the metrics {', '.join(metrics)}" if metrics else ""))
     counts = {v: sum(r["verdict"] == v for r in rows) for v in SEVERITY}
     return {
-        "schema": SCHEMA,
         "verdict": overall([r["verdict"] for r in rows]),
         "counts": counts,
         "alpha": gate.alpha, "threshold_pct": 100 * gate.threshold, "max_cv_pct": 100 * gate.max_cv,

@@ -21,7 +21,6 @@ from exabench.analysis.comparison import THROUGHPUT_METRICS, UNIT_DIRECTIONS
 from exabench.analysis.regress import HIGHER, LOWER
 from exabench.errors import UserError
 
-SCHEMA = "exabench.history/1"
 
 
 def _point(run: Mapping[str, Any], value: float, result: Mapping[str, Any]) -> dict[str, Any]:
@@ -102,5 +101,5 @@ def analyse_history(runs: Sequence[Mapping[str, Any]], *, p_value: float = 0.01,
         entry["change_points"] = _change_points(entry, *found[key])
     for entry in series:
         del entry["sample_metric"]
-    return {"schema": SCHEMA, "runs": len(runs), "p_value": p_value, "permutations": permutations,
+    return {"runs": len(runs), "p_value": p_value, "permutations": permutations,
             "min_size": min_size, "series": series}

@@ -1,0 +1,150 @@
+"""The Plan document (``schema = "exabench.plan/1"``): one training run, predicted, with its inputs.
+
+``build_plan`` is the function the CLI (``exabench plan``/``search``) and reports call. Layout
+fields left out are chosen by the search; the Plan lists them in ``inputs.chosen_by_search``.
+Every assumption carries its kind (measured / published / assumed) and source.
+
+Training time, goodput, interruptions, power and cost here are first-order placeholders marked
+``assumed`` (rated power, a flat goodput): the reliability, power and cost models replace them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+from typing import Any
+
+from exabench.analysis.flops import active_matmul_params, total_params
+from exabench.analysis.layout import Layout, check_layout
+from exabench.analysis.search import SEARCHED, search, why_best
+from exabench.analysis.step import Context, evaluate
+from exabench.errors import UserError
+
+SCHEMA = "exabench.plan/1"
+DEFAULT_BATCH_TOKENS = 2**24
+"""Assumed tokens per step when --global-batch is absent: Llama 3 405B's 16M (Dubey et al. 2024, Table 4)."""
+GOODPUT_PLACEHOLDER = 0.9
+"""Assumed: Llama 3 reports > 90 % effective training time on 16k GPUs (cost-power-reliability.md section 4)."""
+CHINCHILLA_TOKENS_PER_PARAM = 20
+MFU_CONVENTION = ("MFU = model FLOPs per token (6N + 12 L H Q T, PaLM appendix B; N = matrix parameters a token "
+                  "goes through incl. the output layer, attention without causal halving) x tokens/s / "
+                  "(GPUs x dense peak of the precision); HFU adds recompute FLOPs")
+FRAMEWORK = {"sequence_parallel": "Megatron-LM sequence parallelism with TP (Korthikanti et al. 2022)",
+             "flash_attention": "fused attention (FlashAttention-2 class kernels)",
+             "overlap_dp": "gradient reduce-scatter overlapped with the last backward (Megatron-Core overlap_grad_reduce)",
+             "grad_reduce_bytes": "fp32 main-gradient reduction (Megatron default)"}
+
+
+def base_layout(model: Any, options: dict[str, Any]) -> tuple[Layout, list[dict[str, Any]]]:
+    """Layout defaults and the assumptions they are, overridden by ``options``."""
+    seq = options.get("seq") or model.seq_len
+    assumptions = []
+    if "seq" not in options:
+        assumptions.append({"name": "seq", "value": seq, "kind": "published", "source": f"model {model.name}: {model.source}"})
+    batch = options.get("global_batch") or max(1, round(DEFAULT_BATCH_TOKENS / seq))
+    if "global_batch" not in options:
+        assumptions.append({"name": "global_batch", "value": batch, "kind": "assumed",
+                            "source": "16M tokens per step, as Llama 3 405B (Dubey et al. 2024, Table 4)"})
+    for key, why in FRAMEWORK.items():
+        if key not in options:
+            assumptions.append({"name": key, "value": getattr(Layout, key), "kind": "assumed", "source": why})
+    fields = {k: v for k, v in options.items() if k in Layout.__dataclass_fields__ and v is not None}
+    fields.update(seq=seq, global_batch=batch)
+    return Layout(**fields), assumptions
+
+
+def choose_layouts(ctx: Context, gpus: int, options: dict[str, Any], top: int = 1) -> tuple[list[tuple[Layout, dict]], list[str], list[dict]]:
+    """The given layout (checked) or the best ``top`` found by the search; and which fields were searched."""
+    base, assumptions = base_layout(ctx.model, options)
+    fixed = {k: options[k] for k in (*SEARCHED, "dp") if options.get(k) is not None}
+    if "dp" not in fixed and all(k in fixed for k in ("tp", "pp", "cp")):
+        denom = fixed["tp"] * fixed["pp"] * fixed["cp"]
+        if gpus % denom:
+            raise UserError(f"--gpus {gpus} is not divisible by tp x pp x cp = {denom}; dp would not be an integer")
+        fixed["dp"] = gpus // denom
+    searched = [k for k in SEARCHED if k not in fixed and not (k == "ep" and ctx.model.moe is None)]
+    if not searched:
+        lo = replace(base, **{k: v for k, v in fixed.items()})
+        check_layout(ctx.model, lo, gpus)
+        result = evaluate(ctx, lo)
+        if not result["memory"]["fits"]:
+            mem = result["memory"]
+            raise UserError(f"layout {lo.describe()} needs {mem['gib_per_gpu']:.1f} GiB per GPU; {ctx.profile.name} has "
+                            f"{mem['capacity_gib']:.0f} GiB (try --recompute full, a higher --zero, or more --tp/--pp)")
+        return [(lo, result)], [], assumptions
+    if "dp" in fixed and all(k in fixed for k in ("tp", "pp", "cp")):
+        check_layout(ctx.model, replace(base, **{k: fixed[k] for k in ("tp", "pp", "cp", "dp")},
+                                        **({"mbs": fixed["mbs"]} if "mbs" in fixed else {"mbs": 1})), gpus)
+    ranked = search(ctx, gpus, fixed, base, top=top)
+    if not ranked:
+        raise UserError(f"no layout of {ctx.model.name} on {gpus} x {ctx.profile.name} fits in "
+                        f"{ctx.capacity_gib:.0f} GiB per GPU with {', '.join(f'--{k} {v}' for k, v in fixed.items()) or 'any settings'} "
+                        f"and --global-batch {base.global_batch}; try more GPUs, a larger --global-batch or fewer fixed options")
+    return ranked, searched, assumptions
+
+
+def plan_document(ctx: Context, lo: Layout, result: dict[str, Any], *, gpus: int, tokens: float | None,
+                  searched: list[str], assumptions: list[dict[str, Any]], why: str | None = None) -> dict[str, Any]:
+    model, cluster, profile = ctx.model, ctx.cluster, ctx.profile
+    assumptions = list(assumptions)
+    if tokens is None:
+        tokens = CHINCHILLA_TOKENS_PER_PARAM * total_params(model)
+        assumptions.append({"name": "tokens", "value": tokens, "kind": "assumed",
+                            "source": "20 tokens per parameter (Chinchilla, Hoffmann et al. 2022)"})
+    run_s = tokens / (result["tokens_per_s_per_gpu"] * gpus)
+    goodput = GOODPUT_PLACEHOLDER
+    hours = run_s / goodput / 3600
+    gpu_hours = hours * gpus
+    rate = cluster.reliability.get("interruptions_per_gpu_hour")
+    power = cluster.power
+    it_w = (power.get("gpu_w", profile.peaks.tdp_w or 700) + power.get("host_w_per_gpu", 0)) * (1 + power.get("network_storage_fraction", 0))
+    it_mw = gpus * it_w / 1e6
+    facility_mw = it_mw * power.get("pue", 1.2)
+    usd_h = cluster.price.get("usd_per_gpu_hour")
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "inputs": {
+            "model": {**{k: v for k, v in asdict(model).items() if v is not None},
+                      "params_total": total_params(model, lo.tp), "params_active": active_matmul_params(model, lo.tp)},
+            "hardware": {"name": profile.name, "run_id": profile.run_id, "peak_tflops": profile.peaks.peak(lo.precision),
+                         "hbm_gib": profile.peaks.capacity_gb, "provenance": profile.provenance},
+            "cluster": {"name": cluster.name, "gpus": cluster.gpus, "gpus_per_node": cluster.gpus_per_node,
+                        "nvlink_domain": cluster.nvlink_domain, "network": asdict(cluster.network), "source": cluster.source},
+            "gpus": gpus,
+            "layout": {**{k: getattr(lo, k) for k in ("tp", "pp", "vp", "cp", "ep", "dp", "zero", "mbs", "global_batch",
+                                                     "seq", "precision", "recompute")}, "microbatches": lo.microbatches},
+            "framework": {k: getattr(lo, k) for k in FRAMEWORK},
+            "chosen_by_search": searched,
+            "assumptions": assumptions,
+            "conventions": {"mfu": MFU_CONVENTION},
+        },
+        "step_time_s": result["step_time_s"],
+        "tokens_per_s_per_gpu": result["tokens_per_s_per_gpu"],
+        "model_tflops_per_gpu": result["model_tflops_per_gpu"],
+        "mfu": result["mfu"],
+        "hfu": result["hfu"],
+        "memory": result["memory"],
+        "breakdown_s": result["breakdown_s"],
+        "training": {"tokens": tokens, "days": hours / 24, "gpu_hours": gpu_hours, "goodput": goodput,
+                     "interruptions": rate * gpus * hours if rate else None,
+                     "kind": "assumed", "source": "placeholder: flat goodput 0.9 (Llama 3 >90 % effective time) and "
+                     f"the cluster's interruption rate ({cluster.sources.get('reliability', 'none')}); the reliability model replaces it"},
+        "power": {"it_mw": it_mw, "facility_mw": facility_mw, "energy_mwh": facility_mw * hours,
+                  "kind": "assumed", "source": f"placeholder: rated power per GPU x PUE ({cluster.sources.get('power', 'defaults')})"},
+        "cost": {"usd": gpu_hours * usd_h if usd_h else None, "usd_per_gpu_hour": usd_h,
+                 "parts": {"gpu_rental": gpu_hours * usd_h if usd_h else None},
+                 "kind": "assumed", "source": f"placeholder: GPU-hours x $/GPU-h ({cluster.sources.get('price', 'none')})"},
+        "uncertainty": None,
+    }
+    if why:
+        doc["why"] = why
+    return doc
+
+
+def build_plan(*, context: Context, gpus: int, options: dict[str, Any], tokens: float | None = None,
+               top: int = 1) -> list[dict[str, Any]]:
+    """Plans for the given options: one (``top=1``, what ``plan`` prints) or the best ``top`` (``search``)."""
+    ranked, searched, assumptions = choose_layouts(context, gpus, options, top=top)
+    why = why_best(ranked) if searched else None
+    return [plan_document(context, lo, result, gpus=gpus, tokens=tokens, searched=searched,
+                          assumptions=assumptions, why=why if i == 0 else None)
+            for i, (lo, result) in enumerate(ranked)]
