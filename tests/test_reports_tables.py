@@ -1,0 +1,52 @@
+"""Report tables: headline numbers with units, assumptions with their kind, environments."""
+
+from __future__ import annotations
+
+from exabench.reports import samples, tables
+from exabench.reports.inputs import Document, Inputs
+
+
+def _plan_docs():
+    return [Document("plan", f"p{g}", samples.sample_plan(gpus=g)) for g in (8, 1024)]
+
+
+def test_plans_table_units_and_convention_note():
+    table = tables.plans_table(_plan_docs())
+    row = dict(zip(table.columns, table.rows[1], strict=True))
+    assert row["MFU"].endswith("%") and row["time to train"].endswith("days") and row["cost"].startswith("$")
+    assert row["memory / GPU"] == "61.2 GiB fits" and row["layout"] == "TP8·PP4·DP32"
+    assert "PaLM appendix B" in table.note
+
+
+def test_assumptions_kinds_merged_across_plans():
+    table = tables.assumptions_table(_plan_docs())
+    kinds = {row[0]: (row[2], row[3], row[4]) for row in table.rows}
+    assert kinds["gemm_efficiency"] == ("measured", "run sample-run", "all")
+    assert kinds["mfu_curve"] == ("published", "NVIDIA datasheet", "all")
+    assert kinds["pue"][0] == "assumed"
+    assert [row[2] for row in table.rows] == sorted((row[2] for row in table.rows), key=tables.KINDS.index)
+
+
+def test_kind_inferred_from_source_when_not_declared():
+    plan = samples.sample_plan(gpus=8)
+    plan["inputs"]["assumptions"] = [{"name": "a", "value": 1, "source": "Run 2025-x"},
+                                     {"name": "b", "value": 2, "source": "Llama 3 paper"}, {"name": "c", "value": 3}]
+    kinds = {row[0]: row[2] for row in tables.assumptions_table([Document("plan", "p", plan)]).rows}
+    assert kinds == {"a": "measured", "b": "published", "c": "assumed"}
+
+
+def test_best_runs_and_environment_tables():
+    runs = [Document("run", "a", samples.sample_run(run_id="a")), Document("run", "b", samples.sample_run(run_id="b", seed=1))]
+    best = tables.best_table(runs)
+    assert {row[0] for row in best.rows} == {"GEMM", "memory", "collectives"}
+    assert any(row[2].endswith("TFLOP/s") and row[3].endswith("%") for row in best.rows)
+    env = tables.environment_table(runs)
+    assert len(env.rows) == 1 and env.rows[0][1] == "2" and env.rows[0][3] == "8 × NVIDIA H100 80GB HBM3"
+    assert [row[0] for row in tables.runs_table(runs).rows] == ["a", "b"]
+
+
+def test_headline_and_appendix_skip_what_is_absent():
+    assert tables.headline_tables(Inputs()) == [] and tables.appendix_tables(Inputs()) == []
+    cmp_ = Inputs(comparisons=[Document("comparison", "c.json", samples.sample_comparison(12))])
+    (verdicts,) = tables.headline_tables(cmp_)
+    assert verdicts.rows[0][:2] == ["c.json", "regressed"] and sum(int(x) for x in verdicts.rows[0][2:]) == 12
