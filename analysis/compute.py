@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import functools
+import statistics
 from dataclasses import dataclass
 
 from exabench.analysis.flops import attention_dims, padded_vocab
@@ -148,3 +150,19 @@ def optimizer_time(local_params: float, profile: HardwareProfile) -> float:
     """Mixed-precision Adam is HBM-bound: read grad, master, m, v (16 B), write master, m, v, bf16 weight (14 B)."""
     nbytes = 30.0 * local_params
     return nbytes / profile.hbm_bytes_per_s(nbytes) if nbytes > 0 else 0.0
+
+
+@functools.lru_cache(maxsize=256)
+def straggler_factor(gpus: int, node_spread: float) -> float:
+    """Compute-time multiplier for a synchronous job paced by its slowest GPU.
+
+    Per-GPU throughput taken as normal with sigma = spread / 2.847 (the expected range of 8
+    normal samples, so an 8-GPU node shows ``node_spread``); the slowest of N GPUs sits
+    z_N sigma below the mean, z_N from Blom's approximation of the expected maximum,
+    ``Phi^-1((N - 0.375) / (N + 0.25))``. One GPU: no penalty.
+    """
+    if gpus <= 1 or node_spread <= 0:
+        return 1.0
+    sigma = node_spread / 2.847
+    z = statistics.NormalDist().inv_cdf((gpus - 0.375) / (gpus + 0.25))
+    return 1.0 / (1.0 - sigma * z)

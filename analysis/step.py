@@ -3,7 +3,7 @@
 Per micro-batch, each pipeline stage spends ``sum over its layers (forward + backward +
 recompute + exposed TP / CP / EP communication)`` plus the point-to-point sends of its chunks;
 the first stage adds the embedding, the last the output layer and loss. The slowest stage sets
-the pace ``t_mb``. A step is then::
+the pace ``t_mb``, and within it the slowest GPU (compute.straggler_factor). A step is then::
 
     m * t_mb                      (m micro-batches per step)
   + (p - 1) / v * t_mb            (pipeline bubble, pipeline.py)
@@ -25,7 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from exabench.analysis.comm import Fabric, collective_time, p2p_time
-from exabench.analysis.compute import LayerTime, layer_time, logits_time, optimizer_time
+from exabench.analysis.compute import (
+    LayerTime,
+    layer_time,
+    logits_time,
+    optimizer_time,
+    straggler_factor,
+)
 from exabench.analysis.flops import attention_dims, hardware_flops_per_token, model_flops_per_token
 from exabench.analysis.layout import Layout
 from exabench.analysis.memory import GIB, memory_per_gpu, stage_params
@@ -158,7 +164,13 @@ def evaluate(ctx: Context, lo: Layout, *, with_memory: bool = True) -> dict[str,
     costs = {s: _stage_costs(ctx, lo, s, counts) for s in stages}
     pace = {s: sum(c[k] for k in ("compute", "tp_comm", "cp_comm", "ep_comm", "pp_comm")) for s, c in costs.items()}
     slow = max(pace, key=lambda s: pace[s])
-    c, t_mb, m = costs[slow], pace[slow], lo.microbatches
+    c, m = dict(costs[slow]), lo.microbatches
+    # Every collective waits for the slowest GPU: its compute sets the pace (compute.straggler_factor).
+    slowest = straggler_factor(lo.gpus, ctx.profile.node_spread) - 1.0
+    c["compute"] *= 1.0 + slowest
+    c["fwd"] *= 1.0 + slowest
+    c["bwd"] *= 1.0 + slowest
+    t_mb = pace[slow] + slowest * costs[slow]["compute"]
     breakdown = {k: m * c[k] for k in ("compute", "tp_comm", "cp_comm", "ep_comm", "pp_comm")}
     breakdown["bubble"] = (lo.pp - 1) / lo.vp * t_mb
     breakdown["dp_comm"] = _dp_time(ctx, lo, slow, c["fwd"], c["bwd"], m)

@@ -41,6 +41,8 @@ class HardwareProfile:
     nvlink_ring: Curve
     """Reduce-scatter / all-gather / all-to-all bus bandwidth in the NVLink domain, GB/s, by MB."""
     p2p_gbps: float
+    node_spread: float = 0.0
+    """Max-min spread of per-GPU matmul throughput within one 8-GPU node (fraction)."""
     provenance: dict[str, dict[str, str]] = field(default_factory=dict)
     """For each quantity: ``{"kind": measured|published|assumed, "source": ...}``."""
     run_id: str | None = None
@@ -95,6 +97,9 @@ def parse_profile(doc: dict[str, Any], path: Path) -> HardwareProfile:
     prov = {key: {"kind": "published", "source": str(sections[sec].get("source", ""))}
             for key, sec in (("gemm_efficiency", "gemm_efficiency"), ("attention_efficiency", "attention_efficiency"),
                              ("hbm_efficiency", "hbm_efficiency"), ("nvlink_busbw", "nvlink_busbw"))}
+    variability = doc.get("variability", {}) if isinstance(doc.get("variability"), dict) else {}
+    prov["variability"] = {"kind": "published" if variability else "assumed",
+                           "source": str(variability.get("source", "none: GPUs assumed identical"))}
     prov["peak_tflops"] = {"kind": "published", "source": peaks.sources.get("peak_tflops", "")}
     prov["memory"] = {"kind": "published", "source": peaks.sources.get("memory", "")}
     return HardwareProfile(
@@ -103,6 +108,7 @@ def parse_profile(doc: dict[str, Any], path: Path) -> HardwareProfile:
         nvlink_all_reduce=_curve(link, "mbytes", "all_reduce", f"{path} [nvlink_busbw]"),
         nvlink_ring=_curve(link, "mbytes", "ring", f"{path} [nvlink_busbw]"),
         p2p_gbps=float(link.get("p2p_gbps", 0.8 * (peaks.nvlink_gbps_per_direction or 50.0))),
+        node_spread=float(variability.get("node_spread", 0.0)),
         provenance=prov,
     )
 
