@@ -22,7 +22,6 @@ from exabench.analysis.regress import HIGHER, LOWER
 from exabench.errors import UserError
 
 
-
 def _point(run: Mapping[str, Any], value: float, result: Mapping[str, Any]) -> dict[str, Any]:
     telemetry = result.get("telemetry") or {}
     return {"run_id": run.get("id"), "created": run.get("created"), "commit": run.get("commit"),

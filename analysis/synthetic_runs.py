@@ -1,0 +1,64 @@
+"""Synthetic Run documents with known effects, for the regression tests and the speed script.
+
+Every sample set is drawn from a seeded generator, so a test that asks "is a 10 % slowdown
+found?" is deterministic. The documents pass :func:`exabench.bench.rundoc.check_run`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from exabench.bench.rundoc import SCHEMA, make_result
+
+FINGERPRINT_FIELDS = ["gpu.count", "gpu.devices.name", "gpu.driver", "software.torch", "host.cpu_model"]
+
+
+def environment(fingerprint: str = "fp-h100", gpu: str = "NVIDIA H100 80GB HBM3", driver: str = "550.54",
+                torch: str = "2.4.0") -> dict[str, Any]:
+    return {"host": {"hostname": "node1", "cpu_model": "Xeon", "machine": "x86_64", "os": "Linux 6.1",
+                     "python": "3.11.7", "cpu_cores": 64},
+            "software": {"torch": torch},
+            "gpu": {"count": 8, "devices": [{"name": gpu, "memory_bytes": 85899345920}] * 8, "driver": driver,
+                    "cuda_runtime": "12.4", "nccl": "2.21.5"},
+            "fingerprint_fields": FINGERPRINT_FIELDS, "fingerprint": fingerprint}
+
+
+def gemm_result(size: int, samples: Sequence[float], *, dtype: str = "bf16", status: str = "ok",
+                telemetry: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A GEMM result whose ``tflops`` is computed from the median, as the harness does."""
+    flop = 2 * size**3
+    result = make_result(suite="gemm", name=f"gemm_{dtype}", samples=list(samples) if status == "ok" else [],
+                         params={"m": size, "n": size, "k": size, "dtype": dtype, "backend": "torch"},
+                         status=status, error=None if status == "ok" else "out of memory: synthetic",
+                         telemetry=telemetry)
+    if status == "ok":
+        result["metrics"] = {"tflops": flop / result["stats"]["median"] / 1e12, "flop": flop}
+    return result
+
+
+def run_doc(run_id: str, results: list[dict[str, Any]], *, created: str = "2025-01-01T00:00:00Z",
+            fingerprint: str = "fp-h100", env: dict[str, Any] | None = None,
+            commit: str | None = None) -> dict[str, Any]:
+    return {"schema": SCHEMA, "id": run_id, "created": created, "exabench_version": "0.1.0",
+            "commit": commit, "environment": env or environment(fingerprint), "config": {"device": "cuda:0"},
+            "results": results, "telemetry": None}
+
+
+def noisy(rng: np.random.Generator, median: float, cv: float, n: int) -> list[float]:
+    """n positive samples around ``median`` with coefficient of variation ``cv`` (log-normal)."""
+    return list(median * np.exp(cv * rng.standard_normal(n)))
+
+
+def gemm_run(run_id: str, rng: np.random.Generator, *, results: int, samples: int, cv: float = 0.02,
+             slowdown: float = 1.0, created: str = "2025-01-01T00:00:00Z",
+             fingerprint: str = "fp-h100") -> dict[str, Any]:
+    """A Run of ``results`` GEMM sizes, every time multiplied by ``slowdown``."""
+    out = []
+    for i in range(results):
+        size = 256 + 64 * i
+        base_time = 2 * size**3 / 400e12  # 400 TFLOP/s
+        out.append(gemm_result(size, noisy(rng, base_time * slowdown, cv, samples)))
+    return run_doc(run_id, out, created=created, fingerprint=fingerprint)
