@@ -166,8 +166,11 @@ class StreamCase:
         return len(self.kernel.arrays) * self.array_bytes
 
     def bytes_needed(self) -> int:
-        # The check holds three float64 samples of CHECK_ELEMENTS (or dot's float64 chunks).
-        return self.bytes_per_slot() + 3 * 8 * min(self.n, CHECK_ELEMENTS)
+        # The check holds three float64 samples of CHECK_ELEMENTS, or dot's two float64 chunks.
+        from exabench.bench.memcheck import DOT_CHUNK
+
+        check = 2 * 8 * min(self.n, DOT_CHUNK) if self.kernel.name == "dot" else 3 * 8 * min(self.n, CHECK_ELEMENTS)
+        return self.bytes_per_slot() + check
 
     def setup(self, device: Device, slots: int) -> None:
         import torch
