@@ -10,7 +10,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from exabench.reports.charts import WIDTH, Figure, figure, log_x, log_y, series_color, y_auto
+from exabench.reports.charts import WIDTH, Figure, figure, log_x, series_color, y_auto
 
 MAX_BARS = 40
 """Rows a bar chart shows before it keeps only the most telling ones."""
@@ -62,10 +62,12 @@ def time_and_cost(plans: pd.DataFrame, uncertainty: pd.DataFrame) -> Figure | No
         band = uncertainty[uncertainty["metric"] == field] if not uncertainty.empty else uncertainty
         if len(band):
             band = band.merge(data[["label", "series"]], on="label")
+        values = pd.concat([data[field], *([band["p10"], band["p90"]] if len(band) else [])])
+        if len(band):
             layers.append(alt.Chart(band).mark_area(opacity=0.2).encode(
-                x=x, y=log_y("p10:Q"), y2="p90:Q", color=color))
+                x=x, y=y_auto("p10:Q", title, values), y2="p90:Q", color=color))
         layers.insert(0, alt.Chart(data).mark_line(point=True).encode(
-            x=x, y=log_y(f"{field}:Q", title), color=color,
+            x=x, y=y_auto(f"{field}:Q", title, values), color=color,
             tooltip=["label:N", alt.Tooltip(f"{field}:Q", format=",.3~r")]))
         panels.append(alt.layer(*layers).properties(width=WIDTH // 2 + 20, height=240))
     if not panels:
@@ -83,16 +85,22 @@ def breakdown(frame: pd.DataFrame) -> Figure | None:
     labels = list(dict.fromkeys(frame["label"]))[:MAX_BARS]
     data = frame[frame["label"].isin(labels)]
     order = data.groupby("part")["seconds"].sum().sort_values(ascending=False).index.tolist()
+    steps = data.groupby("label")["seconds"].sum()
+    # Plans of very different sizes: shares, or the small-step Plans' bars would vanish.
+    shares = bool(steps.max() > 3 * steps.min())
+    x = (alt.X("seconds:Q", title="share of the step time (%)", stack="normalize", axis=alt.Axis(format="%"))
+         if shares else alt.X("seconds:Q", title="time per step (s)", stack="zero"))
     chart = alt.Chart(data).mark_bar().encode(
         y=alt.Y("label:N", title=None, sort=labels),
-        x=alt.X("seconds:Q", title="time per step (s)", stack="zero"),
+        x=x,
         color=alt.Color("part:N", title="part", sort=order, scale=series_color(len(order))),
         order=alt.Order("part_rank:Q"),
         tooltip=["label:N", "part:N", alt.Tooltip("seconds:Q", format=",.3~r")],
     ).transform_calculate(part_rank=f"indexof({order!r}, datum.part)").properties(
         width=WIDTH, height=max(60, 26 * len(labels)))
-    caption = ("Where each Plan's step time goes: compute against exposed communication, pipeline bubble and "
-               "optimizer; everything but compute is a target for a better layout.")
+    caption = (("Share of each Plan's step time (step times in the Plans table)" if shares else
+                "Where each Plan's step time goes") + ": compute against exposed communication, pipeline bubble "
+               "and optimizer; everything but compute is a target for a better layout.")
     return figure("step-breakdown", "Step-time breakdown", caption, chart)
 
 

@@ -51,7 +51,9 @@ def plans_table(plans: list[Document]) -> Table | None:
     columns = [("Plan", False), ("layout", False), ("step time", True), ("throughput / GPU", True), ("MFU", True),
                ("memory / GPU", True), ("time to train", True), ("GPU-hours", True), ("facility power", True),
                ("cost", True), ("$ / M tokens", True)]
-    note = ("MFU counts model FLOPs only (6 per parameter per token plus attention, PaLM appendix B) at the "
+    stated = {str(((d.doc.get("inputs") or {}).get("conventions") or {}).get("mfu") or "") for d in plans} - {""}
+    note = (" ".join(sorted(stated)) if stated else
+            "MFU counts model FLOPs only (6 per parameter per token plus attention, PaLM appendix B) at the "
             "hardware's dense peak for the precision used.")
     return _table("plans", "Plans", columns, rows, note)
 
@@ -126,12 +128,30 @@ def _kind(entry: dict[str, Any]) -> str:
 
 
 def _assumption_entries(plan: dict[str, Any]) -> list[dict[str, Any]]:
-    raw = (plan.get("inputs") or {}).get("assumptions")
+    """``inputs.assumptions`` (a list or a map), then the hardware profile's provenance and
+    the kind and source of the training, power and cost sections, where the Plan gives them."""
+    inputs = plan.get("inputs") or {}
+    raw = inputs.get("assumptions")
+    entries: list[dict[str, Any]] = []
     if isinstance(raw, dict):
-        return [{"name": k, **(v if isinstance(v, dict) else {"value": v})} for k, v in raw.items()]
-    if isinstance(raw, list):
-        return [e for e in raw if isinstance(e, dict)]
-    return []
+        entries += [{"name": k, **(v if isinstance(v, dict) else {"value": v})} for k, v in raw.items()]
+    elif isinstance(raw, list):
+        entries += [e for e in raw if isinstance(e, dict)]
+    hardware = inputs.get("hardware")
+    if isinstance(hardware, dict) and hardware.get("name"):
+        run_id = hardware.get("run_id")
+        entries.append({"name": "hardware profile", "value": hardware["name"],
+                        "kind": "measured" if run_id else "published",
+                        "source": f"Run {run_id}" if run_id else "reference profile (datasheet and published curves)"})
+        for key, prov in (hardware.get("provenance") or {}).items():
+            if isinstance(prov, dict):
+                entries.append({"name": f"hardware: {key}", "value": hardware["name"], **prov})
+    for section in ("training", "power", "cost"):
+        part = plan.get(section)
+        if isinstance(part, dict) and (part.get("kind") or part.get("source")):
+            entries.append({"name": f"{section} model", "value": None, "kind": part.get("kind"),
+                            "source": part.get("source")})
+    return entries
 
 
 def _value(value: Any) -> str:

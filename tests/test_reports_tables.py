@@ -31,8 +31,12 @@ def test_kind_inferred_from_source_when_not_declared():
     plan = samples.sample_plan(gpus=8)
     plan["inputs"]["assumptions"] = [{"name": "a", "value": 1, "source": "Run 2025-x"},
                                      {"name": "b", "value": 2, "source": "Llama 3 paper"}, {"name": "c", "value": 3}]
+    plan["inputs"]["hardware"] = {"name": "h100-sxm", "run_id": "node17", "provenance": {
+        "gemm_efficiency": {"kind": "measured", "source": "Run node17"}}}
+    plan["cost"].update(kind="assumed", source="placeholder")
     kinds = {row[0]: row[2] for row in tables.assumptions_table([Document("plan", "p", plan)]).rows}
-    assert kinds == {"a": "measured", "b": "published", "c": "assumed"}
+    assert kinds == {"a": "measured", "b": "published", "c": "assumed", "hardware profile": "measured",
+                     "hardware: gemm_efficiency": "measured", "cost model": "assumed"}
 
 
 def test_best_runs_and_environment_tables():
