@@ -98,3 +98,26 @@ def check_layout(model: ModelSpec, layout: Layout, gpus: int | None = None) -> N
 
 def divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def check_fixed(model: ModelSpec, fixed: dict, gpus: int, base: Layout) -> None:
+    """Check the layout options a user fixed, before searching the rest: a wrong one is named."""
+    from dataclasses import replace
+
+    probe = {k: fixed[k] for k in ("tp", "pp", "cp", "ep", "dp", "mbs", "zero", "recompute") if k in fixed}
+    if "vp" in fixed and "pp" in fixed:
+        probe["vp"] = fixed["vp"]
+    if model.moe is not None and "ep" in probe and "dp" not in probe:
+        probe["dp"] = probe["ep"]  # EP's divisibility by dp x cp is checked against the real dp in the search
+    lo = replace(base, **probe)
+    lo = replace(lo, global_batch=lo.dp * lo.mbs)
+    check_layout(model, lo)
+    dims = [k for k in ("tp", "pp", "cp", "dp") if k in fixed]
+    product = 1
+    for k in dims:
+        product *= fixed[k]
+    if len(dims) == 4 and product != gpus:
+        raise UserError(f"dp x tp x pp x cp = {fixed['dp']} x {fixed['tp']} x {fixed['pp']} x {fixed['cp']} = {product} "
+                        f"must equal --gpus {gpus}")
+    if gpus % product:
+        raise UserError(f"{' x '.join(dims)} = {product} must divide --gpus {gpus}")

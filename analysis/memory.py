@@ -18,6 +18,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from exabench.analysis.flops import attention_params, mlp_params, padded_vocab
 from exabench.analysis.layout import Layout
 from exabench.analysis.pipeline import inflight_microbatches, stage_layers
@@ -50,21 +52,30 @@ def layer_activation_bytes(model: ModelSpec, moe_layer: bool, lo: Layout, recomp
     return sbh * (rep / (t if lo.sequence_parallel else 1) + split / t + scores / t)
 
 
+@functools.lru_cache(maxsize=4096)
+def stage_kinds(model: ModelSpec, pp: int) -> tuple[tuple[int, int], ...]:
+    """(dense layers, MoE layers) on each stage; cached, the search asks for it thousands of times."""
+    counts = stage_layers(model.layers, pp)
+    out, first = [], 0
+    for n in counts:
+        moe = sum(model.is_moe_layer(i) for i in range(first, first + n))
+        out.append((n - moe, moe))
+        first += n
+    return tuple(out)
+
+
 def stage_params(model: ModelSpec, lo: Layout, stage: int) -> tuple[float, float]:
     """(dense, expert) parameters one GPU of ``stage`` holds, before ZeRO sharding."""
-    counts = stage_layers(model.layers, lo.pp)
-    first = sum(counts[:stage])
-    dense = expert = 0.0
-    attn = attention_params(model) / lo.tp
-    for i in range(first, first + counts[stage]):
-        dense += attn + 2 * model.hidden
-        if model.is_moe_layer(i):
-            moe = model.moe
-            assert moe is not None
-            expert += moe.experts / lo.ep * mlp_params(model, moe.expert_ffn_hidden) / lo.tp
-            dense += moe.shared_experts * mlp_params(model, moe.expert_ffn_hidden) / lo.tp + model.hidden * moe.experts
-        else:
-            dense += mlp_params(model, model.ffn_hidden) / lo.tp
+    n_dense, n_moe = stage_kinds(model, lo.pp)[stage]
+    per_layer = attention_params(model) / lo.tp + 2 * model.hidden
+    dense = (n_dense + n_moe) * per_layer + n_dense * mlp_params(model, model.ffn_hidden) / lo.tp
+    expert = 0.0
+    if n_moe:
+        moe = model.moe
+        assert moe is not None
+        one = mlp_params(model, moe.expert_ffn_hidden) / lo.tp
+        expert = n_moe * moe.experts / lo.ep * one
+        dense += n_moe * (moe.shared_experts * one + model.hidden * moe.experts)
     embed = padded_vocab(model.vocab, lo.tp) * model.hidden / lo.tp
     if stage == 0:
         dense += embed
@@ -78,13 +89,13 @@ def memory_parts(model: ModelSpec, lo: Layout, stage: int = 0) -> dict[str, floa
     dense, expert = stage_params(model, lo, stage)
     dp_dense, dp_expert = lo.dp * lo.cp, max(1, lo.dp * lo.cp // lo.ep)
     shard = lambda n, level: (dense / dp_dense + expert / dp_expert) if lo.zero >= level else dense + expert  # noqa: E731
-    counts = stage_layers(model.layers, lo.pp)
-    first = sum(counts[:stage])
-    per_mb = sum(layer_activation_bytes(model, model.is_moe_layer(i), lo) for i in range(first, first + counts[stage]))
+    n_dense, n_moe = stage_kinds(model, lo.pp)[stage]
+    per_mb = (n_dense * layer_activation_bytes(model, False, lo) if n_dense else 0.0) + (
+        n_moe * layer_activation_bytes(model, True, lo) if n_moe else 0.0)
     held = inflight_microbatches(lo.pp, lo.vp, lo.microbatches) if stage == 0 else max(1.0, min(lo.pp - stage, lo.microbatches))
     activations = per_mb * held
     if lo.recompute == "full":  # the layer being recomputed holds its full set
-        activations += layer_activation_bytes(model, model.is_moe_layer(first), lo, recompute="none")
+        activations += layer_activation_bytes(model, n_moe > 0, lo, recompute="none")
     logits = 0.0
     if stage == lo.pp - 1:
         logits = 2 * 4.0 * lo.mbs * lo.seq / lo.cp * padded_vocab(model.vocab, lo.tp) / lo.tp

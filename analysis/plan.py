@@ -14,7 +14,7 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from exabench.analysis.flops import active_matmul_params, total_params
-from exabench.analysis.layout import Layout, check_layout
+from exabench.analysis.layout import Layout, check_fixed, check_layout
 from exabench.analysis.search import SEARCHED, search, why_best
 from exabench.analysis.step import Context, evaluate
 from exabench.errors import UserError
@@ -56,6 +56,7 @@ def choose_layouts(ctx: Context, gpus: int, options: dict[str, Any], top: int = 
     """The given layout (checked) or the best ``top`` found by the search; and which fields were searched."""
     base, assumptions = base_layout(ctx.model, options)
     fixed = {k: options[k] for k in (*SEARCHED, "dp") if options.get(k) is not None}
+    check_fixed(ctx.model, fixed, gpus, base)
     if "dp" not in fixed and all(k in fixed for k in ("tp", "pp", "cp")):
         denom = fixed["tp"] * fixed["pp"] * fixed["cp"]
         if gpus % denom:
@@ -71,9 +72,6 @@ def choose_layouts(ctx: Context, gpus: int, options: dict[str, Any], top: int = 
             raise UserError(f"layout {lo.describe()} needs {mem['gib_per_gpu']:.1f} GiB per GPU; {ctx.profile.name} has "
                             f"{mem['capacity_gib']:.0f} GiB (try --recompute full, a higher --zero, or more --tp/--pp)")
         return [(lo, result)], [], assumptions
-    if "dp" in fixed and all(k in fixed for k in ("tp", "pp", "cp")):
-        check_layout(ctx.model, replace(base, **{k: fixed[k] for k in ("tp", "pp", "cp", "dp")},
-                                        **({"mbs": fixed["mbs"]} if "mbs" in fixed else {"mbs": 1})), gpus)
     ranked = search(ctx, gpus, fixed, base, top=top)
     if not ranked:
         raise UserError(f"no layout of {ctx.model.name} on {gpus} x {ctx.profile.name} fits in "
@@ -143,8 +141,8 @@ def plan_document(ctx: Context, lo: Layout, result: dict[str, Any], *, gpus: int
 def build_plan(*, context: Context, gpus: int, options: dict[str, Any], tokens: float | None = None,
                top: int = 1) -> list[dict[str, Any]]:
     """Plans for the given options: one (``top=1``, what ``plan`` prints) or the best ``top`` (``search``)."""
-    ranked, searched, assumptions = choose_layouts(context, gpus, options, top=top)
-    why = why_best(ranked) if searched else None
+    ranked, searched, assumptions = choose_layouts(context, gpus, options, top=max(top, 2))
+    why = why_best(ranked) if searched else None  # against the runner-up, even when one plan is asked for
     return [plan_document(context, lo, result, gpus=gpus, tokens=tokens, searched=searched,
                           assumptions=assumptions, why=why if i == 0 else None)
-            for i, (lo, result) in enumerate(ranked)]
+            for i, (lo, result) in enumerate(ranked[:top])]

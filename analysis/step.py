@@ -34,7 +34,7 @@ from exabench.analysis.compute import (
 )
 from exabench.analysis.flops import attention_dims, hardware_flops_per_token, model_flops_per_token
 from exabench.analysis.layout import Layout
-from exabench.analysis.memory import GIB, memory_per_gpu, stage_params
+from exabench.analysis.memory import GIB, memory_per_gpu, stage_kinds, stage_params
 from exabench.analysis.pipeline import stage_layers
 from exabench.workloads.clusters import ClusterSpec
 from exabench.workloads.models import ModelSpec
@@ -105,8 +105,7 @@ def _layer_costs(ctx: Context, moe_layer: bool, lo: Layout) -> dict[str, float]:
 
 
 def _stage_costs(ctx: Context, lo: Layout, stage: int, counts: list[int]) -> dict[str, float]:
-    first = sum(counts[:stage])
-    n_moe = sum(ctx.model.is_moe_layer(i) for i in range(first, first + counts[stage]))
+    n_moe = stage_kinds(ctx.model, lo.pp)[stage][1]
     total = {k: 0.0 for k in ("compute", "tp_comm", "cp_comm", "ep_comm", "fwd", "bwd")}
     for moe_layer, n in ((True, n_moe), (False, counts[stage] - n_moe)):
         if n:

@@ -1,0 +1,100 @@
+"""Options and input resolution shared by ``exabench plan`` and ``exabench search``.
+
+Not a command module (not in COMMAND_MODULES). Imports only click at the top; the planner is
+imported inside the functions so ``exabench --help`` stays light.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from exabench.errors import UserError
+
+LAYOUT_OPTIONS = ("tp", "pp", "vp", "cp", "ep", "dp", "zero", "mbs", "global_batch", "seq", "precision", "recompute")
+SUFFIXES = {"": 1.0, "K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12, "P": 1e15}
+
+
+def parse_tokens(text: str | None) -> float | None:
+    """``1.5e13``, ``15T``, ``300B``, ``2.5M`` or a plain integer; a one-line UserError otherwise."""
+    if text is None:
+        return None
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKmMbBgGtTpP]?)\s*", str(text))
+    if not match:
+        raise UserError(f"--tokens {text!r} is not a token count; write e.g. 1.5e13, 15T, 300B or 2000000000")
+    value = float(match.group(1)) * SUFFIXES[match.group(2).upper()]
+    if not value > 0:
+        raise UserError(f"--tokens {text!r} must be positive")
+    return value
+
+
+def planning_options(fn: Callable) -> Callable:
+    """The DESIGN.md options of ``plan`` and ``search``."""
+    pos = click.IntRange(min=1)
+    decorators = [
+        click.option("--model", required=True, help="Model name (see `exabench catalog`) or a model TOML."),
+        click.option("--hardware", default=None, help="GPU profile name, a hardware TOML, or a Run JSON (measured)."),
+        click.option("--cluster", default=None, help="Cluster name or TOML; brings its GPU and size unless given."),
+        click.option("--gpus", type=pos, default=None, help="GPUs in the job (default: the cluster's, or one node)."),
+        click.option("--gpus-per-node", type=pos, default=None, help="GPUs per node and NVLink domain."),
+        click.option("--tp", type=pos, default=None, help="Tensor-parallel degree."),
+        click.option("--pp", type=pos, default=None, help="Pipeline stages (uneven layer splits allowed)."),
+        click.option("--vp", type=pos, default=None, help="Virtual pipeline chunks per stage (interleaving)."),
+        click.option("--cp", type=pos, default=None, help="Context-parallel degree."),
+        click.option("--ep", type=pos, default=None, help="Expert-parallel degree (MoE)."),
+        click.option("--dp", type=pos, default=None, help="Data-parallel degree (inferred when absent)."),
+        click.option("--zero", type=click.IntRange(0, 3), default=None, help="ZeRO stage 0-3."),
+        click.option("--mbs", type=pos, default=None, help="Sequences per micro-batch."),
+        click.option("--global-batch", type=pos, default=None, help="Sequences per step (default: 16M tokens)."),
+        click.option("--seq", type=pos, default=None, help="Sequence length (default: the model's)."),
+        click.option("--precision", type=click.Choice(["bf16", "fp8"]), default=None, help="Training precision (default bf16)."),
+        click.option("--recompute", type=click.Choice(["none", "selective", "full"]), default=None, help="Activation recompute."),
+        click.option("--tokens", default=None, help="Training tokens: 1.5e13 or 15T (default: 20 per parameter)."),
+    ]
+    for decorator in reversed(decorators):
+        fn = decorator(fn)
+    return fn
+
+
+def resolve(options: dict[str, Any]) -> tuple[Any, int, dict[str, Any], float | None]:
+    """(planner context, GPUs, layout options, tokens) from the CLI options."""
+    from dataclasses import replace
+
+    from exabench.analysis.step import Context
+    from exabench.workloads.clusters import load_cluster, single_node
+    from exabench.workloads.models import load_model
+    from exabench.workloads.profile import load_profile
+
+    tokens = parse_tokens(options.get("tokens"))
+    model = load_model(options["model"])
+    cluster = load_cluster(options["cluster"]) if options.get("cluster") else None
+    hardware = options.get("hardware") or (cluster.gpu if cluster else "h100-sxm")
+    profile = load_profile(hardware, default=cluster.gpu if cluster else "h100-sxm")
+    per_node = options.get("gpus_per_node")
+    if cluster is None:
+        cluster = single_node(profile.name, per_node or 8)
+        gpus = options.get("gpus") or cluster.gpus_per_node
+    else:
+        if per_node:
+            cluster = replace(cluster, gpus_per_node=per_node, nvlink_domain=per_node)
+        gpus = options.get("gpus") or cluster.gpus
+        if gpus > cluster.gpus:
+            raise UserError(f"--gpus {gpus} exceeds the {cluster.gpus} GPUs of cluster {cluster.name}")
+    cluster = replace(cluster, gpus=max(cluster.gpus, gpus))
+    layout = {k: options[k] for k in LAYOUT_OPTIONS if options.get(k) is not None}
+    if options.get("precision") is None:
+        layout["precision"] = "bf16"
+    profile.peak_flops(layout["precision"])  # a precision the GPU lacks is a user error, early
+    return Context(model, profile, cluster), gpus, layout, tokens
+
+
+def fmt_si(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    for factor, suffix in ((1e15, "P"), (1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.3g}{suffix}{unit}"
+    return f"{value:.3g}{unit}"

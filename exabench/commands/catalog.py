@@ -1,0 +1,63 @@
+"""``exabench catalog``: the models, hardware profiles, clusters and published runs that ship."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+
+@click.command("catalog")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def command(fmt: str) -> None:
+    """List the shipped models, hardware profiles and clusters, with their sources.
+
+    \b
+    Examples:
+      exabench catalog
+      exabench catalog --format json
+    """
+    from exabench.analysis.flops import active_matmul_params, total_params
+    from exabench.workloads.clusters import shipped_clusters
+    from exabench.workloads.models import shipped_models
+    from exabench.workloads.profile import load_reference
+    from exabench.workloads.published import load_published
+    from exabench.workloads.tomlfile import shipped_names
+
+    models = [{"name": m.name, "params_b": total_params(m) / 1e9, "active_b": active_matmul_params(m) / 1e9,
+               "layers": m.layers, "hidden": m.hidden, "heads": m.heads, "kv_heads": m.kv_heads,
+               "moe": f"{m.moe.experts}x top-{m.moe.top_k}" if m.moe else "", "seq_len": m.seq_len, "source": m.source}
+              for m in shipped_models()]
+    hardware = []
+    for name in shipped_names("hardware"):
+        p = load_reference(name)
+        hardware.append({"name": name, "bf16_tflops": p.peaks.peak("bf16"), "fp8_tflops": p.peaks.peak("fp8"),
+                         "hbm_gb": p.peaks.capacity_gb, "hbm_gbps": p.peaks.hbm_bandwidth_gbps,
+                         "nvlink_gbps": p.peaks.nvlink_gbps_per_direction, "tdp_w": p.peaks.tdp_w,
+                         "source": p.peaks.sources.get("peak_tflops", "")})
+    clusters = [{"name": c.name, "gpu": c.gpu, "gpus": c.gpus, "gpus_per_node": c.gpus_per_node,
+                 "nic_gbps_per_gpu": c.network.nic_gbytes_per_gpu(c.gpus_per_node) * 8, "fabric": c.network.fabric,
+                 "source": c.source} for c in shipped_clusters()]
+    published = sorted({r.source for r in load_published()})
+    if fmt == "json":
+        click.echo(json.dumps({"models": models, "hardware": hardware, "clusters": clusters, "published": published}, indent=2))
+        return
+    _table("Models", models, ("name", "params_b", "active_b", "layers", "hidden", "heads", "kv_heads", "moe", "seq_len"))
+    _table("Hardware", hardware, ("name", "bf16_tflops", "fp8_tflops", "hbm_gb", "hbm_gbps", "nvlink_gbps", "tdp_w"))
+    _table("Clusters", clusters, ("name", "gpu", "gpus", "gpus_per_node", "nic_gbps_per_gpu", "fabric"))
+    click.echo("Published runs (exabench validate):")
+    for source in published:
+        click.echo(f"  {source}")
+
+
+def _table(title: str, rows: list[dict[str, Any]], cols: tuple[str, ...]) -> None:
+    def cell(v: Any) -> str:
+        return "-" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v)
+
+    widths = {c: max(len(c), *(len(cell(r[c])) for r in rows)) for c in cols}
+    click.echo(f"{title}:")
+    click.echo("  " + "  ".join(c.ljust(widths[c]) for c in cols))
+    for r in rows:
+        click.echo("  " + "  ".join(cell(r[c]).ljust(widths[c]) for c in cols))
+    click.echo("")
