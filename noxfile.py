@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import nox
@@ -37,6 +38,11 @@ def wheel(session: nox.Session) -> None:
     wheel holds every package and data file (a missing one can hide behind an editable install)."""
     _torch_first(session)
     session.install("build")
+    # A stale build/ or *.egg-info from an earlier build can smuggle a package into the wheel
+    # that the package list lacks: build from a clean slate.
+    shutil.rmtree("build", ignore_errors=True)
+    for info in Path(".").glob("*.egg-info"):
+        shutil.rmtree(info, ignore_errors=True)
     dist = Path(session.create_tmp()) / "dist"
     session.run("python", "-m", "build", "--wheel", "--outdir", str(dist), silent=True)
     wheel_file = next(dist.glob("exabench-*.whl"))

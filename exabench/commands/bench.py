@@ -196,9 +196,11 @@ def expand_suites(names: list[str]) -> list[str]:
 
 
 def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: str, as_json: bool,
-               options: dict[str, Any]) -> str:
+               options: dict[str, Any], check_failures: bool = True) -> str:
     """Build every case first (so bad options fail before anything runs), then measure them,
-    making each result durable as it finishes. Returns the Run's path."""
+    making each result durable as it finishes. Returns the Run's path. With ``check_failures``
+    a failed result ends the process (exit 1 or 2, see :func:`exit_on_failures`); the main job
+    turns that off to plan and report first, and checks at its end."""
     from exabench.bench import device as device_mod
     from exabench.bench.env import capture
     from exabench.bench.harness import measure
@@ -257,11 +259,12 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
         click.echo(json.dumps(writer.doc, indent=1))
     else:
         click.echo(footer(writer.results, str(writer.path)))
-    _exit_on_failures(writer.results, writer.path)
+    if check_failures:
+        exit_on_failures(writer.results, writer.path)
     return str(writer.path)
 
 
-def _exit_on_failures(results: list[dict[str, Any]], path) -> None:
+def exit_on_failures(results: list[dict[str, Any]], path) -> None:
     """Every case ran and its record is in the Run; now say loudly if any failed.
 
     Exit 2 (a user error) when only sizes that can't fit in memory failed: the user asked for
