@@ -18,6 +18,11 @@ def command(quick: bool, out_dir: str, device: str | None) -> None:
       exabench run --quick
       exabench run --out results/node17
     """
-    from exabench.commands.bench import run_suites
+    from pathlib import Path
 
-    run_suites(["all"], quick=quick, device=device, out_dir=out_dir, as_json=False, options={})
+    from exabench.commands.bench import run_suites
+    from exabench.reports.build import build_report
+
+    run_path = run_suites(["all"], quick=quick, device=device, out_dir=out_dir, as_json=False, options={})
+    report = build_report([run_path], Path(out_dir) / "report")
+    click.echo(f"# Report written to {report[0]}")
