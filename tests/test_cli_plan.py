@@ -1,0 +1,108 @@
+"""End-to-end CLI tests of plan, search, validate and catalog through exabench.cli.main."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from exabench.cli import main
+from exabench.commands._planning import parse_tokens
+from exabench.errors import UserError
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return exit_.value.code, out, err
+
+
+@pytest.mark.parametrize("text, value", [("1.5e13", 1.5e13), ("15T", 15e12), ("300B", 3e11), ("2000000", 2e6), ("2.5m", 2.5e6)])
+def test_tokens_parse(text: str, value: float) -> None:
+    assert parse_tokens(text) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text", ["15X", "", "-3T", "T", "1e"])
+def test_bad_tokens(text: str) -> None:
+    with pytest.raises(UserError):
+        parse_tokens(text)
+
+
+def test_plan_table_json_csv(capsys) -> None:
+    args = ["plan", "--model", "llama3-70b", "--cluster", "meta-24k-roce", "--gpus", "512", "--tp", "8", "--tokens", "15T"]
+    code, out, _ = run(capsys, *args)
+    assert code == 0 and "step time" in out and "MFU" in out and "chosen by search" in out
+    code, out, _ = run(capsys, *args, "--format", "json")
+    plan = json.loads(out)
+    assert code == 0 and plan["schema"] == "exabench.plan/1" and plan["training"]["tokens"] == 15e12
+    assert plan["inputs"]["cluster"]["name"] == "meta-24k-roce" and plan["inputs"]["hardware"]["name"] == "h100-sxm"
+    code, out, _ = run(capsys, *args, "--tokens", "1.5e13", "--format", "csv")
+    lines = out.strip().splitlines()
+    assert code == 0 and len(lines) == 2 and lines[0].startswith("model,hardware,cluster,gpus,tp")
+
+
+def test_plan_defaults_to_one_h100_node(capsys) -> None:
+    code, out, _ = run(capsys, "plan", "--model", "llama3-8b", "--format", "json")
+    plan = json.loads(out)
+    assert code == 0 and plan["inputs"]["gpus"] == 8 and plan["inputs"]["hardware"]["name"] == "h100-sxm"
+
+
+def test_search_json_best_first(capsys) -> None:
+    code, out, _ = run(capsys, "search", "--model", "llama3-8b", "--cluster", "dgx-h100", "--top", "3", "--format", "json")
+    layouts = json.loads(out)["layouts"]
+    assert code == 0 and len(layouts) == 3
+    rates = [p["tokens_per_s_per_gpu"] for p in layouts]
+    assert rates == sorted(rates, reverse=True)
+    code, out, _ = run(capsys, "search", "--model", "llama3-8b", "--cluster", "dgx-h100", "--top", "2")
+    assert code == 0 and "why:" in out
+
+
+def test_validate_json_contract(capsys) -> None:
+    code, out, _ = run(capsys, "validate", "--format", "json")
+    report = json.loads(out)
+    assert code == 0 and set(report) == {"rows", "median_abs_error", "max_abs_error"}
+    assert set(report["rows"][0]) == {"id", "source", "metric", "published", "predicted", "error"}
+    code, out, _ = run(capsys, "validate")
+    assert code == 0 and "median |error|" in out
+
+
+def test_catalog(capsys) -> None:
+    code, out, _ = run(capsys, "catalog")
+    assert code == 0 and "llama3-405b" in out and "colossus-100k" in out and "h200-sxm" in out
+    code, out, _ = run(capsys, "catalog", "--format", "json")
+    doc = json.loads(out)
+    assert {"models", "hardware", "clusters", "published"} <= set(doc)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["plan", "--model", "llama3-405b", "--tp", "3"], "--tp = 3 must divide"),
+    (["plan", "--model", "llama3-405b", "--gpus", "64", "--tp", "8", "--pp", "4", "--cp", "1", "--dp", "4"], "must equal --gpus 64"),
+    (["plan", "--model", "llama3-405b", "--gpus", "8"], "no layout of llama3-405b"),
+    (["plan", "--model", "llama3-70b", "--gpus", "8", "--tp", "8", "--pp", "1", "--vp", "1", "--cp", "1", "--dp", "1",
+      "--zero", "0", "--mbs", "1", "--recompute", "none", "--global-batch", "8"], "GiB per GPU"),
+    (["plan", "--model", "nope"], "unknown models 'nope'"),
+    (["plan", "--model", "llama3-8b", "--tokens", "lots"], "--tokens 'lots'"),
+    (["plan", "--model", "llama3-8b", "--zero", "5"], "--zero"),
+    (["plan", "--model", "llama3-8b", "--hardware", "a100-sxm", "--precision", "fp8"], "not available on a100-sxm"),
+    (["plan", "--model", "llama3-8b", "--cluster", "dgx-h100", "--gpus", "16"], "exceeds the 8 GPUs"),
+    (["plan", "--model", "llama3-8b", "--ep", "2"], "needs a mixture-of-experts model"),
+    (["plan"], "--model"),
+    (["search", "--model", "mixtral-8x7b", "--ep", "3"], "must divide the 8 experts"),
+    (["search", "--model", "llama3-8b", "--format", "csv"], "--format"),
+    (["validate", "--format", "xml"], "--format"),
+])
+def test_bad_input_exits_2_with_one_line(capsys, args: list[str], message: str) -> None:
+    code, out, err = run(capsys, *args)
+    assert code == 2, (out, err)
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_bad_model_file(capsys, tmp_path) -> None:
+    path = tmp_path / "m.toml"
+    path.write_text('layers = 2\nhidden = 64\nheads = 4\nvocab = 100\nseq_len = 16\nwidth = 3\n')
+    code, _, err = run(capsys, "plan", "--model", str(path))
+    assert code == 2 and "unknown key 'width'" in err and err.count("\n") == 1
+    path.write_text('layers = 2\nhidden = 64\nheads = 4\nvocab = 100\nseq_len = 16\n[moe]\ntop_k = 2\n')
+    code, _, err = run(capsys, "plan", "--model", str(path))
+    assert code == 2 and "lacks 'experts'" in err

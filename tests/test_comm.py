@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from exabench.analysis.comm import Fabric, collective_time, p2p_time, ranks_per_domain
+from exabench.workloads.clusters import load_cluster
+from exabench.workloads.profile import load_reference
+
+H100 = load_reference("h100-sxm")
+META = load_cluster("meta-24k-roce")
+FAB = Fabric(H100, META)
+
+
+def test_inside_nvlink_uses_the_busbw_curve_and_nccl_factors() -> None:
+    s = 1 << 30
+    busbw = H100.nvlink_busbw("all_reduce", s)
+    assert collective_time(FAB, "all_reduce", s, 8) == pytest.approx(2 * 7 / 8 * s / busbw)
+    ring = H100.nvlink_busbw("all_gather", s)
+    assert collective_time(FAB, "all_gather", s, 8) == pytest.approx(7 / 8 * s / ring)
+    assert collective_time(FAB, "all_reduce", s, 1) == 0.0
+
+
+def test_across_nodes_alpha_beta_with_nic_efficiency() -> None:
+    s = 1e9
+    nic = 50e9 * 0.94 * 0.9  # 400 Gb/s per GPU x NCCL share x fabric efficiency
+    t = collective_time(FAB, "reduce_scatter", s, 64, stride=8)  # one rank per node
+    assert t == pytest.approx(63 / 64 * s / nic + 63 * 6e-6)
+    # Leaving a 3,072-GPU pod: 7:1 oversubscription
+    t_big = collective_time(FAB, "reduce_scatter", s, 512, stride=8)
+    assert t_big == pytest.approx(511 / 512 * s / (nic / 7) + 511 * 6e-6)
+
+
+def test_hierarchical_all_reduce() -> None:
+    assert ranks_per_domain(FAB, 64, 1) == 8 and ranks_per_domain(FAB, 64, 8) == 1 and ranks_per_domain(FAB, 64, 2) == 4
+    s = 1e9
+    flat = collective_time(FAB, "all_reduce", s, 16, stride=8)
+    hier = collective_time(FAB, "all_reduce", s, 16, stride=1)  # 8 per node, 2 nodes
+    assert hier < flat
+
+
+def test_p2p_and_fabric_efficiency() -> None:
+    s = 32e6
+    assert p2p_time(FAB, s, 1) < p2p_time(FAB, s, 8)
+    spectrum = Fabric(H100, load_cluster("colossus-100k"))
+    standard = Fabric(H100, replace(load_cluster("colossus-100k"), network=replace(spectrum.cluster.network, fabric_efficiency=0.6)))
+    assert collective_time(standard, "all_gather", 1e9, 64, 8) > collective_time(spectrum, "all_gather", 1e9, 64, 8)

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import pytest
+
+from exabench.analysis.flops import active_matmul_params, total_params
+from exabench.errors import UserError
+from exabench.workloads.models import load_model, parse_model, shipped_models
+
+BASE = {"name": "t", "layers": 2, "hidden": 64, "heads": 4, "vocab": 100, "seq_len": 16}
+
+
+def test_every_shipped_model_loads_with_a_source() -> None:
+    names = {m.name for m in shipped_models()}
+    assert {"gpt3-175b", "llama3-8b", "llama3-70b", "llama3-405b", "mixtral-8x7b", "grok-1", "deepseek-v3"} <= names
+    assert all(m.source for m in shipped_models())
+
+
+@pytest.mark.parametrize("name, total_b, active_b", [
+    ("llama3-8b", 8.03, 7.50), ("llama3-70b", 70.55, 69.50), ("llama3-405b", 405.85, 403.75),
+    ("mixtral-8x7b", 46.70, 12.75), ("grok-1", 316.49, 83.76), ("deepseek-v3", 671.03, 36.62),
+])
+def test_parameter_counts_match_the_published_sizes(name: str, total_b: float, active_b: float) -> None:
+    # Published: Llama 3 8.0/70.6/405B (model cards), Mixtral 46.7B total 12.9B active,
+    # Grok-1 314B, DeepSeek-V3 671B total 37B active (its 37B counts the embedding too).
+    model = load_model(name)
+    assert total_params(model) / 1e9 == pytest.approx(total_b, abs=0.01)
+    assert active_matmul_params(model) / 1e9 == pytest.approx(active_b, abs=0.01)
+
+
+def test_gemm_cli_attributes() -> None:
+    m = load_model("llama3-70b")
+    assert (m.hidden, m.ffn_hidden, m.heads, m.kv_heads, m.activation, m.seq_len) == (8192, 28672, 64, 8, "swiglu", 8192)
+
+
+def test_defaults_and_moe_layers() -> None:
+    m = parse_model(dict(BASE), "t.toml")
+    assert m.kv_heads == 4 and m.ffn_hidden == 256 and m.activation == "gelu" and m.moe is None
+    ds = load_model("deepseek-v3")
+    assert ds.moe_layers == 58 and not ds.is_moe_layer(2) and ds.is_moe_layer(3)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"layerz": 3}, "unknown key 'layerz'"),
+    ({"layers": 0}, "layers = 0 is not valid"),
+    ({"hidden": -64}, "hidden = -64 is not valid"),
+    ({"heads": 5}, "heads = 5 must divide hidden"),
+    ({"kv_heads": 3}, "kv_heads = 3 must divide heads"),
+    ({"activation": "relu"}, "valid: gelu, swiglu"),
+    ({"moe": {"top_k": 2, "expert_ffn_hidden": 8}}, "lacks 'experts'"),
+    ({"moe": {"experts": 0, "top_k": 1, "expert_ffn_hidden": 8}}, "moe.experts = 0"),
+    ({"moe": {"experts": 2, "top_k": 3, "expert_ffn_hidden": 8}}, "top_k = 3 must be at most"),
+    ({"moe": {"experts": 2, "top_k": 1, "expert_ffn_hidden": 8, "gate": 1}}, "unknown key moe.'gate'"),
+    ({"seq_len": 2.5}, "seq_len = 2.5"),
+    ({"tied_embeddings": "yes"}, "tied_embeddings"),
+])
+def test_invalid_specs_are_one_line_user_errors(change: dict, message: str) -> None:
+    with pytest.raises(UserError, match=message.replace("(", r"\(").replace("'", "'")) as info:
+        parse_model({**BASE, **change}, "t.toml")
+    assert "\n" not in str(info.value)
+
+
+def test_model_from_a_path(tmp_path) -> None:
+    path = tmp_path / "tiny.toml"
+    path.write_text('layers = 2\nhidden = 64\nheads = 4\nvocab = 100\nseq_len = 16\n')
+    assert load_model(str(path)).name == "tiny"
+    with pytest.raises(UserError, match="unknown models"):
+        load_model("no-such-model")

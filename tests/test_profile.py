@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from exabench.errors import UserError
+from exabench.workloads.profile import load_profile, load_reference, profile_from_run
+
+
+def _run(device: str | None, results: list[dict]) -> dict:
+    return {"schema": "exabench.run/1", "id": "run-1", "created": "2026-01-01T00:00:00Z", "config": {},
+            "environment": {"gpu": {"devices": [{"name": device}] if device else []}}, "results": results}
+
+
+def _result(suite: str, params: dict, metrics: dict) -> dict:
+    return {"suite": suite, "name": suite, "params": params, "unit": "s", "samples": [1.0],
+            "stats": {}, "metrics": metrics, "status": "ok"}
+
+
+def test_reference_profiles_are_published_with_sources() -> None:
+    for name in ("h100-sxm", "h200-sxm", "a100-sxm", "h100-pcie"):
+        p = load_reference(name)
+        assert all(v["kind"] == "published" and v["source"] for v in p.provenance.values())
+        assert 0 < p.gemm_efficiency("bf16", 1e12) < 1 and p.nvlink_busbw("all_reduce", 1e9) > 0
+    h100 = load_reference("h100-sxm")
+    # Plateau: 0.85 x the MAMF fraction 794.5/989 (microbenchmarks.md 3.1)
+    assert h100.gemm_efficiency("bf16", 1e15) == pytest.approx(0.85 * 0.803, abs=1e-3)
+    assert h100.gemm_efficiency("bf16", 1e8) < h100.gemm_efficiency("bf16", 1e11)
+    assert h100.nvlink_busbw("all_reduce", 8589.9e6) == pytest.approx(478.9e9)
+
+
+def test_profile_from_a_measured_run_overlays_the_reference() -> None:
+    results = [
+        _result("gemm", {"m": 8192, "n": 8192, "k": 8192, "dtype": "bf16"}, {"tflops": 700.0}),
+        _result("gemm", {"m": 1024, "n": 1024, "k": 1024, "dtype": "bf16"}, {"tflops": 300.0}),
+        _result("memory", {"kernel": "triad", "bytes": 1 << 30}, {"gbps": 3000.0}),
+        _result("collectives", {"collective": "all_reduce", "bytes": 1 << 30, "nranks": 8}, {"busbw_gbps": 450.0}),
+        _result("collectives", {"collective": "all_gather", "bytes": 1 << 30, "nranks": 8}, {"busbw_gbps": 350.0}),
+    ]
+    p = profile_from_run(_run("NVIDIA H100 80GB HBM3", results))
+    assert p.name == "h100-sxm" and p.run_id == "run-1"
+    assert p.gemm_efficiency("bf16", 2 * 8192**3) == pytest.approx(700 / 989.4)
+    assert p.provenance["gemm_efficiency"]["kind"] == "measured" and "run-1" in p.provenance["gemm_efficiency"]["source"]
+    assert p.provenance["hbm_efficiency"]["kind"] == "measured"
+    assert p.nvlink_busbw("all_reduce", 1 << 30) == pytest.approx(450e9)
+    assert p.nvlink_busbw("reduce_scatter", 1 << 30) == pytest.approx(350e9)
+    # fp8 was not measured: the published curve stays
+    assert p.gemm["fp8"] == load_reference("h100-sxm").gemm["fp8"]
+
+
+def test_one_gemm_point_scales_the_reference_shape() -> None:
+    ref = load_reference("h100-sxm")
+    results = [_result("gemm", {"m": 8192, "n": 8192, "k": 8192, "dtype": "bf16"}, {"tflops": 600.0})]
+    p = profile_from_run(_run("NVIDIA H100 80GB HBM3", results))
+    x = 2 * 8192**3
+    assert p.gemm_efficiency("bf16", x) == pytest.approx(600 / 989.4)
+    ratio = p.gemm_efficiency("bf16", 1e9) / ref.gemm_efficiency("bf16", 1e9)
+    assert ratio == pytest.approx(p.gemm_efficiency("bf16", x) / ref.gemm_efficiency("bf16", x))
+
+
+def test_a_cpu_run_never_passes_for_a_gpu(tmp_path) -> None:
+    run = _run(None, [_result("gemm", {"m": 64, "n": 64, "k": 64, "dtype": "fp32"}, {"tflops": 0.1})])
+    path = tmp_path / "cpu.json"
+    path.write_text(json.dumps(run))
+    p = load_profile(str(path))
+    assert p.name == "h100-sxm" and p.run_id == "run-1"
+    assert all(v["kind"] == "published" and "matches no shipped GPU" in v["note"] for v in p.provenance.values())
+
+
+def test_bad_hardware_inputs(tmp_path) -> None:
+    with pytest.raises(UserError, match="unknown hardware"):
+        load_profile("tpu-v9")
+    bad = tmp_path / "x.json"
+    bad.write_text("{}")
+    with pytest.raises(UserError, match="not a Run document"):
+        load_profile(str(bad))
+    toml = tmp_path / "gpu.toml"
+    toml.write_text('[peak_tflops]\nbf16 = 100.0\n[memory]\ncapacity_gb = 10.0\nhbm_bandwidth_gbps = 100.0\n')
+    with pytest.raises(UserError, match="needs a \\[gemm_efficiency\\] table"):
+        load_profile(str(toml))
