@@ -1,0 +1,100 @@
+"""`exabench bench collectives` end to end on the CPU: real gloo processes, faults included."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from exabench.bench.rundoc import load_run
+from exabench.cli import cli
+
+TINY = ["--device", "cpu", "--min-bytes", "1K", "--max-bytes", "4K", "--step-factor", "4",
+        "--iters", "3", "--warmup-iters", "1"]
+
+
+def exabench(args: list[str], env: dict[str, str] | None = None, timeout: float = 120):
+    return subprocess.run([sys.executable, "-m", "exabench", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def only_run(folder: Path) -> dict:
+    runs = sorted(folder.glob("*.json"))
+    assert len(runs) == 1, runs
+    return load_run(runs[0])
+
+
+def test_all_seven_collectives_on_three_ranks(tmp_path) -> None:
+    proc = exabench(["bench", "collectives", *TINY, "--nproc", "3", "--json", "--out", str(tmp_path)])
+    assert proc.returncode == 0, proc.stderr
+    printed = json.loads(proc.stdout)
+    run = only_run(tmp_path)
+    assert printed["id"] == run["id"]
+    results = run["results"]
+    assert {r["name"] for r in results} == {"all_reduce", "all_gather", "reduce_scatter", "broadcast",
+                                            "reduce", "all_to_all", "sendrecv"}
+    # passes torch.distributed can express: 2 sizes x (1 + 2 + 2 + 1 + 1 + 1 + 1)
+    assert len(results) == 18 and all(r["status"] == "ok" for r in results)
+    for r in results:
+        assert r["metrics"]["wrong"] == 0 and r["params"]["nranks"] == 3
+        assert len(r["ranks"]["samples"]) == 3 and all(len(s) == 3 for s in r["ranks"]["samples"])
+        assert r["samples"] == [max(c) for c in zip(*r["ranks"]["samples"], strict=True)]
+        assert r["metrics"]["busbw_gbps"] == pytest.approx(r["metrics"]["algbw_gbps"] * r["metrics"]["busbw_factor"])
+    gather = next(r for r in results if r["name"] == "all_gather" and r["params"]["inplace"])
+    assert gather["params"]["bytes"] == 1020 and gather["metrics"]["busbw_factor"] == pytest.approx(2 / 3)
+    assert [i["rank"] for i in run["config"]["ranks"]] == [0, 1, 2]
+    assert run["config"]["backend"] == "gloo" and "topology" in run["environment"]
+
+
+def test_gloo_fallbacks_are_correct_and_say_so(tmp_path) -> None:
+    proc = exabench(["bench", "collectives", *TINY, "--nproc", "2", "--collectives", "reduce_scatter,all_gather",
+                     "--op", "max", "--dtype", "int32", "--gloo-fallback", "--out", str(tmp_path)])
+    assert proc.returncode == 0, proc.stderr
+    assert "reduce_scatter" in proc.stdout and "Avg bus bandwidth" in proc.stdout
+    results = only_run(tmp_path)["results"]
+    assert len(results) == 8 and all(r["metrics"]["wrong"] == 0 for r in results)
+    assert all("gloo fallback" in r["implementation"]["fallback"] for r in results)
+
+
+@pytest.mark.parametrize("mode", ["die", "hang"])
+def test_a_rank_that_dies_or_hangs_ends_the_run_and_keeps_the_results(tmp_path, mode) -> None:
+    start = time.monotonic()
+    proc = exabench(["bench", "collectives", *TINY, "--nproc", "3", "--timeout", "3", "--out", str(tmp_path)],
+                    env={"EXABENCH_INJECT_FAULT": f"1:4:{mode}"})
+    elapsed = time.monotonic() - start
+    assert proc.returncode == 1
+    assert elapsed < 60  # start-up (~5 s on 2 cores) + the 3 s timeout + a 3 s grace
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: rank 1 exited with code 9" if mode == "die" else "error: rank 0 exited with code 1")
+    assert "results measured before are kept in" in last
+    results = only_run(tmp_path)["results"]
+    assert [r["status"] for r in results] == ["ok"] * 4 + ["failed"]
+    assert results[-1]["error"].startswith("rank fault")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--min-bytes", "0"], "--min-bytes '0' is not valid"),
+    (["--collectives", "allreduce"], "--collectives 'allreduce' is not valid"),
+    (["--rep-ms", "5"], "--rep-ms does not apply to collectives"),
+    (["--device", "tpu"], "device 'tpu' is not valid"),
+])
+def test_bad_options_exit_2_with_one_line(args, message, capsys) -> None:
+    from exabench.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "collectives", "--device", "cpu", *args])
+    assert exit_.value.code == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and captured.out == ""
+
+
+def test_help_has_examples() -> None:
+    result = CliRunner().invoke(cli, ["bench", "collectives", "--help"])
+    assert result.exit_code == 0 and "Examples:" in result.output and "--nproc" in result.output
