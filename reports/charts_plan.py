@@ -161,9 +161,13 @@ def comparison(frame: pd.DataFrame) -> Figure | None:
     color = alt.Color("verdict:N", title="verdict", scale=alt.Scale(
         domain=verdicts, range=["#d62728", "#ff9f0e", "#7f7f7f", "#2ca02c"]))
     base = alt.Chart(shown)
+    positive = bool((shown["ci_lo"] > 0).all())
+    # A 300x outlier on a linear axis flattens every other interval: go logarithmic past 4x.
+    log = positive and shown["ci_hi"].max() / shown["ci_lo"].min() > 4
+    scale = alt.Scale(type="log") if log else alt.Scale(zero=False)
     chart = alt.layer(
-        base.mark_rule(strokeWidth=2).encode(y=y, x=alt.X("ci_lo:Q", title="ratio new / base (95 % CI)",
-                                                          scale=alt.Scale(zero=False)), x2="ci_hi:Q", color=color),
+        base.mark_rule(strokeWidth=2).encode(y=y, x=alt.X("ci_lo:Q", title="ratio new / base (95 % CI)" + (", log" if log else ""),
+                                                          scale=scale), x2="ci_hi:Q", color=color),
         base.mark_point(filled=True, size=60).encode(
             y=y, x="ratio:Q", color=color,
             tooltip=["label:N", "verdict:N", alt.Tooltip("ratio:Q", format=".4f"), alt.Tooltip("ci_lo:Q", format=".4f"),

@@ -163,10 +163,19 @@ def sensitivity_frame(plans: list[Document]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _params_text(params: Any) -> str:
+def _params_text(params: Any, name: str) -> str:
+    """The params that tell same-named results apart: not those the name already spells, byte
+    counts in binary units (``bytes=1 MiB``)."""
     if not isinstance(params, dict):
         return ""
-    return " ".join(f"{k}={v}" for k, v in params.items())
+    from exabench.reports.fmt import nbytes
+
+    parts = []
+    for key, value in params.items():
+        if key == "backend" or str(value) in name:
+            continue
+        parts.append(f"{key}={nbytes(value) if key == 'bytes' else value}")
+    return " ".join(parts)
 
 
 def comparison_frame(comparisons: list[Document]) -> pd.DataFrame:
@@ -178,8 +187,9 @@ def comparison_frame(comparisons: list[Document]) -> pd.DataFrame:
             if ratio is None:
                 continue
             ci = row.get("ci") if isinstance(row.get("ci"), (list, tuple)) and len(row.get("ci")) == 2 else (None, None)
-            label = " ".join(str(x) for x in (row.get("suite"), row.get("name"), _params_text(row.get("params")),
-                                              row.get("metric")) if x)
+            name = str(row.get("name") or row.get("suite") or "")
+            label = " ".join(x for x in (name, f"[{row['metric']}]" if row.get("metric") else "",
+                                         _params_text(row.get("params"), name)) if x)
             rows.append({"source": document.source, "label": label, "metric": str(row.get("metric", "")),
                          "base": number(row.get("base")), "new": number(row.get("new")), "ratio": ratio,
                          "ci_lo": number(ci[0]) if number(ci[0]) is not None else ratio,

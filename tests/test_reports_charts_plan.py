@@ -37,6 +37,6 @@ def test_comparison_keeps_flagged_rows_when_capped():
     doc = samples.sample_comparison(120, seed=3)
     fig = charts_plan.comparison(tp.comparison_frame([Document("comparison", "c", doc)]))
     shown = {row["label"] for data in fig.spec["datasets"].values() for row in data if "label" in row}
-    flagged = {f"gemm {r['name']} m={r['params']['m']} tflops" for r in doc["results"] if r["verdict"] != "unchanged"}
+    flagged = {f"{r['name']} [tflops] m={r['params']['m']}" for r in doc["results"] if r["verdict"] != "unchanged"}
     assert flagged <= shown and len(shown) == charts_plan.MAX_BARS and "of 120 shown" in fig.caption
     assert json.dumps(fig.spec).count('"x": 1.0') == 1  # the reference line at ratio 1

@@ -51,4 +51,8 @@ def test_uncertainty_both_shapes_and_sensitivity_map():
 def test_comparison_frame():
     frame = tp.comparison_frame([Document("comparison", "c", samples.sample_comparison(5))])
     assert len(frame) == 5 and (frame["ci_lo"] <= frame["ratio"]).all() and (frame["ratio"] <= frame["ci_hi"]).all()
-    assert frame["label"].iloc[0].startswith("gemm gemm_bf16_0 m=1024 tflops")
+    assert frame["label"].iloc[0] == "gemm_bf16_0 [tflops] m=1024"
+    row = {"suite": "memory", "name": "copy", "metric": "gbps", "ratio": 1.0,
+           "params": {"kernel": "copy", "bytes": 2**20, "dtype": "fp32", "backend": "torch"}}
+    frame = tp.comparison_frame([Document("comparison", "c", {"verdict": "unchanged", "results": [row]})])
+    assert frame["label"].iloc[0] == "copy [gbps] bytes=1.00 MiB dtype=fp32"
