@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from exabench.analysis.fabric import path_efficiency, step_latency_s
 from exabench.workloads.clusters import ClusterSpec
 from exabench.workloads.profile import HardwareProfile
 
@@ -41,7 +42,8 @@ class Fabric:
     def nic_bytes_per_s(self, span_gpus: int) -> float:
         """Achievable scale-out bandwidth per GPU for a group spanning ``span_gpus`` consecutive ranks."""
         net = self.cluster.network
-        bw = net.nic_gbytes_per_gpu(self.cluster.gpus_per_node) * 1e9 * net.nic_efficiency * net.fabric_efficiency
+        # Multipath collisions grow with the switch levels the group climbs (fabric.py).
+        bw = net.nic_gbytes_per_gpu(self.cluster.gpus_per_node) * 1e9 * net.nic_efficiency * path_efficiency(self.cluster, span_gpus)
         if net.pod_gpus and span_gpus > net.pod_gpus:
             bw /= net.oversubscription
         return bw
@@ -49,6 +51,10 @@ class Fabric:
     @property
     def alpha(self) -> float:
         return self.cluster.network.latency_us * 1e-6
+
+    def alpha_for(self, span_gpus: int) -> float:
+        """Per-step latency for a group spanning ``span_gpus``: fewer switch hops below the top tier."""
+        return step_latency_s(self.cluster, span_gpus)
 
 
 def ranks_per_domain(fabric: Fabric, n: int, stride: int) -> int:
@@ -68,7 +74,7 @@ def collective_time(fabric: Fabric, collective: str, nbytes: float, n: int, stri
     if collective == "alltoall":
         # Each rank sends (n - g)/n of its buffer over its NIC and (g - 1)/n over NVLink.
         intra = (g - 1) / n * nbytes / fabric.profile.nvlink_busbw("alltoall", nbytes) if g > 1 else 0.0
-        return (n - g) / n * nbytes / bw + intra + (nodes - 1) * fabric.alpha
+        return (n - g) / n * nbytes / bw + intra + (nodes - 1) * fabric.alpha_for(n * stride)
     inner = 0.0
     if g > 1:  # hierarchical: NVLink reduce-scatter / all-gather around the inter-node part
         phases = {"all_reduce": 2, "reduce_scatter": 1, "all_gather": 1}[collective]
@@ -77,7 +83,7 @@ def collective_time(fabric: Fabric, collective: str, nbytes: float, n: int, stri
     steps = (nodes - 1) * (2 if collective == "all_reduce" else 1)
     if collective == "all_reduce":
         steps = min(steps, 2 * math.ceil(math.log2(nodes)))
-    return inner + FACTOR[collective](nodes) * share / bw + steps * fabric.alpha
+    return inner + FACTOR[collective](nodes) * share / bw + steps * fabric.alpha_for(n * stride)
 
 
 def p2p_time(fabric: Fabric, nbytes: float, stride: int) -> float:
@@ -86,4 +92,4 @@ def p2p_time(fabric: Fabric, nbytes: float, stride: int) -> float:
         return 0.0
     if stride < fabric.node:
         return nbytes / (fabric.profile.p2p_gbps * 1e9) + fabric.alpha
-    return nbytes / fabric.nic_bytes_per_s(2 * stride) + fabric.alpha
+    return nbytes / fabric.nic_bytes_per_s(2 * stride) + fabric.alpha_for(2 * stride)

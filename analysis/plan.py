@@ -4,8 +4,8 @@
 fields left out are chosen by the search; the Plan lists them in ``inputs.chosen_by_search``.
 Every assumption carries its kind (measured / published / assumed) and source.
 
-Training time, goodput, interruptions, power and cost here are first-order placeholders marked
-``assumed`` (rated power, a flat goodput): the reliability, power and cost models replace them.
+Training time, goodput, interruptions, power, cost, uncertainty and the fabric's size come from
+the at-scale models (atscale.py: reliability, power, cost, uncertainty, fabric).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from typing import Any
 
+from exabench.analysis.atscale import scale_sections
 from exabench.analysis.flops import active_matmul_params, total_params
 from exabench.analysis.layout import Layout, check_fixed, check_layout
 from exabench.analysis.search import SEARCHED, search, why_best
@@ -88,16 +89,7 @@ def plan_document(ctx: Context, lo: Layout, result: dict[str, Any], *, gpus: int
         tokens = CHINCHILLA_TOKENS_PER_PARAM * total_params(model)
         assumptions.append({"name": "tokens", "value": tokens, "kind": "assumed",
                             "source": "20 tokens per parameter (Chinchilla, Hoffmann et al. 2022)"})
-    run_s = tokens / (result["tokens_per_s_per_gpu"] * gpus)
-    goodput = GOODPUT_PLACEHOLDER
-    hours = run_s / goodput / 3600
-    gpu_hours = hours * gpus
-    rate = cluster.reliability.get("interruptions_per_gpu_hour")
-    power = cluster.power
-    it_w = (power.get("gpu_w", profile.peaks.tdp_w or 700) + power.get("host_w_per_gpu", 0)) * (1 + power.get("network_storage_fraction", 0))
-    it_mw = gpus * it_w / 1e6
-    facility_mw = it_mw * power.get("pue", 1.2)
-    usd_h = cluster.price.get("usd_per_gpu_hour")
+    scale = scale_sections(ctx, gpus=gpus, tokens=tokens, tokens_per_s_per_gpu=result["tokens_per_s_per_gpu"])
     doc: dict[str, Any] = {
         "schema": SCHEMA,
         "inputs": {
@@ -122,16 +114,7 @@ def plan_document(ctx: Context, lo: Layout, result: dict[str, Any], *, gpus: int
         "hfu": result["hfu"],
         "memory": result["memory"],
         "breakdown_s": result["breakdown_s"],
-        "training": {"tokens": tokens, "days": hours / 24, "gpu_hours": gpu_hours, "goodput": goodput,
-                     "interruptions": rate * gpus * hours if rate else None,
-                     "kind": "assumed", "source": "placeholder: flat goodput 0.9 (Llama 3 >90 % effective time) and "
-                     f"the cluster's interruption rate ({cluster.sources.get('reliability', 'none')}); the reliability model replaces it"},
-        "power": {"it_mw": it_mw, "facility_mw": facility_mw, "energy_mwh": facility_mw * hours,
-                  "kind": "assumed", "source": f"placeholder: rated power per GPU x PUE ({cluster.sources.get('power', 'defaults')})"},
-        "cost": {"usd": gpu_hours * usd_h if usd_h else None, "usd_per_gpu_hour": usd_h,
-                 "parts": {"gpu_rental": gpu_hours * usd_h if usd_h else None},
-                 "kind": "assumed", "source": f"placeholder: GPU-hours x $/GPU-h ({cluster.sources.get('price', 'none')})"},
-        "uncertainty": None,
+        **scale,
     }
     if why:
         doc["why"] = why

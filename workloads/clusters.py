@@ -19,7 +19,7 @@ from exabench.workloads.tomlfile import read_toml, resolve_spec, shipped_names
 TOP_KEYS = {"name", "description", "source", "gpu", "gpus", "gpus_per_node", "nvlink_domain",
             "network", "power", "price", "reliability"}
 NETWORK_KEYS = {"source", "nics_per_node", "nic_gbps", "fabric", "fabric_tiers", "pod_gpus",
-                "oversubscription", "fabric_efficiency", "nic_efficiency", "latency_us"}
+                "oversubscription", "fabric_efficiency", "nic_efficiency", "latency_us", "switch_radix"}
 NUMERIC_SECTIONS = ("power", "price", "reliability")
 
 
@@ -41,6 +41,8 @@ class NetworkSpec:
     """Share of a NIC's line rate NCCL reaches between two nodes (46-48 of 50 GB/s, nccl-tests#290)."""
     latency_us: float = 5.0
     """Per-step latency of an inter-node collective step (alpha), microseconds."""
+    switch_radix: int = 64
+    """Ports per switch at the NIC speed (64 x 400G Quantum-2; 128 x 400G Spectrum-4 SN5600)."""
     source: str = ""
 
     def nic_gbytes_per_gpu(self, gpus_per_node: int) -> float:
@@ -107,6 +109,7 @@ def parse_cluster(doc: dict[str, Any], where: str) -> ClusterSpec:
         fabric_efficiency=float(_number(where, "network.fabric_efficiency", net.get("fabric_efficiency", 1.0))),
         nic_efficiency=float(_number(where, "network.nic_efficiency", net.get("nic_efficiency", 0.94))),
         latency_us=float(_number(where, "network.latency_us", net.get("latency_us", 5.0))),
+        switch_radix=_number(where, "network.switch_radix", net.get("switch_radix", 64), integer=True),
         source=str(net.get("source", "")),
     )
     for key in ("fabric_efficiency", "nic_efficiency"):
