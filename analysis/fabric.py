@@ -16,8 +16,8 @@ transfer, so a 100k-GPU group is not priced as a 1k-GPU one):
   (n <= (k/2)^2), ... up to the fabric's tiers;
 - bandwidth share: the cluster's ``fabric_efficiency`` for any inter-node group (see
   :func:`path_efficiency`), divided by ``oversubscription`` once the group leaves a pod;
-- latency per algorithm step: the cluster's ``latency_us`` for a group under one leaf, plus
-  two switch hops (``SWITCH_HOP_US``) per level climbed above it; the number of steps (ring
+- latency per algorithm step: the cluster's ``latency_us`` for a group inside one pod, two
+  switch hops (``SWITCH_HOP_US``) more per level above, two fewer under one leaf; the number of steps (ring
   ``n - 1``, tree ``2 log2 n``) grows with the node count in comm.py.
 """
 
@@ -126,9 +126,11 @@ def path_efficiency(cluster: ClusterSpec, span_gpus: int) -> float:
 
 def step_latency_s(cluster: ClusterSpec, span_gpus: int) -> float:
     """Alpha of one inter-node algorithm step for a group spanning ``span_gpus`` GPUs: the
-    cluster's ``latency_us`` (a group under one leaf) plus two switch hops per level above."""
+    cluster's ``latency_us`` is what a group inside one pod (two switch levels, where published
+    NCCL latencies are measured) sees; each level above adds two switch hops, a group under one
+    leaf saves two."""
     level = max(1, levels_crossed(cluster, span_gpus))
-    return (cluster.network.latency_us + 2 * (level - 1) * SWITCH_HOP_US) * 1e-6
+    return max(cluster.network.latency_us + 2 * (level - 2) * SWITCH_HOP_US, SWITCH_HOP_US) * 1e-6
 
 
 def collective_scaling(fabric: Any, collective: str, nbytes: float, node_counts: list[int]) -> list[dict[str, Any]]:

@@ -100,7 +100,7 @@ def uncertainty_section(params: ScaleParams, base: dict[str, float], *, draws: i
         p10, p50, p90 = np.percentile(out[metric], [10, 50, 90])
         section[metric] = {"p10": float(p10), "p50": float(p50), "p90": float(p90)}
     sens = []
-    for name, (lo, mode, hi) in triples.items():
+    for name, (lo, _, hi) in triples.items():
         for metric in ("days", "facility_mw", "usd"):
             rho = spearman(samples[name], out[metric])
             swing = []
