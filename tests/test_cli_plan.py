@@ -106,3 +106,23 @@ def test_bad_model_file(capsys, tmp_path) -> None:
     path.write_text('layers = 2\nhidden = 64\nheads = 4\nvocab = 100\nseq_len = 16\n[moe]\ntop_k = 2\n')
     code, _, err = run(capsys, "plan", "--model", str(path))
     assert code == 2 and "lacks 'experts'" in err
+
+
+def test_plan_from_a_measured_run_says_what_was_measured(capsys, tmp_path) -> None:
+    run_doc = {"schema": "exabench.run/1", "id": "measured-1", "created": "2026-01-01T00:00:00Z", "config": {},
+               "environment": {"gpu": {"devices": [{"name": "NVIDIA H100 80GB HBM3"}]}},
+               "results": [{"suite": "gemm", "name": "gemm", "params": {"m": 8192, "n": 8192, "k": 8192, "dtype": "bf16"},
+                            "unit": "s", "samples": [0.002], "stats": {}, "metrics": {"tflops": 650.0}, "status": "ok"}]}
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(run_doc))
+    code, out, _ = run(capsys, "plan", "--model", "llama3-8b", "--hardware", str(path), "--gpus", "8", "--format", "json")
+    hw = json.loads(out)["inputs"]["hardware"]
+    assert code == 0 and hw["run_id"] == "measured-1" and hw["name"] == "h100-sxm"
+    assert hw["provenance"]["gemm_efficiency"]["kind"] == "measured"
+    assert hw["provenance"]["nvlink_busbw"]["kind"] == "published"
+
+
+@pytest.mark.parametrize("name", ["plan", "search", "validate", "catalog"])
+def test_help_has_examples(capsys, name: str) -> None:
+    code, out, _ = run(capsys, name, "--help")
+    assert code == 0 and "Examples:" in out and f"exabench {name}" in out
