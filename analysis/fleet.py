@@ -67,7 +67,7 @@ def _metric_of(result: Mapping[str, Any]) -> str | None:
 def figure_key(result: Mapping[str, Any], metric: str) -> str:
     """``suite/name[param=value,...]:metric``, stable across GPUs and runs."""
     params = ",".join(f"{k}={v}" for k, v in sorted((result.get("params") or {}).items())
-                      if k not in ("label", "count", "nranks") and v is not None)
+                      if k not in ("label", "count", "nranks", "collective") and v is not None)
     return f"{result['suite']}/{result['name']}[{params}]:{metric}"
 
 

@@ -124,12 +124,7 @@ def run_fleet(world: Any, run_suites: Any, *, quick: bool, device: str | None, o
             code, message = 1, f"{len(summary['errors'])} ranks failed (first: rank {summary['errors'][0]['rank']}: {summary['errors'][0]['error']})"
     if message:
         print(f"error: {message}", file=sys.stderr, flush=True)
-    if code:
-        sys.stdout.flush()
-        import os
-
-        os._exit(code)
-    session.close()
+    session.close(code)
 
 
 def render_summary(summary: dict[str, Any], path: str) -> str:
@@ -137,11 +132,11 @@ def render_summary(summary: dict[str, Any], path: str) -> str:
     lines = [f"# fleet: {summary['gpus']} GPUs (ranks) on {summary['nodes']} nodes; outlier rule |z| > "
              f"{summary['threshold_z']} and >= {100 * summary['min_rel_dev']:.0f} % below the median, "
              f"with >= {summary['min_gpus']} GPUs",
-             f"#{'figure':>71} {'n':>5} {'median':>10} {'min':>10} {'max':>10} {'spread%':>8} {'outliers':>8}"]
+             f"#{'figure':>79} {'n':>5} {'median':>10} {'min':>10} {'max':>10} {'spread%':>8} {'outliers':>8}"]
     for fig in summary["figures"]:
-        name = fig["figure"] if len(fig["figure"]) <= 72 else "..." + fig["figure"][-69:]
+        name = fig["figure"] if len(fig["figure"]) <= 79 else "..." + fig["figure"][-76:]
         spread = "-" if fig["spread_pct"] is None else f"{fig['spread_pct']:.1f}"
-        lines.append(f" {name:>71} {fig['n']:>5} {fig['median']:>10.4g} {fig['min']:>10.4g} "
+        lines.append(f" {name:>79} {fig['n']:>5} {fig['median']:>10.4g} {fig['min']:>10.4g} "
                      f"{fig['max']:>10.4g} {spread:>8} {len(fig['outliers']):>8}")
     if not summary["flagged_gpus"]:
         lines.append("# flagged GPUs: none")

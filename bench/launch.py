@@ -133,11 +133,20 @@ class Session:
         except Exception:  # noqa: BLE001 - a lost store shows up in the next collective
             pass
 
-    def close(self) -> None:
-        import torch.distributed as dist
+    def close(self, code: int = 0) -> None:
+        """End this rank's process: wait for the others (on success), flush, and leave with
+        ``os._exit`` so no native thread of gloo, NCCL or the store is torn down half-way
+        (which aborts the process, or hangs it when a peer is gone)."""
+        if code == 0:
+            import torch.distributed as dist
 
-        if dist.is_initialized():
-            dist.destroy_process_group()
+            try:
+                dist.barrier(group=self.control)
+            except Exception:  # noqa: BLE001 - a peer gone now changes nothing measured
+                code = 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def start_watchdog(last_beat: Callable[[], float], limit_s: float, on_fire: Callable[[], None]) -> None:

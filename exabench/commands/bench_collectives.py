@@ -7,7 +7,6 @@ Registered on the ``bench`` group by :mod:`exabench.commands.bench`.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import Any
 
@@ -87,8 +86,4 @@ def _run_rank(world, spec, *, out_dir: str, as_json: bool, append_to: str | None
         click.echo(json.dumps(json.loads(open(path, encoding="utf-8").read()), indent=1))
     if message:
         click.echo(f"error: {message}", err=True)
-    if code:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    session.close()
+    session.close(code)
