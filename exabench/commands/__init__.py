@@ -8,7 +8,7 @@ import importlib
 import click
 
 # Order is the order of `exabench --help`. Add a module here to add a command group.
-COMMAND_MODULES = ("env", "bench", "run", "plan", "search", "validate", "catalog", "report", "compare", "history", "export")
+COMMAND_MODULES = ("env", "bench", "run", "plan", "search", "scale", "infer", "validate", "catalog", "report", "compare", "history", "export")
 
 
 def all_commands() -> list[click.Command]:

@@ -1,0 +1,68 @@
+"""Options shared by ``plan`` and ``scale`` for the at-scale models: prices, PUE, failure rate,
+storage bandwidth, restart time. Each overrides the cluster file's value (and the Plan's
+source says so); out-of-range values exit 2 with one line. Not a command module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+# option name -> (parameter in scaleparams.SPEC, help)
+ECONOMICS = {
+    "pue": ("pue", "Power usage effectiveness (>= 1)."),
+    "electricity_usd_per_kwh": ("electricity_usd_per_kwh", "Electricity price, $/kWh."),
+    "usd_per_gpu_hour": ("usd_per_gpu_hour", "Cloud rental price, $/GPU-hour (the alternative to owning)."),
+    "capex_usd_per_gpu": ("capex_usd_per_gpu", "All-in capital cost per GPU (servers + fabric), $."),
+    "interruptions_per_gpu_hour": ("interruptions_per_gpu_hour", "Unexpected interruptions per GPU-hour (default Llama 3's)."),
+    "restart_minutes": ("restart_minutes", "Minutes to detect, reschedule and reload after an interruption."),
+    "storage_gbps": ("storage_write_gbytes_per_s", "Checkpoint write bandwidth of the cluster, GB/s (> 0)."),
+}
+
+
+def economics_options(fn: Callable) -> Callable:
+    for name, (_, text) in reversed(list(ECONOMICS.items())):
+        fn = click.option(f"--{name.replace('_', '-')}", name, type=float, default=None, help=text)(fn)
+    return fn
+
+
+def apply_economics(context: Any, options: dict[str, Any]) -> None:
+    """Write the given overrides into the context's cluster (validated; exit 2 on a bad value)."""
+    from dataclasses import replace
+
+    from exabench.analysis.comm import Fabric
+    from exabench.analysis.scaleparams import SPEC, check
+
+    cluster = context.cluster
+    sections = {"power": dict(cluster.power), "price": dict(cluster.price), "reliability": dict(cluster.reliability)}
+    sources = dict(cluster.sources)
+    for name, (param, _) in ECONOMICS.items():
+        value = options.get(name)
+        if value is None:
+            continue
+        flag = f"--{name.replace('_', '-')}"
+        _check(check, param, value, flag)
+        section = SPEC[param][0]
+        sections[section][param] = float(value)
+        sources[section] = f"{flag} {value:g} given on the command line; {sources.get(section, '')}".rstrip("; ")
+    context.cluster = replace(cluster, sources=sources, **sections)
+    context.fabric = Fabric(context.profile, context.cluster)
+
+
+def _check(check: Callable, param: str, value: float, flag: str) -> None:
+    from exabench.errors import UserError
+
+    try:
+        check(param, value, "")
+    except UserError as error:
+        raise UserError(str(error).replace(f"--{param.replace('_', '-')}", flag)) from None
+
+
+def attach_run(context: Any, hardware: str | None) -> None:
+    """Keep the Run document beside the context so the power model can read its telemetry."""
+    if hardware and hardware.endswith(".json"):
+        from exabench.bench.rundoc import load_run
+
+        context.run_doc = load_run(hardware)

@@ -1,0 +1,90 @@
+"""``exabench scale``: the scaling curve of a model on a cluster, 8 GPUs to the whole cluster,
+with the best layout at each size; the fabric it needs and the collective bandwidth vs nodes."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import click
+
+from exabench.commands._atscale import apply_economics, attach_run, economics_options
+from exabench.commands._planning import fmt_si, parse_tokens
+
+FIELDS = ("gpus", "layout", "global_batch", "tokens_per_s", "tokens_per_s_per_gpu", "mfu", "efficiency", "goodput",
+          "days", "gpu_hours", "usd_per_million_tokens", "facility_mw")
+
+
+@click.command("scale")
+@click.option("--model", required=True, help="Model name (see `exabench catalog`) or a model TOML.")
+@click.option("--cluster", required=True, help="Cluster name or TOML (its GPU and size set the curve's end).")
+@click.option("--hardware", default=None, help="GPU profile name, hardware TOML or Run JSON (default: the cluster's GPU).")
+@click.option("--points", type=click.IntRange(min=2, max=60), default=20, show_default=True, help="GPU counts on the curve.")
+@click.option("--min-gpus", type=click.IntRange(min=1), default=8, show_default=True, help="Smallest GPU count.")
+@click.option("--max-gpus", type=click.IntRange(min=1), default=None, help="Largest GPU count (default: the cluster's).")
+@click.option("--tokens", default=None, help="Training tokens for days and GPU-hours: 1.5e13 or 15T (default: 20 per parameter).")
+@click.option("--global-batch", type=click.IntRange(min=1), default=None, help="Sequences per step (default: 16M tokens, doubled where nothing fits).")
+@click.option("--precision", type=click.Choice(["bf16", "fp8"]), default="bf16", show_default=True)
+@economics_options
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+def command(model: str, cluster: str, hardware: str | None, points: int, min_gpus: int, max_gpus: int | None,
+            tokens: str | None, global_batch: int | None, precision: str, fmt: str, **economics: Any) -> None:
+    """Scaling curve: tokens/s, MFU, scaling efficiency, days and $ per million tokens from
+    8 GPUs to the cluster's size, each point with its best layout (searched).
+
+    GPU counts are node x 2^a or node x 3 x 2^a (a 100,000-GPU cluster ends at 98,304).
+    Efficiency is per-GPU throughput against the best point of the curve.
+
+    \b
+    Examples:
+      exabench scale --model llama3-405b --cluster colossus-100k --tokens 15.6T
+      exabench scale --model llama3-70b --cluster meta-24k-roce --points 10 --format csv
+      exabench scale --model gpt3-175b --cluster colossus-100k --pue 1.3 --format json
+    """
+    from exabench.analysis.fabric import size_fabric
+    from exabench.analysis.scale import scaling_curve
+    from exabench.commands._planning import resolve
+
+    budget = parse_tokens(tokens)
+    options = {"model": model, "cluster": cluster, "hardware": hardware, "precision": precision,
+               "global_batch": global_batch}
+    context, gpus, layout, _ = resolve(options)
+    attach_run(context, hardware)
+    apply_economics(context, economics)
+    rows = scaling_curve(context, points=points, max_gpus=max_gpus or gpus, min_gpus=min_gpus, options=layout, tokens=budget)
+    fabric = size_fabric(context.cluster, max_gpus or gpus).as_dict()
+    if fmt == "json":
+        click.echo(json.dumps({"model": context.model.name, "cluster": context.cluster.name,
+                               "hardware": context.profile.name, "rows": rows, "fabric": fabric}, indent=2, default=str))
+    elif fmt == "csv":
+        import csv
+
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n", extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: row.get(k) for k in FIELDS})
+        click.echo(out.getvalue(), nl=False)
+    else:
+        click.echo(render(context, rows, fabric))
+
+
+def render(context: Any, rows: list[dict[str, Any]], fabric: dict[str, Any]) -> str:
+    budget = next((r["tokens"] for r in rows if r.get("fits")), None)
+    lines = [f"exabench scale: {context.model.name} on {context.profile.name}, cluster {context.cluster.name}"
+             + (f", {fmt_si(budget)} tokens" if budget else ""),
+             f"{'GPUs':>7}  {'layout':<50} {'tok/s':>9} {'MFU':>6} {'eff':>5} {'goodput':>7} {'days':>8} {'$/Mtok':>7} {'MW':>7}",
+             f"{'':>7}  {'':<50} {'(total)':>9} {'':>6} {'':>5} {'':>7} {'(wall)':>8} {'(TCO)':>7} {'(fac.)':>7}"]
+    for r in rows:
+        if not r.get("fits"):
+            lines.append(f"{r['gpus']:>7,}  {'no layout fits in memory':<50}")
+            continue
+        lines.append(f"{r['gpus']:>7,}  {r['layout'][:50]:<50} {fmt_si(r['tokens_per_s']):>9} {r['mfu']:>6.1%} "
+                     f"{r['efficiency']:>5.2f} {r['goodput']:>7.2f} {r['days']:>8,.1f} {r['usd_per_million_tokens']:>7.2f} "
+                     f"{r['facility_mw']:>7.2f}")
+    if fabric.get("tiers"):
+        lines.append(f"fabric at {fabric['gpus']:,} GPUs: {fabric['tiers']} tiers of radix-{fabric['radix']} switches, "
+                     f"{fabric['switches']:,} switches, {fabric['links']:,} links, {fabric['optics']:,} optics, "
+                     f"bisection {fabric['bisection_tbps']:,.0f} TB/s")
+    return "\n".join(lines)
