@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from exabench.commands._atscale import apply_economics, attach_run, economics_options
 from exabench.commands._planning import fmt_si, planning_options, resolve
 
 CSV_FIELDS = ("model", "hardware", "cluster", "gpus", "tp", "pp", "vp", "cp", "ep", "dp", "zero", "mbs", "global_batch",
@@ -17,8 +18,11 @@ CSV_FIELDS = ("model", "hardware", "cluster", "gpus", "tp", "pp", "vp", "cp", "e
 
 @click.command("plan")
 @planning_options
+@click.option("--days", type=float, default=None,
+              help="Size the job instead: the fewest GPUs (up to the cluster's) that train --tokens in D days.")
+@economics_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-def command(fmt: str, **options: Any) -> None:
+def command(fmt: str, days: float | None, **options: Any) -> None:
     """Predict one training run: step time, throughput, MFU, memory per GPU and time to train.
 
     Layout options left out (--tp --pp --vp --cp --ep --zero --mbs --recompute) are chosen by
@@ -31,11 +35,23 @@ def command(fmt: str, **options: Any) -> None:
           --mbs 1 --global-batch 64 --zero 0 --recompute selective --format json
       exabench plan --model llama3-70b --cluster dgx-h100 --precision fp8
       exabench plan --model llama3-8b --hardware results/run.json --gpus 8
+      exabench plan --model llama3-405b --cluster colossus-100k --tokens 15.6T --days 30
+      exabench plan --model llama3-70b --cluster meta-24k-roce --gpus 2048 --pue 1.3 --usd-per-gpu-hour 2.5
     """
     from exabench.analysis.plan import build_plan
 
     context, gpus, layout, tokens = resolve(options)
-    [plan] = build_plan(context=context, gpus=gpus, options=layout, tokens=tokens)
+    attach_run(context, options.get("hardware"))
+    apply_economics(context, options)
+    if days is not None:
+        from exabench.analysis.scale import gpus_for_days
+        from exabench.errors import UserError
+
+        if tokens is None:
+            raise UserError("--days needs --tokens (the budget to train in that time)")
+        plan = gpus_for_days(context, days=days, tokens=tokens, options=layout, max_gpus=options.get("gpus") or context.cluster.gpus)
+    else:
+        [plan] = build_plan(context=context, gpus=gpus, options=layout, tokens=tokens)
     if fmt == "json":
         click.echo(json.dumps(plan, indent=2, default=str))
     elif fmt == "csv":
@@ -87,13 +103,26 @@ def render_plan(plan: dict[str, Any]) -> str:
         f"  memory       {mem['gib_per_gpu']:.1f} GiB of {mem['capacity_gib']:.0f} GiB per GPU ({'fits' if mem['fits'] else 'DOES NOT FIT'}): "
         + ", ".join(f"{k} {v:.1f}" for k, v in mem["parts"].items()),
         "  breakdown    " + ", ".join(f"{k} {v:.3g} s ({v / step:.0%})" for k, v in plan["breakdown_s"].items() if v > 0),
-        f"  training     {fmt_si(tr['tokens'])} tokens: {tr['days']:.1f} days, {fmt_si(tr['gpu_hours'])} GPU-hours "
-        f"(assumed goodput {tr['goodput']:.2f}" + (f", ~{tr['interruptions']:.0f} interruptions)" if tr.get("interruptions") else ")"),
-        f"  power        IT {plan['power']['it_mw']:.2f} MW, facility {plan['power']['facility_mw']:.2f} MW, "
-        f"{plan['power']['energy_mwh']:,.0f} MWh (assumed: rated power x PUE)",
+        f"  training     {fmt_si(tr['tokens'])} tokens: {tr['days']:.1f} days, {fmt_si(tr['gpu_hours'])} GPU-hours, goodput "
+        f"{tr['goodput']:.2f}" + (f" ({tr['interruptions_per_day']:.1f} interruptions/day, MTBF {tr['mtbf_hours'] * 60:.0f} min, "
+                                  f"checkpoint {fmt_si(tr['checkpoint_bytes'], 'B')} in {tr['checkpoint_write_s']:.1f} s every "
+                                  f"{tr['checkpoint_interval_s'] / 60:.1f} min)" if tr.get("mtbf_hours", float("inf")) != float("inf") else ""),
+        f"  power        IT {plan['power']['it_mw']:.2f} MW, facility {plan['power']['facility_mw']:.2f} MW "
+        f"(rated {plan['power'].get('facility_mw_rated', 0):.2f}), {plan['power']['energy_mwh']:,.0f} MWh, "
+        f"{plan['power'].get('emissions_tco2', 0):,.0f} t CO2 (GPU {plan['power']['kind']})",
     ]
     if plan["cost"].get("usd") is not None:
-        lines.append(f"  cost         ${fmt_si(plan['cost']['usd'])} at ${plan['cost']['usd_per_gpu_hour']:.2f}/GPU-h (assumed)")
+        cost = plan["cost"]
+        lines.append(f"  cost         ${fmt_si(cost['usd'])} owned at TCO ${cost['usd_per_gpu_hour']:.2f}/GPU-h"
+                     + (f"; ${fmt_si(cost['usd_rented'])} rented at ${cost['rental_usd_per_gpu_hour']:.2f}/GPU-h" if cost.get("usd_rented") is not None else ""))
+    unc = plan.get("uncertainty") or {}
+    if unc.get("days"):
+        lines.append("  P10/P50/P90  " + ", ".join(
+            f"{label} {fmt_si(unc[k]['p10'])}/{fmt_si(unc[k]['p50'])}/{fmt_si(unc[k]['p90'])}"
+            for k, label in (("days", "days"), ("facility_mw", "MW"), ("usd", "$")) if unc.get(k)))
+        top = [s for s in unc.get("sensitivity", [])][:3]
+        if top:
+            lines.append("  sensitivity  " + "; ".join(f"{s['input']} -> {s['metric']} {s['low']:+.0%}/{s['high']:+.0%}" for s in top))
     if plan.get("why"):
         lines.append(f"  why          {plan['why']}")
     lines.append("  MFU counts model FLOPs only (6N + 12LHQT, PaLM appendix B) at the dense peak of the precision.")
