@@ -98,3 +98,20 @@ def test_bad_options_exit_2_with_one_line(args, message, capsys) -> None:
 def test_help_has_examples() -> None:
     result = CliRunner().invoke(cli, ["bench", "collectives", "--help"])
     assert result.exit_code == 0 and "Examples:" in result.output and "--nproc" in result.output
+
+
+def test_bench_all_appends_collectives_to_the_same_run(tmp_path, monkeypatch, capfd) -> None:
+    from exabench.bench import suites
+    from exabench.cli import main
+
+    # Only the collectives suite, so the test times the merge, not GEMM and memory.
+    monkeypatch.setattr(suites, "SUITES", {"collectives": suites.SUITES["collectives"]})
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "all", "--quick", "--device", "cpu", "--out", str(tmp_path)])
+    out = capfd.readouterr().out  # the ranks' table comes through the inherited file descriptor
+    assert exit_.value.code == 0, out
+    assert "# collectives over 2 CPU processes (gloo)" in out and "Avg bus bandwidth" in out
+    run = only_run(tmp_path)
+    assert run["config"]["suites"] == ["collectives"] and run["config"]["collectives_run"]["backend"] == "gloo"
+    assert len(run["results"]) == 27 and {r["params"]["nranks"] for r in run["results"]} == {2}
+    assert all(r["status"] == "ok" and r["metrics"]["wrong"] == 0 for r in run["results"])
