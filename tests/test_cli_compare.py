@@ -115,3 +115,16 @@ def test_bad_options_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     bad.write_text("thresold = 5\n")
     status, _, err = run_main(["compare", base, new, "--thresholds", str(bad)], capsys)
     assert status == 2 and "unknown key 'thresold'" in err
+
+
+def test_compare_runs_without_torch_scipy_or_altair(tmp_path: Path) -> None:
+    """DESIGN.md: compare runs where torch is absent (and it needs neither scipy nor altair)."""
+    import subprocess
+    import sys
+
+    base, new = pair(tmp_path, 1.10)
+    code = ("import sys; sys.modules.update(torch=None, scipy=None, altair=None); "
+            f"from exabench.cli import main; main(['compare', {base!r}, {new!r}, '--format', 'json'])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert json.loads(proc.stdout)["verdict"] == "regressed"
