@@ -22,6 +22,20 @@ from exabench.analysis.uncertainty import uncertainty_section
 UNCERTAINTY_DRAWS = 10_000
 
 
+def peak_eflops(profile: Any, gpus: int) -> dict[str, Any]:
+    """Cluster peaks, EFLOP/s: dense bf16 (the figure for planning training), dense fp8, and the
+    fp8-with-2:4-sparsity figure behind the "4 PFLOPS per GPU" often quoted for H100 clusters
+    (datasheet sparse = 2 x dense; cost-power-reliability.md section 6)."""
+    bf16, fp8 = profile.peaks.peak("bf16"), profile.peaks.peak("fp8")
+    out: dict[str, Any] = {"bf16_dense": bf16 * gpus / 1e6 if bf16 else None,
+                           "fp8_dense": fp8 * gpus / 1e6 if fp8 else None,
+                           "fp8_sparse": 2 * fp8 * gpus / 1e6 if fp8 else None,
+                           "fp8_sparse_per_gpu_pflops": 2 * fp8 / 1e3 if fp8 else None}
+    out["note"] = ("plan on bf16_dense; '4 PFLOPS per GPU' is fp8 with 2:4 sparsity (fp8_sparse_per_gpu_pflops), "
+                   "which no dense training step uses")
+    return out
+
+
 def params_for(ctx: Any) -> ScaleParams:
     return from_cluster(ctx.cluster, ctx.profile.peaks.tdp_w)
 
@@ -67,4 +81,5 @@ def scale_sections(ctx: Any, *, gpus: int, tokens: float, tokens_per_s_per_gpu: 
             "dc_life_years": params.dc_life_years, "opex_fraction": params.opex_fraction}
     unc = uncertainty_section(params, base, draws=draws) if draws else None
     return {"training": training, "power": power, "cost": cost, "uncertainty": unc,
-            "fabric": fabric.as_dict(), "scale_assumptions": params.assumptions()}
+            "fabric": fabric.as_dict(), "peak_eflops": peak_eflops(ctx.profile, gpus),
+            "scale_assumptions": params.assumptions()}
