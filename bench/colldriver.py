@@ -105,6 +105,7 @@ def run_on_session(session: Session, spec: SweepSpec, *, out_dir: str, append_to
         message = f"rank {session.rank}: {error}"
     if session.rank != 0:
         return (1 if message else 0), message, None
+    writer.close()
     table.finish()
     if not quiet:
         print(avg_busbw_line(writer.results), flush=True)

@@ -116,3 +116,32 @@ def test_sigkill_part_way_leaves_a_valid_run(tmp_path: Path) -> None:
         names = [r["name"] for r in doc["results"]]
         assert names == [f"r{i}" for i in range(len(names))]
         assert len(names) >= len(printed)
+
+
+def test_deferred_rewrites_are_recovered_from_the_journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large sweep rewrites the Run only now and then; a kill in between loses nothing,
+    because load_run merges the journal (and ignores a line torn by the kill)."""
+    from exabench.bench import rundoc
+
+    monkeypatch.setattr(rundoc, "ALWAYS_REWRITE_BYTES", 0)
+    writer = RunWriter(tmp_path, ENV, {})
+    writer.add(_result(0))
+    writer._rewrite_s = 3600.0  # pretend rewrites are slow: defer them all from now on
+    for i in range(1, 6):
+        writer.add(_result(i))
+    on_disk = json.loads(writer.path.read_text())
+    assert len(on_disk["results"]) < 6  # the file alone lags behind...
+    with open(rundoc.journal_path(writer.path), "a") as handle:
+        handle.write('{"index": 6, "result": {"suite": "gemm", "na')  # a line torn by SIGKILL
+    assert [r["name"] for r in load_run(writer.path)["results"]] == [f"case{i}" for i in range(6)]
+    writer.close()  # ...until close writes everything and drops the journal
+    assert len(json.loads(writer.path.read_text())["results"]) == 6
+    assert not rundoc.journal_path(writer.path).exists()
+
+
+def test_many_tiny_results_are_linear_not_quadratic(tmp_path: Path) -> None:
+    writer = RunWriter(tmp_path, ENV, {})
+    for i in range(3000):
+        writer.add(make_result(suite="gemm", name="g", params={"i": i}, samples=[1e-5] * 20))
+    writer.close()
+    assert len(load_run(writer.path)["results"]) == 3000

@@ -255,6 +255,7 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
         if sampler is not None:
             writer.set("telemetry", sampler.run_summary())
             sampler.close()
+        writer.close()
     if as_json:
         click.echo(json.dumps(writer.doc, indent=1))
     else:
