@@ -115,3 +115,45 @@ def test_bench_all_appends_collectives_to_the_same_run(tmp_path, monkeypatch, ca
     assert run["config"]["suites"] == ["collectives"] and run["config"]["collectives_run"]["backend"] == "gloo"
     assert len(run["results"]) == 27 and {r["params"]["nranks"] for r in run["results"]} == {2}
     assert all(r["status"] == "ok" and r["metrics"]["wrong"] == 0 for r in run["results"])
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:  # a thread that ended while we looked
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to find the ranks")
+def test_killing_a_rank_from_outside_part_way(tmp_path) -> None:
+    import signal
+
+    args = ["bench", "collectives", "--device", "cpu", "--nproc", "3", "--collectives", "all_reduce",
+            "--min-bytes", "1K", "--max-bytes", "1M", "--step-factor", "2", "--iters", "100", "--timeout", "5",
+            "--out", str(tmp_path)]
+    proc = subprocess.Popen([sys.executable, "-m", "exabench", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:  # wait until two sizes are durable in the Run
+            runs = list(tmp_path.glob("*.json"))
+            if runs and len(load_run(runs[0])["results"]) >= 2:
+                break
+            time.sleep(0.1)
+        ranks = sorted(_children(proc.pid))
+        assert len(ranks) == 3, (ranks, proc.poll())
+        killed_at = time.monotonic()
+        os.kill(ranks[2], signal.SIGKILL)
+        _out, err = proc.communicate(timeout=60)
+        assert time.monotonic() - killed_at < 30, err  # well within the timeout (5 s) plus the launcher's grace
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, err
+    assert "rank 2 was killed by SIGKILL" in err, err
+    results = only_run(tmp_path)["results"]
+    assert sum(r["status"] == "ok" for r in results) >= 2, results
+    assert results[-1]["status"] == "failed", [r["status"] for r in results]
