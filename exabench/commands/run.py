@@ -1,4 +1,5 @@
-"""``exabench run``: the main job (bench all on this machine; plan and report as they land)."""
+"""``exabench run``: the main job. Benchmark this machine, plan the default scenario on what
+was measured (or on the reference H100 profile, saying so), write the report."""
 
 from __future__ import annotations
 
@@ -8,21 +9,41 @@ import click
 @click.command("run")
 @click.option("--quick", is_flag=True, help="A small representative subset of every benchmark.")
 @click.option("--out", "out_dir", default="results", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for the Run document and the report.")
+              help="Folder for the Run, the Plan and the report.")
 @click.option("--device", default=None, help="cuda, cuda:N or cpu (default: a GPU when there is one).")
-def command(quick: bool, out_dir: str, device: str | None) -> None:
-    """The main job: benchmark this machine and write the results.
+@click.option("--no-images", is_flag=True, help="Skip the PNG/SVG chart export (HTML and Markdown only).")
+def command(quick: bool, out_dir: str, device: str | None, no_images: bool) -> None:
+    """The main job: benchmark this machine, plan a 100k-GPU training run from it, report.
+
+    \b
+    1. `bench all` on this machine (GEMM, memory, collectives) -> a Run document;
+    2. the default scenario, a Llama-3-405B-scale pre-training run (15.6T tokens) on
+       colossus-100k, planned on this machine's Run when it is an H100-class GPU, else on
+       the reference H100 SXM profile (the summary says which);
+    3. an offline HTML + Markdown report of both, with PNG and SVG charts.
 
     \b
     Examples:
       exabench run --quick
       exabench run --out results/node17
+      exabench run --quick --device cpu --no-images
     """
+    import json
     from pathlib import Path
 
-    from exabench.commands.bench import run_suites
+    from exabench.analysis.scenario import default_scenario_plan
+    from exabench.bench.rundoc import atomic_write_text, load_run
+    from exabench.commands.bench import exit_on_failures, run_suites
     from exabench.reports.build import build_report
+    from exabench.reports.terminal import summary
 
-    run_path = run_suites(["all"], quick=quick, device=device, out_dir=out_dir, as_json=False, options={})
-    report = build_report([run_path], Path(out_dir) / "report")
-    click.echo(f"# Report written to {report[0]}")
+    run_path = run_suites(["all"], quick=quick, device=device, out_dir=out_dir, as_json=False, options={},
+                          check_failures=False)
+    run = load_run(run_path)
+    plan = default_scenario_plan(run)
+    plan_path = Path(out_dir) / f"{Path(run_path).stem}_plan.json"
+    atomic_write_text(plan_path, json.dumps(plan, indent=1, default=str) + "\n")
+    report = build_report([run_path, plan_path], Path(out_dir) / "report", images=not no_images)
+    click.echo(summary(run, plan, {"run": str(run_path), "plan": str(plan_path),
+                                   "report (HTML)": str(report[0]), "report (Markdown)": str(report[1])}))
+    exit_on_failures(run["results"], run_path)

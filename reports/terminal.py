@@ -1,0 +1,82 @@
+"""The terminal summary ``exabench run`` prints at its end: what was measured, what the plan
+assumed (and on which profile), the plan's headline, and where the files are."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from exabench.reports.fmt import count, duration, num, pct, usd
+
+# The headline metric of each suite: (metric key, unit, label).
+HEADLINES = {
+    "gemm": ("tflops", "TFLOP/s", "best GEMM"),
+    "memory": ("gbps", "GB/s", "best memory"),
+    "collectives": ("busbw_gbps", "GB/s busbw", "best collective"),
+}
+
+
+def _best(results: list[dict[str, Any]], suite: str, metric: str) -> dict[str, dict[str, Any]]:
+    """The best ok result of ``suite`` per dtype/kernel/collective."""
+    best: dict[str, dict[str, Any]] = {}
+    for r in results:
+        if r.get("suite") != suite or r.get("status") != "ok":
+            continue
+        value = (r.get("metrics") or {}).get(metric)
+        if value is None:
+            continue
+        params = r.get("params") or {}
+        key = str(params.get("dtype") if suite == "gemm" else params.get("kernel") or params.get("collective") or r["name"])
+        if key not in best or value > best[key]["metrics"][metric]:
+            best[key] = r
+    return best
+
+
+def measured_lines(run: dict[str, Any]) -> list[str]:
+    results = run.get("results") or []
+    lines = []
+    for suite, (metric, unit, label) in HEADLINES.items():
+        best = _best(results, suite, metric)
+        if not best:
+            continue
+        parts = []
+        for key, r in sorted(best.items()):
+            peak = (r.get("metrics") or {}).get("pct_of_peak")
+            parts.append(f"{key} {num(r['metrics'][metric], unit)}" + (f" ({peak:.0f} % of peak)" if peak else ""))
+        lines.append(f"  {label:<16} " + ", ".join(parts))
+    statuses = [r.get("status") for r in results]
+    lines.append(f"  results          {statuses.count('ok')} ok, {statuses.count('failed')} failed, "
+                 f"{statuses.count('skipped')} skipped (skipped: what this device can't run)")
+    return lines
+
+
+def plan_lines(plan: dict[str, Any]) -> list[str]:
+    inputs = plan.get("inputs") or {}
+    scenario = inputs.get("scenario") or {}
+    layout = inputs.get("layout") or {}
+    training, power, cost = plan.get("training") or {}, plan.get("power") or {}, plan.get("cost") or {}
+    unc = plan.get("uncertainty") or {}
+    days = unc.get("days") or {}
+    lines = [
+        f"  scenario         {scenario.get('name', '-')}: {count(scenario.get('tokens'))} tokens on "
+        f"{count(inputs.get('gpus'))} GPUs",
+        f"  profile          {scenario.get('basis', '-')} ({scenario.get('profile', '-')}): {scenario.get('why', '')}",
+        "  layout           " + " ".join(f"{k}={layout[k]}" for k in ("tp", "pp", "vp", "cp", "dp", "ep", "mbs", "zero", "recompute") if k in layout),
+        f"  step             {duration(plan.get('step_time_s'))}, MFU {pct(plan.get('mfu'))}, "
+        f"{num(plan.get('tokens_per_s_per_gpu'), 'tokens/s')} per GPU",
+        f"  time to train    {num(training.get('days'), 'days')} (P10-P90 {num(days.get('p10'))}-{num(days.get('p90'), 'days')}), "
+        f"goodput {pct(training.get('goodput'))}, {num(training.get('interruptions_per_day'))} interruptions/day",
+        f"  power            {num(power.get('facility_mw'), 'MW')} facility, {num(power.get('energy_mwh'), 'MWh')}",
+        f"  cost             {usd(cost.get('usd'))} owned ({usd(cost.get('usd_per_gpu_hour'))}/GPU-h), "
+        f"{usd(cost.get('usd_rented'))} rented",
+    ]
+    return lines
+
+
+def summary(run: dict[str, Any], plan: dict[str, Any] | None, paths: dict[str, str]) -> str:
+    out = ["", "== exabench run ==", "Measured on this machine:"]
+    out += measured_lines(run)
+    if plan is not None:
+        out += ["Planned (every input measured, published with its source, or assumed: see the report):"]
+        out += plan_lines(plan)
+    out += ["Files:"] + [f"  {name:<18} {path}" for name, path in paths.items()]
+    return "\n".join(out)
