@@ -191,6 +191,8 @@ def build_result(spec: SweepSpec, name: str, nbytes: int, count: int, dtype: str
                    "calls_per_sample": GRAPH_CALLS if spec.cuda_graph else 1,
                    "clock": "cuda events" if spec.device == "cuda" else "barrier + perf_counter_ns"},
     }
+    if name == "sendrecv" and n == 1:
+        extra["implementation"]["note"] = "world size 1: a local copy (there is no peer to send to)"
     errors = [(r, p["error"]) for r, p in enumerate(per_rank) if p["error"]]
     if errors:
         ranks = ", ".join(str(r) for r, _ in errors)

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from exabench.commands.bench import common_options
+from exabench.errors import UserError
 
 COLLECTIVE_NAMES = "all_reduce,all_gather,reduce_scatter,broadcast,reduce,all_to_all,sendrecv"
 
@@ -60,6 +61,9 @@ def collectives_command(**options: Any) -> None:
         _run_rank(world, spec, out_dir=out_dir, as_json=as_json, append_to=options.get("append_to"))
         return
     nproc = options.get("nproc") or default_nproc(device)
+    if device == "cuda" and nproc > default_nproc(device):
+        raise UserError(f"--nproc {nproc}: only {default_nproc(device)} CUDA GPUs are visible (NCCL needs one "
+                        "GPU per rank); use --nproc <= the GPU count, or --device cpu")
     argv = child_argv(spec, out_dir=out_dir, as_json=as_json, append_to=options.get("append_to"))
     outcome = launch.launch_local(argv, nproc, timeout_s=spec.timeout_s, bind=options["master_addr"])
     if outcome.message:
