@@ -17,6 +17,7 @@ cached so a rewrite costs one write of the file, not a re-encoding of every resu
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import json
 import math
 import os
@@ -120,7 +121,10 @@ def atomic_write_text(path: Path, text: str, *, sync: bool = True) -> None:
     a permission problem becomes a :class:`UserError` and the previous file is left as it was.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:  # creating the temp file can itself fail on a full disk (no free inode or block)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise UserError(f"cannot write {path}: {error.strerror or error}{_write_hint(error)}") from None
     try:
         os.fchmod(fd, 0o644)  # mkstemp makes 0600; a result file is for everyone on the node to read
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -134,7 +138,7 @@ def atomic_write_text(path: Path, text: str, *, sync: bool = True) -> None:
             os.unlink(tmp)
         except OSError:
             pass
-        raise UserError(f"cannot write {path}: {error.strerror or error}") from None
+        raise UserError(f"cannot write {path}: {error.strerror or error}{_write_hint(error)}") from None
     if not sync:
         return
     try:  # make the rename itself durable
@@ -145,6 +149,15 @@ def atomic_write_text(path: Path, text: str, *, sync: bool = True) -> None:
             os.close(dir_fd)
     except OSError:
         pass
+
+
+def _write_hint(error: OSError) -> str:
+    """What to do next, for the write failures a user can fix."""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "; the previous file is intact: free space or write elsewhere (--out DIR)"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "; choose a folder you can write to (--out DIR)"
+    return ""
 
 
 def run_filename(created: _dt.datetime, host: str, fingerprint: str | None) -> str:
@@ -246,7 +259,7 @@ class RunWriter:
             with open(journal_path(self.path), "a", encoding="utf-8") as handle:
                 handle.write(f'{{"index":{index},"result":{encoded}}}\n')
         except OSError as error:
-            raise UserError(f"cannot write {journal_path(self.path)}: {error.strerror or error}") from None
+            raise UserError(f"cannot write {journal_path(self.path)}: {error.strerror or error}{_write_hint(error)}") from None
 
     def set(self, key: str, value: Any) -> None:
         """Set a top-level field (e.g. the run-wide ``telemetry`` summary) and persist it."""

@@ -31,6 +31,8 @@ def common_options(fn: Callable) -> Callable:
         click.option("--cuda-graph", is_flag=True, help="Replay calls from a CUDA graph (launch-bound sizes)."),
         click.option("--telemetry-hz", type=click.FloatRange(min=0), default=20.0, show_default=True,
                      help="NVML sampling rate for power, clocks and throttle reasons (0: off)."),
+        click.option("--resume", "resume", default=None, metavar="RUN", type=click.Path(dir_okay=False),
+                     help="Continue this interrupted Run (same options): measure only what it lacks."),
     ]
     for decorator in reversed(decorators):
         fn = decorator(fn)
@@ -72,6 +74,7 @@ def gemm_command(**options: Any) -> None:
       exabench bench gemm --dtype bf16 --sizes 8192 --json
       exabench bench gemm --dtype bf16 --mamf --mamf-budget-s 120
       exabench bench gemm --model llama3-70b --tokens 8192 --tp 8
+      exabench bench gemm --quick --resume results/20261125T223837Z_vm_419dab51.json   # after a crash
     """
     run_suites(["gemm"], **_split(options))
 
@@ -117,13 +120,16 @@ def all_command(**options: Any) -> None:
     if world is not None:
         from exabench.bench.fleet import run_fleet
 
-        run_fleet(world, run_suites, **_split(options))
+        fleet_options = _split(options)
+        if fleet_options.pop("resume"):
+            raise UserError("--resume is for one process; under torchrun or srun start a new fleet run without it")
+        run_fleet(world, run_suites, **fleet_options)
         return
     run_suites(["all"], **_split(options))
 
 
 def _split(options: dict[str, Any]) -> dict[str, Any]:
-    fixed = {k: options.pop(k) for k in ("quick", "device", "out_dir", "as_json")}
+    fixed = {k: options.pop(k) for k in ("quick", "device", "out_dir", "as_json", "resume")}
     return {**fixed, "options": options}
 
 
@@ -196,11 +202,12 @@ def expand_suites(names: list[str]) -> list[str]:
 
 
 def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: str, as_json: bool,
-               options: dict[str, Any], check_failures: bool = True) -> str:
+               options: dict[str, Any], check_failures: bool = True, resume: str | None = None) -> str:
     """Build every case first (so bad options fail before anything runs), then measure them,
     making each result durable as it finishes. Returns the Run's path. With ``check_failures``
     a failed result ends the process (exit 1 or 2, see :func:`exit_on_failures`); the main job
-    turns that off to plan and report first, and checks at its end."""
+    turns that off to plan and report first, and checks at its end. ``resume`` names an
+    interrupted Run to continue (:mod:`exabench.bench.resume`)."""
     from exabench.bench import device as device_mod
     from exabench.bench.env import capture
     from exabench.bench.harness import measure
@@ -223,7 +230,20 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
     config = {"suites": [s.name for s, _, _ in plan] + [s.name for s in runners], "quick": quick, "device": f"{resolved.kind}:{resolved.index}",
               "options": {k: v for k, v in options.items() if v not in (None, False) and k != "layer_dims"},
               "argv": sys.argv[1:]}
-    writer = RunWriter(out_dir, capture(), config)
+    if resume:
+        from exabench.bench.resume import case_key, finished_keys, open_resumed
+
+        writer = open_resumed(resume, config, capture())
+        done = finished_keys(writer.results)
+        plan = [(s, [c for c in cases if case_key(c) not in done], t) for s, cases, t in plan]
+        runners = [s for s in runners if not any(r.get("suite") == s.name for r in writer.results)]
+        if extra and any(str(r.get("name", "")).startswith("mamf_") for r in writer.results):
+            extra = None
+        if not as_json:
+            click.echo(f"# resuming {writer.path}: {len(writer.results)} results kept, "
+                       f"{sum(len(c) for _, c, _ in plan) + len(runners) + (1 if extra else 0)} to go")
+    else:
+        writer = RunWriter(out_dir, capture(), config)
     if resolved.is_cuda:
         import torch
 
@@ -250,7 +270,8 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
         for suite in runners:
             writer = suite.run(writer, resolved, quick, as_json)
     except KeyboardInterrupt:
-        raise UserError(f"interrupted; {len(writer.results)} finished results kept in {writer.path}") from None
+        raise UserError(f"interrupted; {len(writer.results)} finished results kept in {writer.path} "
+                        f"(add --resume {writer.path} to the same command to finish it)") from None
     finally:
         if sampler is not None:
             writer.set("telemetry", sampler.run_summary())

@@ -12,7 +12,9 @@ import click
               help="Folder for the Run, the Plan and the report.")
 @click.option("--device", default=None, help="cuda, cuda:N or cpu (default: a GPU when there is one).")
 @click.option("--no-images", is_flag=True, help="Skip the PNG/SVG chart export (HTML and Markdown only).")
-def command(quick: bool, out_dir: str, device: str | None, no_images: bool) -> None:
+@click.option("--resume", default=None, metavar="RUN", type=click.Path(dir_okay=False),
+              help="Continue this interrupted Run (same options), then plan and report.")
+def command(quick: bool, out_dir: str, device: str | None, no_images: bool, resume: str | None) -> None:
     """The main job: benchmark this machine, plan a 100k-GPU training run from it, report.
 
     \b
@@ -27,6 +29,7 @@ def command(quick: bool, out_dir: str, device: str | None, no_images: bool) -> N
       exabench run --quick
       exabench run --out results/node17
       exabench run --quick --device cpu --no-images
+      exabench run --quick --resume results/20261125T223837Z_vm_419dab51.json   # after a crash
     """
     import json
     from pathlib import Path
@@ -38,7 +41,7 @@ def command(quick: bool, out_dir: str, device: str | None, no_images: bool) -> N
     from exabench.reports.terminal import summary
 
     run_path = run_suites(["all"], quick=quick, device=device, out_dir=out_dir, as_json=False, options={},
-                          check_failures=False)
+                          check_failures=False, resume=resume)
     run = load_run(run_path)
     plan = default_scenario_plan(run)
     plan_path = Path(out_dir) / f"{Path(run_path).stem}_plan.json"
