@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -71,7 +72,9 @@ def test_a_rank_that_dies_or_hangs_ends_the_run_and_keeps_the_results(tmp_path, 
     assert proc.returncode == 1
     assert elapsed < 60  # start-up (~5 s on 2 cores) + the 3 s timeout + a 3 s grace
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: rank 1 exited with code 9" if mode == "die" else "error: rank 0 exited with code 1")
+    # A hung rank 1 is noticed by whichever healthy rank's timeout fires first: rank 0 or 2.
+    expected = r"error: rank 1 exited with code 9" if mode == "die" else r"error: rank [02] exited with code 1"
+    assert re.match(expected, last), last
     assert "results measured before are kept in" in last
     results = only_run(tmp_path)["results"]
     assert [r["status"] for r in results] == ["ok"] * 4 + ["failed"]
