@@ -165,8 +165,10 @@ def comparison(frame: pd.DataFrame) -> Figure | None:
     # A 300x outlier on a linear axis flattens every other interval: go logarithmic past 4x.
     log = positive and shown["ci_hi"].max() / shown["ci_lo"].min() > 4
     scale = alt.Scale(type="log") if log else alt.Scale(zero=False)
+    levels = set(shown["ci_level"].dropna()) if "ci_level" in shown else set()
+    ci = f"{100 * levels.pop():.0f} % CI" if len(levels) == 1 else "CI"
     chart = alt.layer(
-        base.mark_rule(strokeWidth=2).encode(y=y, x=alt.X("ci_lo:Q", title="ratio new / base (95 % CI)" + (", log" if log else ""),
+        base.mark_rule(strokeWidth=2).encode(y=y, x=alt.X("ci_lo:Q", title=f"ratio new / base ({ci})" + (", log" if log else ""),
                                                           scale=scale), x2="ci_hi:Q", color=color),
         base.mark_point(filled=True, size=60).encode(
             y=y, x="ratio:Q", color=color,

@@ -182,6 +182,9 @@ def comparison_frame(comparisons: list[Document]) -> pd.DataFrame:
     """label (suite name params metric), ratio new/base with its confidence interval, verdict."""
     rows = []
     for document in comparisons:
+        # compare's interval is at level 1 - alpha (99 % at its default alpha of 0.01).
+        alpha = number(document.doc.get("alpha"))
+        level = 1 - alpha if alpha is not None and 0 < alpha < 1 else None
         for row in document.doc.get("results") or []:
             ratio = number(row.get("ratio"))
             if ratio is None:
@@ -194,5 +197,6 @@ def comparison_frame(comparisons: list[Document]) -> pd.DataFrame:
                          "base": number(row.get("base")), "new": number(row.get("new")), "ratio": ratio,
                          "ci_lo": number(ci[0]) if number(ci[0]) is not None else ratio,
                          "ci_hi": number(ci[1]) if number(ci[1]) is not None else ratio,
-                         "p_value": number(row.get("p_value")), "verdict": str(row.get("verdict", "unknown"))})
+                         "p_value": number(row.get("p_value")), "verdict": str(row.get("verdict", "unknown")),
+                         "ci_level": level})
     return pd.DataFrame(rows)

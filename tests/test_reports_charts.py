@@ -63,3 +63,13 @@ def test_aggregate_uses_range_across_runs_and_quartiles_within_one():
     assert out.loc[1, ["v", "lo", "hi", "n_runs"]].tolist() == [15.0, 10.0, 20.0, 2]
     assert out.loc[2, ["v", "lo", "hi", "n_runs"]].tolist() == [5.0, 4.0, 6.0, 1]
     assert len(thin(pd.DataFrame({"x": range(10_000)}), 1000)) == 1000
+
+
+def test_comparison_axis_names_the_confidence_level_of_compare():
+    doc = samples.sample_comparison()
+    doc["alpha"] = 0.01  # compare's default: a 99 % interval
+    [fig] = build_figures(Inputs(comparisons=[Document("comparison", "c", doc)]))
+    assert "99 % CI" in json.dumps(fig.spec)
+    del doc["alpha"]
+    [fig] = build_figures(Inputs(comparisons=[Document("comparison", "c", doc)]))
+    assert "99 % CI" not in json.dumps(fig.spec) and "(CI)" in json.dumps(fig.spec)
