@@ -22,6 +22,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from exabench.errors import UserError
+
 
 def job_mtbf_hours(gpus: int, rate_per_gpu_hour: float) -> float:
     """Mean hours between interruptions of a job on ``gpus`` GPUs (inf when the rate is 0)."""
@@ -47,7 +49,10 @@ def expected_wall(solve: float, tau: float, delta: float, restart: float, mtbf: 
     """Daly's expected wall time to finish ``solve`` of compute, checkpointing every ``tau``."""
     if math.isinf(mtbf):
         return solve + delta * max(0.0, math.ceil(solve / tau) - 1) if math.isfinite(tau) else solve
-    return mtbf * math.exp(restart / mtbf) * math.expm1((tau + delta) / mtbf) * solve / tau
+    try:
+        return mtbf * math.exp(restart / mtbf) * math.expm1((tau + delta) / mtbf) * solve / tau
+    except OverflowError:  # interruptions far faster than a checkpoint plus restart: it never ends
+        return math.inf
 
 
 def first_order_goodput(tau: float, delta: float, restart: float, mtbf: float) -> float:
@@ -89,6 +94,10 @@ def reliability(*, gpus: int, params: float, rate_per_gpu_hour: float, restart_m
                            goodput=1.0, goodput_first_order=1.0, lost_hours_per_interruption=0.0)
     tau = daly_interval(delta, mtbf)
     wall = expected_wall(1.0, tau, delta, restart, mtbf)
+    if not math.isfinite(wall):
+        raise UserError(f"{gpus:,} GPUs at {rate_per_gpu_hour:g} interruptions per GPU-hour fail every {mtbf:.3g} s, "
+                        f"faster than a {delta:.3g} s checkpoint and a {restart:.3g} s restart: the job would never "
+                        "finish; check the cluster's reliability figures (interruptions_per_gpu_hour, restart_minutes)")
     goodput = 1.0 / wall
     # Per unit of useful work, wall - 1 - delta/tau is lost to interruptions; spread over 1/M of them.
     lost = (wall - 1.0 - delta / tau) * mtbf / wall / 3600.0

@@ -351,14 +351,40 @@ def check_run(doc: Any, *, source: str = "run") -> dict[str, Any]:
         raise UserError(f"{source}: Run document lacks {', '.join(missing)}")
     if not isinstance(doc["results"], list):
         raise UserError(f"{source}: 'results' must be a list")
+    _check_types(doc, TOP_TYPES, source)
     for i, result in enumerate(doc["results"]):
         if not isinstance(result, dict):
             raise UserError(f"{source}: result {i} is not an object")
         lacking = [f for f in RESULT_FIELDS if f not in result]
         if lacking:
             raise UserError(f"{source}: result {i} lacks {', '.join(lacking)}")
-        if result["status"] not in STATUSES:
+        if not isinstance(result["status"], str) or result["status"] not in STATUSES:
             raise UserError(f"{source}: result {i} has status {result['status']!r}; valid: {', '.join(STATUSES)}")
         if not isinstance(result["samples"], list) or not isinstance(result["params"], dict):
             raise UserError(f"{source}: result {i} has malformed samples or params")
+        _check_types(result, RESULT_TYPES, f"{source}: result {i}")
+        if not all(s is None or (isinstance(s, (int, float)) and not isinstance(s, bool)) for s in result["samples"]):
+            raise UserError(f"{source}: result {i} has a sample that is not a number")
     return doc
+
+
+# The JSON type of each field readers rely on (None: may be null). Everything that reads a Run
+# (compare, history, report, export, plan --hardware) can then trust these shapes.
+TOP_TYPES = {"id": (str,), "created": (str,), "environment": (dict,), "config": (dict,),
+             "telemetry": (dict, type(None)), "commit": (str, type(None))}
+RESULT_TYPES = {"suite": (str,), "name": (str,), "unit": (str,), "stats": (dict,), "metrics": (dict,),
+                "error": (str, type(None)), "telemetry": (dict, type(None))}
+
+
+def _check_types(doc: dict[str, Any], types: dict[str, tuple[type, ...]], where: str) -> None:
+    for key, allowed in types.items():
+        if key in doc and not isinstance(doc[key], allowed):
+            names = " or ".join("null" if t is type(None) else {dict: "an object", str: "a string"}[t] for t in allowed)
+            raise UserError(f"{where}: {key!r} must be {names}, not {type(doc[key]).__name__}")
+    environment = doc.get("environment")
+    if isinstance(environment, dict):
+        for key in ("host", "gpu", "software", "cpu"):
+            if environment.get(key) is not None and not isinstance(environment[key], dict):
+                raise UserError(f"{where}: environment.{key} must be an object, not {type(environment[key]).__name__}")
+        if environment.get("fingerprint") is not None and not isinstance(environment["fingerprint"], str):
+            raise UserError(f"{where}: environment.fingerprint must be a string, not {type(environment['fingerprint']).__name__}")

@@ -7,6 +7,7 @@ User errors of every kind end here as one line on stderr and exit code 2.
 
 from __future__ import annotations
 
+import math
 import sys
 
 import click
@@ -33,14 +34,40 @@ def cli() -> None:
     """
 
 
+def _finite_floats(command: click.Command) -> None:
+    """Every float option of every command refuses nan and infinity (click's FloatRange lets
+    them through: nan compares false with its bounds), so no command computes on them."""
+    for param in command.params:
+        if isinstance(param.type, click.types.FloatParamType):
+            param.callback = _finite_check(param.callback)
+    for sub in getattr(command, "commands", {}).values():
+        _finite_floats(sub)
+
+
+def _finite_check(original):
+    def check(ctx: click.Context, param: click.Parameter, value):
+        for item in value if isinstance(value, (tuple, list)) else (value,):
+            if isinstance(item, float) and not math.isfinite(item):
+                raise click.BadParameter(f"{item} is not a finite number", ctx=ctx, param=param)
+        return original(ctx, param, value) if original else value
+
+    return check
+
+
 def _register_commands() -> None:
     from exabench.commands import all_commands
 
     for command in all_commands():
+        _finite_floats(command)
         cli.add_command(command)
 
 
 _register_commands()
+
+
+def _one_line(message: str) -> str:
+    """click lists choices over several lines; the contract is one line."""
+    return " ".join(message.split())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -56,10 +83,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0)
     except click.UsageError as error:
         hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
-        click.echo(f"error: {error.format_message()}{hint}", err=True)
+        click.echo(f"error: {_one_line(error.format_message())}{hint}", err=True)
         sys.exit(USER_ERROR_EXIT)
     except click.ClickException as error:
-        click.echo(f"error: {error.format_message()}", err=True)
+        click.echo(f"error: {_one_line(error.format_message())}", err=True)
         sys.exit(USER_ERROR_EXIT)
     except click.exceptions.Abort:
         click.echo("error: aborted", err=True)

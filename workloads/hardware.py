@@ -7,6 +7,7 @@ a guess. The planner builds its richer profile (efficiency curves, measured Runs
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,10 +43,22 @@ class HardwarePeaks:
         for precision, value in self.peak_tflops.items():
             if precision not in PRECISIONS:
                 raise UserError(f"hardware {self.name}: unknown precision {precision!r} in peak_tflops; valid: {', '.join(PRECISIONS)}")
-            if not (isinstance(value, (int, float)) and value > 0):
+            if not (isinstance(value, (int, float)) and 0 < value < math.inf):
                 raise UserError(f"hardware {self.name}: peak_tflops.{precision} = {value!r} must be a positive number")
-        if not self.hbm_bandwidth_gbps > 0:
-            raise UserError(f"hardware {self.name}: memory.hbm_bandwidth_gbps must be positive")
+        # Optional figures may be absent (None); present, each must be a finite positive number.
+        for key, value, optional in (("memory.hbm_bandwidth_gbps", self.hbm_bandwidth_gbps, False),
+                                     ("memory.capacity_gb", self.capacity_gb, False),
+                                     ("links.nvlink_gbps_per_direction", self.nvlink_gbps_per_direction, True),
+                                     ("links.pcie_gbps_per_direction", self.pcie_gbps_per_direction, True),
+                                     ("power.tdp_w", self.tdp_w, True)):
+            if optional and value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+                raise UserError(f"hardware {self.name}: {key} = {value!r} is not valid; must be a positive number")
+        if not (isinstance(self.l2_mb, float) and 0 <= self.l2_mb < math.inf):
+            raise UserError(f"hardware {self.name}: memory.l2_mb = {self.l2_mb!r} is not valid; must be >= 0")
+        if not all(isinstance(p, str) for p in self.device_name_patterns):
+            raise UserError(f"hardware {self.name}: device_name_patterns must be a list of strings")
 
     def peak(self, precision: str) -> float | None:
         return self.peak_tflops.get(precision)
@@ -82,7 +95,7 @@ def parse_peaks(doc: dict[str, Any], path: Path) -> HardwarePeaks:
         )
     except KeyError as error:
         raise UserError(f"{path}: missing {error.args[0]!r}") from None
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError) as error:
         raise UserError(f"{path}: {error}") from None
 
 

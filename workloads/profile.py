@@ -15,6 +15,7 @@ the reference profile is used and the provenance says why.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -77,8 +78,20 @@ def _curve(section: dict[str, Any], x_key: str, y_key: str, where: str) -> Curve
         return Curve(xs=tuple(float(x) for x in section[x_key]), ys=tuple(float(y) for y in section[y_key]))
     except KeyError as error:
         raise UserError(f"{where}: missing {error.args[0]!r}") from None
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError) as error:
         raise UserError(f"{where}: {error}") from None
+
+
+def _number(where: str, value: Any, low: float, high: float, *, low_ok: bool = False) -> float:
+    """A float in (low, high] ([low, high] with ``low_ok``); a one-line UserError otherwise."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if isinstance(value, bool) or not (low <= number if low_ok else low < number) or not number <= high:
+        raise UserError(f"{where} = {value!r} is not valid; must be a number in "
+                        f"{'[' if low_ok else '('}{low:g}, {high:g}]")
+    return number
 
 
 def parse_profile(doc: dict[str, Any], path: Path) -> HardwareProfile:
@@ -92,7 +105,8 @@ def parse_profile(doc: dict[str, Any], path: Path) -> HardwareProfile:
             for p in ("bf16", "fp16", "fp8", "tf32") if p in gemm_doc}
     if "bf16" not in gemm:
         raise UserError(f"{path}: [gemm_efficiency] needs a bf16 curve")
-    att = {p: float(v) for p, v in sections["attention_efficiency"].items() if p != "source"}
+    att = {p: _number(f"{path}: attention_efficiency.{p}", v, 0.0, 1.0)
+           for p, v in sections["attention_efficiency"].items() if p != "source"}
     link = sections["nvlink_busbw"]
     prov = {key: {"kind": "published", "source": str(sections[sec].get("source", ""))}
             for key, sec in (("gemm_efficiency", "gemm_efficiency"), ("attention_efficiency", "attention_efficiency"),
@@ -107,8 +121,10 @@ def parse_profile(doc: dict[str, Any], path: Path) -> HardwareProfile:
         hbm=_curve(sections["hbm_efficiency"], "mbytes", "efficiency", f"{path} [hbm_efficiency]"),
         nvlink_all_reduce=_curve(link, "mbytes", "all_reduce", f"{path} [nvlink_busbw]"),
         nvlink_ring=_curve(link, "mbytes", "ring", f"{path} [nvlink_busbw]"),
-        p2p_gbps=float(link.get("p2p_gbps", 0.8 * (peaks.nvlink_gbps_per_direction or 50.0))),
-        node_spread=float(variability.get("node_spread", 0.0)),
+        p2p_gbps=_number(f"{path}: nvlink_busbw.p2p_gbps",
+                         link.get("p2p_gbps", 0.8 * (peaks.nvlink_gbps_per_direction or 50.0)), 0.0, math.inf),
+        node_spread=_number(f"{path}: variability.node_spread", variability.get("node_spread", 0.0), 0.0, 0.99,
+                            low_ok=True),
         provenance=prov,
     )
 

@@ -26,8 +26,8 @@ def parse_tokens(text: str | None) -> float | None:
     if not match:
         raise UserError(f"--tokens {text!r} is not a token count; write e.g. 1.5e13, 15T, 300B or 2000000000")
     value = float(match.group(1)) * SUFFIXES[match.group(2).upper()]
-    if not value > 0:
-        raise UserError(f"--tokens {text!r} must be positive")
+    if not 0 < value < 1e30:  # 1e400 parses as infinity; no corpus is within orders of magnitude of 1e30
+        raise UserError(f"--tokens {text!r} must be positive and below 1e30; write e.g. 15T")
     return value
 
 
