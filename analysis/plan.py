@@ -77,8 +77,19 @@ def choose_layouts(ctx: Context, gpus: int, options: dict[str, Any], top: int = 
     if not ranked:
         raise UserError(f"no layout of {ctx.model.name} on {gpus} x {ctx.profile.name} fits in "
                         f"{ctx.capacity_gib:.0f} GiB per GPU with {', '.join(f'--{k} {v}' for k, v in fixed.items()) or 'any settings'} "
-                        f"and --global-batch {base.global_batch}; try more GPUs, a larger --global-batch or fewer fixed options")
+                        f"and --global-batch {base.global_batch}; {_count_hint(ctx, gpus) or 'try more GPUs, a larger --global-batch or fewer fixed options'}")
     return ranked, searched, assumptions
+
+
+def _count_hint(ctx: Context, gpus: int) -> str | None:
+    """For a GPU count no power-of-two batch divides (100,000 = 2^5 x 5^5), the largest count
+    below it that one can: node x {1, 3} x 2^a (98,304 = 96 x 1,024 for 100,000)."""
+    node = max(1, ctx.cluster.gpus_per_node)
+    usable = [node * m * 2**a for m in (1, 3) for a in range(40) if node * m * 2**a <= gpus]
+    best = max(usable, default=None)
+    if best is None or best == gpus:
+        return None
+    return f"{gpus:,} GPUs split no power-of-two batch evenly: try --gpus {best} ({node} x {best // node:,})"
 
 
 def plan_document(ctx: Context, lo: Layout, result: dict[str, Any], *, gpus: int, tokens: float | None,

@@ -1,0 +1,151 @@
+"""Load: the figures of issue 9, printed (never asserted; the unit tests hold smaller versions).
+
+- a sweep of 10,000 small GEMM shapes on the CPU (``exabench bench gemm`` in-process): time and
+  the growth of the resident set from the 200th result to the end (target < 50 MB);
+- ``exabench history`` over 5,000 Runs (synthetic, two planted steps);
+- ``exabench search`` on a 100,000-GPU cluster (colossus-100k) for every shipped model.
+
+Run: ``python benchmarks/load.py [gemm|history|search ...]`` (all three by default). About
+3 minutes on a 2-core CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from exabench.cli import main
+
+
+def rss_mb() -> float:
+    """Resident set size now (Linux /proc), MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cli(*args: str) -> tuple[int, str, float]:
+    """The CLI in-process: (exit code, stdout or, on failure, stderr, seconds)."""
+    out, err = io.StringIO(), io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as end:
+            code = end.code if isinstance(end.code, int) else 1
+    return code, out.getvalue() if code == 0 else err.getvalue().strip(), time.perf_counter() - start
+
+
+def small_shapes(count: int) -> str:
+    """``count`` distinct MxNxK shapes with sides 8..64 (a few microseconds of work each)."""
+    sides = range(8, 65, 4)
+    shapes = [f"{m}x{n}x{k}" for m in sides for n in sides for k in sides]
+    assert len(shapes) >= count
+    return ",".join(shapes[:count])
+
+
+def gemm_sweep_rss(shapes: int, out_dir: str) -> dict[str, float]:
+    """Sweep ``shapes`` GEMM shapes on the CPU; RSS at the 200th result and its peak after."""
+    from exabench.bench import rundoc
+
+    marks: dict[str, float] = {}
+    add = rundoc.RunWriter.add
+
+    def watched(self, result):
+        add(self, result)
+        count = len(self.doc["results"])
+        if count == min(200, shapes // 2):
+            marks["at_start"] = rss_mb()
+        if count % 100 == 0 or count == shapes:
+            marks["peak"] = max(marks.get("peak", 0.0), rss_mb())
+
+    rundoc.RunWriter.add = watched
+    try:
+        code, _, seconds = cli("bench", "gemm", "--device", "cpu", "--dtype", "fp32", "--shapes", small_shapes(shapes),
+                               "--warmup-ms", "0", "--rep-ms", "1", "--telemetry-hz", "0", "--out", out_dir)
+    finally:
+        rundoc.RunWriter.add = add
+    run = next(Path(out_dir).glob("*.json"))
+    results = len(rundoc.load_run(run)["results"])
+    return {"exit": code, "seconds": seconds, "results": results, "growth_mb": marks["peak"] - marks["at_start"],
+            "rss_mb": marks["peak"], "file_mb": run.stat().st_size / 1e6}
+
+
+def gemm(folder: Path) -> None:
+    figures = gemm_sweep_rss(10_000, str(folder / "gemm"))
+    print(f"gemm sweep, 10,000 shapes on the CPU: exit {figures['exit']}, {figures['results']:,} results in "
+          f"{figures['seconds']:.1f} s; RSS growth {figures['growth_mb']:.1f} MB after the 200th result "
+          f"(target < 50 MB; peak RSS {figures['rss_mb']:.0f} MB; Run file {figures['file_mb']:.1f} MB)")
+
+
+def history(folder: Path, runs: int = 5000, results: int = 4) -> None:
+    from exabench.analysis.synthetic_runs import gemm_result, noisy, run_doc
+
+    rng = np.random.default_rng(5)
+    where = folder / "history"
+    where.mkdir()
+    start = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    for i in range(runs):
+        out = []
+        for j in range(results):
+            size = 512 + 128 * j
+            level = 1.0 + (0.05 if j == 0 and i >= 2000 else 0.0) - (0.04 if j == 1 and i >= 3500 else 0.0)
+            out.append(gemm_result(size, noisy(rng, 2 * size**3 / 400e12 * level, 0.01, 10)))
+        created = (start + dt.timedelta(hours=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        (where / f"run{i:05d}.json").write_text(json.dumps(run_doc(f"run{i:05d}", out, created=created)))
+    before = rss_mb()
+    code, text, seconds = cli("history", str(where), "--format", "json", "--metric", "time")
+    doc = json.loads(text) if code == 0 else {"series": []}
+    found = {f"m={s['params']['m']}": [c["index"] for c in s["change_points"]] for s in doc["series"] if s["change_points"]}
+    print(f"history over {runs:,} Runs x {results} results: exit {code}, {seconds:.1f} s, RSS +{rss_mb() - before:.0f} MB; "
+          f"change points (planted at 2000 and 3500): {found}")
+
+
+def search() -> None:
+    from exabench.workloads.tomlfile import shipped_names
+
+    # 100,000 GPUs as given (2^5 x 5^5: no power-of-two batch splits it, so every model is refused
+    # with a hint), then at the 98,304 the hint names (the default scenario's count).
+    for gpus in (None, 98_304):
+        total = 0.0
+        for model in shipped_names("models"):
+            extra = ["--gpus", str(gpus)] if gpus else []
+            code, text, seconds = cli("search", "--model", model, "--cluster", "colossus-100k", *extra,
+                                      "--top", "1", "--format", "json")
+            total += seconds
+            best = text
+            if code == 0:
+                layouts = json.loads(text)["layouts"]
+                best = _best(layouts[0]) if layouts else "no feasible layout"
+            print(f"search {model:>18} on colossus-100k ({gpus or 100_000:,} GPUs): exit {code}, {seconds:6.2f} s  {best}")
+        print(f"search, every shipped model on {gpus or 100_000:,} GPUs: {total:.1f} s in all")
+
+
+def _best(plan: dict) -> str:
+    layout = plan["inputs"].get("layout") or {}
+    shown = " ".join(f"{k}{layout[k]}" for k in ("tp", "pp", "cp", "ep", "dp") if k in layout)
+    return f"{plan['inputs'].get('gpus', '?')} GPUs {shown} MFU {plan['mfu']:.1%}, {plan['step_time_s']:.2f} s/step"
+
+
+if __name__ == "__main__":
+    which = sys.argv[1:] or ["gemm", "history", "search"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in which:
+            if name == "gemm":
+                gemm(Path(tmp))
+            elif name == "history":
+                history(Path(tmp))
+            elif name == "search":
+                search()
+            else:
+                sys.exit(f"unknown figure {name!r}; valid: gemm, history, search")
