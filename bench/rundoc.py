@@ -17,14 +17,12 @@ cached so a rewrite costs one write of the file, not a re-encoding of every resu
 from __future__ import annotations
 
 import datetime as _dt
-import errno
 import json
 import math
 import os
 import re
 import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,6 +30,7 @@ from typing import Any
 
 from exabench import __version__
 from exabench.bench.stats import summarize
+from exabench.documents import atomic_write_bytes, check_versioned, write_hint
 from exabench.errors import UserError
 
 SCHEMA = "exabench.run/1"
@@ -115,49 +114,8 @@ FSYNC_INTERVAL_S = 1.0
 
 
 def atomic_write_text(path: Path, text: str, *, sync: bool = True) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never half.
-
-    ``sync`` also flushes the data and the rename to the disk (power-loss safe). A full disk or
-    a permission problem becomes a :class:`UserError` and the previous file is left as it was.
-    """
-    path = Path(path)
-    try:  # creating the temp file can itself fail on a full disk (no free inode or block)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as error:
-        raise UserError(f"cannot write {path}: {error.strerror or error}{_write_hint(error)}") from None
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp makes 0600; a result file is for everyone on the node to read
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            if sync:
-                os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as error:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise UserError(f"cannot write {path}: {error.strerror or error}{_write_hint(error)}") from None
-    if not sync:
-        return
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
-
-
-def _write_hint(error: OSError) -> str:
-    """What to do next, for the write failures a user can fix."""
-    if error.errno in (errno.ENOSPC, errno.EDQUOT):
-        return "; the previous file is intact: free space or write elsewhere (--out DIR)"
-    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return "; choose a folder you can write to (--out DIR)"
-    return ""
+    """:func:`exabench.documents.atomic_write_bytes` for text (UTF-8)."""
+    atomic_write_bytes(path, text.encode("utf-8"), sync=sync)
 
 
 def run_filename(created: _dt.datetime, host: str, fingerprint: str | None) -> str:
@@ -259,7 +217,7 @@ class RunWriter:
             with open(journal_path(self.path), "a", encoding="utf-8") as handle:
                 handle.write(f'{{"index":{index},"result":{encoded}}}\n')
         except OSError as error:
-            raise UserError(f"cannot write {journal_path(self.path)}: {error.strerror or error}{_write_hint(error)}") from None
+            raise UserError(f"cannot write {journal_path(self.path)}: {error.strerror or error}{write_hint(error)}") from None
 
     def set(self, key: str, value: Any) -> None:
         """Set a top-level field (e.g. the run-wide ``telemetry`` summary) and persist it."""
@@ -336,19 +294,7 @@ def load_run(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def check_run(doc: Any, *, source: str = "run") -> dict[str, Any]:
     """Validate the shape of a parsed Run document; returns it unchanged."""
-    if not isinstance(doc, dict):
-        raise UserError(f"{source}: not a Run document (expected a JSON object)")
-    schema = doc.get("schema")
-    if not isinstance(schema, str) or not schema.startswith(SCHEMA_PREFIX):
-        raise UserError(f"{source}: not a Run document (schema {schema!r}; expected {SCHEMA!r})")
-    if schema != SCHEMA:
-        raise UserError(
-            f"{source}: Run schema {schema!r} is not supported by exabench {__version__}; "
-            f"it reads {SCHEMA!r} (upgrade exabench to read newer files)"
-        )
-    missing = [f for f in REQUIRED_FIELDS if f not in doc]
-    if missing:
-        raise UserError(f"{source}: Run document lacks {', '.join(missing)}")
+    check_versioned(doc, source=source, kind="Run", schema=SCHEMA, required=REQUIRED_FIELDS)
     if not isinstance(doc["results"], list):
         raise UserError(f"{source}: 'results' must be a list")
     _check_types(doc, TOP_TYPES, source)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from exabench.documents import atomic_write_bytes
 from exabench.errors import UserError
 from exabench.reports import export, html, markdown
 from exabench.reports.charts import build_figures
@@ -48,24 +48,6 @@ def render(inputs: Inputs, *, images: bool = True, created: str | None = None) -
     return Report(html=page, markdown=summary, charts=charts, inputs=inputs)
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Temporary file in the same folder, fsync, rename: readers see the old file or the new one."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be shared
-        os.replace(tmp, path)
-    except OSError as error:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise UserError(f"cannot write {path}: {error.strerror or error}") from None
-
-
 def write(report: Report, out_dir: str | os.PathLike[str]) -> list[Path]:
     """Write a rendered report into ``out_dir``; returns the paths written, the HTML first."""
     out = Path(out_dir)
@@ -77,10 +59,10 @@ def write(report: Report, out_dir: str | os.PathLike[str]) -> list[Path]:
     written = []
     for name, content in sorted(report.charts.items()):
         path = charts_dir / name
-        _atomic_write_bytes(path, content if isinstance(content, bytes) else content.encode("utf-8"))
+        atomic_write_bytes(path, content if isinstance(content, bytes) else content.encode("utf-8"))
         written.append(path)
-    _atomic_write_bytes(out / MARKDOWN_NAME, report.markdown.encode("utf-8"))
-    _atomic_write_bytes(out / HTML_NAME, report.html.encode("utf-8"))
+    atomic_write_bytes(out / MARKDOWN_NAME, report.markdown.encode("utf-8"))
+    atomic_write_bytes(out / HTML_NAME, report.html.encode("utf-8"))
     return [out / HTML_NAME, out / MARKDOWN_NAME, *written]
 
 

@@ -20,8 +20,8 @@ from numbers import Real
 from pathlib import Path
 from typing import Any
 
-from exabench import __version__
 from exabench.bench.rundoc import check_run
+from exabench.documents import check_versioned
 from exabench.errors import UserError
 
 PLAN_SCHEMA = "exabench.plan/1"
@@ -56,19 +56,7 @@ class Inputs:
 
 def check_plan(doc: Any, *, source: str = "plan") -> dict[str, Any]:
     """Validate the shape of a parsed Plan document (schema ``exabench.plan/1``); returns it."""
-    if not isinstance(doc, dict):
-        raise UserError(f"{source}: not a Plan document (expected a JSON object)")
-    schema = doc.get("schema")
-    if not isinstance(schema, str) or not schema.startswith(PLAN_PREFIX):
-        raise UserError(f"{source}: not a Plan document (schema {schema!r}; expected {PLAN_SCHEMA!r})")
-    if schema != PLAN_SCHEMA:
-        raise UserError(
-            f"{source}: Plan schema {schema!r} is not supported by exabench {__version__}; "
-            f"it reads {PLAN_SCHEMA!r} (upgrade exabench to read newer files)"
-        )
-    missing = [f for f in PLAN_REQUIRED if f not in doc]
-    if missing:
-        raise UserError(f"{source}: Plan document lacks {', '.join(missing)}")
+    check_versioned(doc, source=source, kind="Plan", schema=PLAN_SCHEMA, required=PLAN_REQUIRED)
     for key in PLAN_NUMBERS:
         value = doc.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, Real)):

@@ -308,9 +308,9 @@ def test_full_disk_is_one_line_and_the_previous_file_stays(tmp_path, monkeypatch
 
 def test_disk_full_part_way_through_a_sweep(tmp_path, monkeypatch, capsys) -> None:
     """The write that fails stops the run with exit 2 and one line; the Run holds what came before."""
-    from exabench.bench import rundoc
+    from exabench import documents
 
-    real, calls = rundoc.tempfile.mkstemp, []
+    real, calls = documents.tempfile.mkstemp, []
 
     def filling(*args, **kwargs):  # the fourth temp file finds the disk full
         calls.append(args)
@@ -318,7 +318,7 @@ def test_disk_full_part_way_through_a_sweep(tmp_path, monkeypatch, capsys) -> No
             _enospc()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(rundoc.tempfile, "mkstemp", filling)
+    monkeypatch.setattr(documents.tempfile, "mkstemp", filling)
     code, _out, err = run_main(["bench", "gemm", *FAST, "--dtype", "fp32", "--sizes", "8,16,24,32,40",
                                 "--out", str(tmp_path)], capsys)
     assert code == 2 and "No space left on device" in err and err.count("\n") == 1, err

@@ -1,0 +1,78 @@
+"""What every versioned exabench document (Run, Plan) shares: the schema-version check and the
+atomic file write. One place, so a Run and a Plan refuse an unknown version in the same words
+and are written the same crash-safe way."""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from exabench import __version__
+from exabench.errors import UserError
+
+
+def check_versioned(doc: Any, *, source: str, kind: str, schema: str, required: Iterable[str]) -> dict[str, Any]:
+    """Refuse what is not a ``kind`` document of exactly ``schema`` (e.g. ``exabench.run/1``),
+    or lacks a required field, with a one-line UserError naming ``source``."""
+    prefix = schema.rsplit("/", 1)[0] + "/"
+    if not isinstance(doc, dict):
+        raise UserError(f"{source}: not a {kind} document (expected a JSON object)")
+    found = doc.get("schema")
+    if not isinstance(found, str) or not found.startswith(prefix):
+        raise UserError(f"{source}: not a {kind} document (schema {found!r}; expected {schema!r})")
+    if found != schema:
+        raise UserError(f"{source}: {kind} schema {found!r} is not supported by exabench {__version__}; "
+                        f"it reads {schema!r} (upgrade exabench to read newer files)")
+    missing = [f for f in required if f not in doc]
+    if missing:
+        raise UserError(f"{source}: {kind} document lacks {', '.join(missing)}")
+    return doc
+
+
+def write_hint(error: OSError) -> str:
+    """What to do next, for the write failures a user can fix."""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "; the previous file is intact: free space or write elsewhere (--out DIR)"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "; choose a folder you can write to (--out DIR)"
+    return ""
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, sync: bool = True) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half:
+    a temporary file in the same folder, then a rename. ``sync`` also flushes the data and the
+    rename to the disk (power-loss safe). A full disk or a permission problem becomes a
+    one-line UserError and the previous file is left as it was."""
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise UserError(f"cannot write {path}: {error.strerror or error}{write_hint(error)}") from None
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp makes 0600; results and reports are for everyone to read
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            if sync:
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as error:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise UserError(f"cannot write {path}: {error.strerror or error}{write_hint(error)}") from None
+    if not sync:
+        return
+    try:  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
