@@ -27,6 +27,7 @@ from typing import Any
 
 from exabench.analysis.regress import HIGHER, LOWER, Comparison, Gate, compare_samples, inverted
 from exabench.analysis.thresholds import Rules
+from exabench.bench.env import identity_field
 from exabench.errors import UserError
 
 THROUGHPUT_METRICS = ("tflops", "gbps", "algbw_gbps", "busbw_gbps")
@@ -56,15 +57,6 @@ def describe(result: Mapping[str, Any]) -> str:
     return f"{result['suite']}/{result['name']}[{params}]"
 
 
-def _dig(doc: Any, dotted: str) -> Any:
-    """A dotted path into the environment; through a list, the field of every element."""
-    head, _, rest = dotted.partition(".")
-    if isinstance(doc, list):
-        return [_dig(item, dotted) for item in doc]
-    value = doc.get(head) if isinstance(doc, dict) else None
-    return _dig(value, rest) if rest and value is not None else value
-
-
 def fingerprint_differences(base_env: Mapping[str, Any], new_env: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The identity fields (``fingerprint_fields``) whose values differ; [] when the
     fingerprints are equal."""
@@ -72,8 +64,8 @@ def fingerprint_differences(base_env: Mapping[str, Any], new_env: Mapping[str, A
         return []
     fields = list(dict.fromkeys([*(base_env.get("fingerprint_fields") or []),
                                  *(new_env.get("fingerprint_fields") or [])]))
-    differing = [{"field": f, "base": _dig(base_env, f), "new": _dig(new_env, f)} for f in fields
-                 if _dig(base_env, f) != _dig(new_env, f)]
+    differing = [{"field": f, "base": identity_field(base_env, f), "new": identity_field(new_env, f)} for f in fields
+                 if identity_field(base_env, f) != identity_field(new_env, f)]
     return differing or [{"field": "fingerprint", "base": base_env.get("fingerprint"),
                           "new": new_env.get("fingerprint")}]
 

@@ -174,18 +174,19 @@ def gpu_info() -> dict[str, Any]:
     }
 
 
-def _dig(doc: Any, dotted: str) -> Any:
-    """Follow a dotted path; through a list, collect the field from every element."""
+def identity_field(doc: Any, dotted: str) -> Any:
+    """Follow a dotted path (``gpu.devices.name``) into an environment document; through a
+    list, collect the field from every element."""
     head, _, rest = dotted.partition(".")
     if isinstance(doc, list):
-        return [_dig(item, dotted) for item in doc]
+        return [identity_field(item, dotted) for item in doc]
     value = doc.get(head) if isinstance(doc, dict) else None
-    return _dig(value, rest) if rest and value is not None else value
+    return identity_field(value, rest) if rest and value is not None else value
 
 
 def fingerprint(environment: dict[str, Any]) -> str:
     """sha256 (first 16 hex digits) of the identity fields, in a fixed order."""
-    identity = {field: _dig(environment, field) for field in FINGERPRINT_FIELDS}
+    identity = {field: identity_field(environment, field) for field in FINGERPRINT_FIELDS}
     blob = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
