@@ -126,3 +126,11 @@ def test_plan_from_a_measured_run_says_what_was_measured(capsys, tmp_path) -> No
 def test_help_has_examples(capsys, name: str) -> None:
     code, out, _ = run(capsys, name, "--help")
     assert code == 0 and "Examples:" in out and f"exabench {name}" in out
+
+
+def test_si_formatting_of_counts_and_units() -> None:
+    from exabench.commands._planning import fmt_si
+
+    assert fmt_si(1.41e12) == "1.41T" and fmt_si(4.05e11) == "405B"
+    assert fmt_si(9.88e11, "B") == "988 GB" and fmt_si(5.68e12, "B") == "5.68 TB"
+    assert fmt_si(None) == "-"

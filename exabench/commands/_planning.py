@@ -94,7 +94,10 @@ def resolve(options: dict[str, Any]) -> tuple[Any, int, dict[str, Any], float | 
 def fmt_si(value: float | None, unit: str = "") -> str:
     if value is None:
         return "-"
-    for factor, suffix in ((1e15, "P"), (1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+    # Counts read "15T tokens", "405B parameters"; units take SI prefixes: "988 GB", not "988BB".
+    prefixes = ((1e15, "P"), (1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")) if not unit else \
+        ((1e15, " P"), (1e12, " T"), (1e9, " G"), (1e6, " M"), (1e3, " k"))
+    for factor, suffix in prefixes:
         if abs(value) >= factor:
             return f"{value / factor:.3g}{suffix}{unit}"
     return f"{value:.3g}{unit}"
