@@ -85,11 +85,18 @@ def _count_hint(ctx: Context, gpus: int) -> str | None:
     """For a GPU count no power-of-two batch divides (100,000 = 2^5 x 5^5), the largest count
     below it that one can: node x {1, 3} x 2^a (98,304 = 96 x 1,024 for 100,000)."""
     node = max(1, ctx.cluster.gpus_per_node)
-    usable = [node * m * 2**a for m in (1, 3) for a in range(40) if node * m * 2**a <= gpus]
-    best = max(usable, default=None)
+    best = usable_gpus(node, gpus)
     if best is None or best == gpus:
         return None
     return f"{gpus:,} GPUs split no power-of-two batch evenly: try --gpus {best} ({node} x {best // node:,})"
+
+
+def usable_gpus(gpus_per_node: int, gpus: int) -> int | None:
+    """The largest count <= ``gpus`` of the form node x {1, 3} x 2^a, which a power-of-two
+    global batch can split into whole data-parallel replicas; None below one node."""
+    node = max(1, gpus_per_node)
+    usable = [node * m * 2**a for m in (1, 3) for a in range(40) if node * m * 2**a <= gpus]
+    return max(usable, default=None)
 
 
 def plan_document(ctx: Context, lo: Layout, result: dict[str, Any], *, gpus: int, tokens: float | None,

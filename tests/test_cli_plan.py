@@ -134,3 +134,19 @@ def test_si_formatting_of_counts_and_units() -> None:
     assert fmt_si(1.41e12) == "1.41T" and fmt_si(4.05e11) == "405B"
     assert fmt_si(9.88e11, "B") == "988 GB" and fmt_si(5.68e12, "B") == "5.68 TB"
     assert fmt_si(None) == "-"
+
+
+def test_a_cluster_size_no_batch_splits_plans_on_the_largest_usable_part() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from exabench.cli import cli
+
+    result = CliRunner().invoke(cli, ["plan", "--model", "llama3-70b", "--cluster", "colossus-100k", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.output)
+    assert plan["inputs"]["gpus"] == 98_304 and "100,000" in plan["inputs"]["gpus_note"]
+    # Asked for explicitly, the count is the user's: no silent change, a hint instead.
+    result = CliRunner().invoke(cli, ["plan", "--model", "llama3-70b", "--cluster", "colossus-100k", "--gpus", "100000"])
+    assert result.exit_code != 0 and "try --gpus 98304" in str(result.exception or result.output)

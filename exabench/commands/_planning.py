@@ -85,6 +85,17 @@ def resolve(options: dict[str, Any]) -> tuple[Any, int, dict[str, Any], float | 
             raise UserError(f"--gpus {gpus} exceeds the {cluster.gpus} GPUs of cluster {cluster.name}")
     cluster = replace(cluster, gpus=max(cluster.gpus, gpus))
     layout = {k: options[k] for k in LAYOUT_OPTIONS if options.get(k) is not None}
+    options["gpus_note"] = None
+    if options.get("cluster") and not options.get("gpus") and not options.get("global_batch"):
+        # A cluster's own size may split no power-of-two batch (100,000 = 2^5 x 5^5): plan on the
+        # largest part of it that one can, and say so, rather than fail.
+        from exabench.analysis.plan import usable_gpus
+
+        usable = usable_gpus(cluster.gpus_per_node, gpus)
+        if usable and usable != gpus:
+            options["gpus_note"] = (f"{usable:,} of the cluster's {gpus:,} GPUs: the largest count a power-of-two "
+                                    f"global batch splits evenly (give --gpus or --global-batch to choose)")
+            gpus = usable
     if options.get("precision") is None:
         layout["precision"] = "bf16"
     profile.peak_flops(layout["precision"])  # a precision the GPU lacks is a user error, early

@@ -52,6 +52,8 @@ def command(fmt: str, days: float | None, **options: Any) -> None:
         plan = gpus_for_days(context, days=days, tokens=tokens, options=layout, max_gpus=options.get("gpus") or context.cluster.gpus)
     else:
         [plan] = build_plan(context=context, gpus=gpus, options=layout, tokens=tokens)
+    if options.get("gpus_note"):
+        plan["inputs"]["gpus_note"] = options["gpus_note"]
     if fmt == "json":
         click.echo(json.dumps(plan, indent=2, default=str))
     elif fmt == "csv":
@@ -94,6 +96,7 @@ def render_plan(plan: dict[str, Any]) -> str:
     lines = [
         f"exabench plan: {inputs['model']['name']} on {inputs['gpus']:,} x {hw['name']}"
         + (f" (measured Run {hw['run_id']})" if hw.get("run_id") else "") + f", cluster {inputs['cluster']['name']}",
+        *([f"  gpus         {inputs['gpus_note']}"] if inputs.get("gpus_note") else []),
         f"  layout       {layout_text(inputs['layout'])}, {inputs['layout']['microbatches']} micro-batches of "
         f"{inputs['layout']['seq']} tokens x {inputs['layout']['mbs']}" + (f"  (chosen by search: {', '.join(chosen)})" if chosen else ""),
         f"  step time    {step:.3f} s    tokens/s/GPU {plan['tokens_per_s_per_gpu']:,.0f}    "

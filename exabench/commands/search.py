@@ -31,12 +31,17 @@ def command(fmt: str, top: int, **options: Any) -> None:
 
     context, gpus, layout, tokens = resolve(options)
     plans = build_plan(context=context, gpus=gpus, options=layout, tokens=tokens, top=top)
+    for plan in plans:
+        if options.get("gpus_note"):
+            plan["inputs"]["gpus_note"] = options["gpus_note"]
     if fmt == "json":
         click.echo(json.dumps({"layouts": plans}, indent=2, default=str))
         return
     first = plans[0]["inputs"]
     click.echo(f"exabench search: {first['model']['name']} on {gpus:,} x {first['hardware']['name']}, "
                f"cluster {first['cluster']['name']}, global batch {first['layout']['global_batch']} x {first['layout']['seq']} tokens")
+    if options.get("gpus_note"):
+        click.echo(f"gpus: {options['gpus_note']}")
     head = f"{'#':>3}  {'layout':<58} {'step (s)':>9} {'tok/s/GPU':>10} {'MFU':>6} {'GiB/GPU':>8}"
     click.echo(head)
     for i, plan in enumerate(plans, 1):
