@@ -145,6 +145,10 @@ class RunWriter:
     live in the journal, which :func:`load_run` merges. Ordinary runs, whose results each take
     far longer than a rewrite, keep every result in the Run file itself. :meth:`close` writes
     the final Run and removes the journal.
+
+    Memory stays flat over long sweeps: each result is kept once, as its encoded JSON, and
+    :attr:`results` holds only a summary of each (:data:`SUMMARY_FIELDS`: no samples, stats or
+    telemetry); the complete records are in the file (:func:`load_run`).
     """
 
     def __init__(
@@ -194,7 +198,9 @@ class RunWriter:
         self = cls.__new__(cls)
         self.path = Path(path)
         self.doc = doc
-        self._start([_dumps(r) for r in doc["results"]])
+        encoded = [_dumps(r) for r in doc["results"]]
+        doc["results"] = [_summary(r) for r in doc["results"]]
+        self._start(encoded)
         return self
 
     @property
@@ -204,7 +210,7 @@ class RunWriter:
     def add(self, result: dict[str, Any]) -> None:
         """Append a finished result; it is on disk (Run or journal) before this returns."""
         index = len(self._encoded)
-        self.doc["results"].append(result)
+        self.doc["results"].append(_summary(result))
         encoded = _dumps(result)
         self._encoded.append(encoded)
         self._journal(index, encoded)
@@ -229,10 +235,16 @@ class RunWriter:
         started = time.monotonic()
         head = {k: v for k, v in self.doc.items() if k != "results"}
         # Splice the cached results in as the last key: `{...head..., "results": [r1, r2]}`.
-        text = _dumps(head)[:-1] + ',"results":[' + ",".join(self._encoded) + "]}\n"
+        # Written chunk by chunk: joining them would hold the whole Run twice more in memory.
+        def chunks():
+            yield (_dumps(head)[:-1] + ',"results":[').encode()
+            for i, encoded in enumerate(self._encoded):
+                yield (("," if i else "") + encoded).encode()
+            yield b"]}\n"
+
         if sync is None:
             sync = started - self._synced_at >= FSYNC_INTERVAL_S
-        atomic_write_text(self.path, text, sync=sync)
+        atomic_write_bytes(self.path, chunks(), sync=sync)
         self._in_file = len(self._encoded)
         now = time.monotonic()
         self._rewrote_at, self._rewrite_s = now, now - started
@@ -251,6 +263,14 @@ class RunWriter:
             pass
         except OSError as error:
             raise UserError(f"cannot remove {journal_path(self.path)}: {error.strerror or error}") from None
+
+
+SUMMARY_FIELDS = ("suite", "name", "params", "unit", "status", "error", "metrics")
+"""What :attr:`RunWriter.results` keeps of each result (tables, footers, exit codes, --resume)."""
+
+
+def _summary(result: dict[str, Any]) -> dict[str, Any]:
+    return {k: result.get(k) for k in SUMMARY_FIELDS}
 
 
 def _merge_journal(doc: dict[str, Any], path: Path) -> None:

@@ -42,11 +42,12 @@ def write_hint(error: OSError) -> str:
     return ""
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, sync: bool = True) -> None:
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes | Iterable[bytes], *, sync: bool = True) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never half:
     a temporary file in the same folder, then a rename. ``sync`` also flushes the data and the
     rename to the disk (power-loss safe). A full disk or a permission problem becomes a
-    one-line UserError and the previous file is left as it was."""
+    one-line UserError and the previous file is left as it was. ``data`` may be an iterable of
+    chunks, so a large document is never held twice in memory (the Run of a long sweep)."""
     path = Path(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -55,7 +56,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, sync: bool 
     try:
         os.fchmod(fd, 0o644)  # mkstemp makes 0600; results and reports are for everyone to read
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for chunk in (data,) if isinstance(data, bytes) else data:
+                handle.write(chunk)
             handle.flush()
             if sync:
                 os.fsync(handle.fileno())

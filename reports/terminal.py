@@ -69,6 +69,12 @@ def plan_lines(plan: dict[str, Any]) -> list[str]:
         f"  cost             {usd(cost.get('usd'))} owned ({usd(cost.get('usd_per_gpu_hour'))}/GPU-h), "
         f"{usd(cost.get('usd_rented'))} rented",
     ]
+    # What was assumed rather than measured or published, by name (values and sources: the report).
+    assumed = [str(a.get("name")) for a in inputs.get("assumptions") or [] if isinstance(a, dict) and a.get("kind") == "assumed"]
+    if "assumed" in str(scenario.get("global_batch_why", "")):
+        assumed.insert(0, f"global batch {count(scenario.get('global_batch'))}")
+    if assumed:
+        lines.append(f"  assumed          {', '.join(assumed)}")
     return lines
 
 

@@ -281,7 +281,9 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
             sampler.close()
         writer.close()
     if as_json:
-        click.echo(json.dumps(writer.doc, indent=1))
+        from exabench.bench.rundoc import load_run
+
+        click.echo(json.dumps(load_run(writer.path), indent=1))  # the writer keeps summaries only
     else:
         click.echo(footer(writer.results, str(writer.path)))
     if check_failures:
