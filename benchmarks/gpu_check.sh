@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The device check, prepared as one call for a session that is lent an H100/H200 (15 minutes of
+# device time in all): every GPU-only test, the quick suite, the targets of issues 2 and 3, and
+# the Run documents to commit under workloads/measured/.
+#
+# From the repo root on the GPU machine (the device tool sets OUT; elsewhere it defaults):
+#   bash benchmarks/gpu_check.sh            # ~6-8 minutes on one H100
+#   MAMF_BUDGET_S=30 bash benchmarks/gpu_check.sh
+# Then copy $OUT/run/*.json into workloads/measured/ and the figures into the README.
+# Never changes clocks, power limits or modes.
+set -uo pipefail
+OUT=${OUT:-/tmp/exabench-gpu}
+MAMF_BUDGET_S=${MAMF_BUDGET_S:-60}
+export PYTHONUNBUFFERED=1
+mkdir -p "$OUT/run"
+step() { echo; echo "=== $* ($(date -u +%H:%M:%S))"; }
+
+step install
+python3 -m pip install -q --no-deps --no-build-isolation -e . || exit 1
+nvidia-smi --query-gpu=name,driver_version,power.limit,clocks.max.sm,temperature.gpu --format=csv | tee "$OUT/nvidia-smi.csv"
+exabench env --json > "$OUT/env.json"
+
+step "GPU tests (pytest -m gpu)"
+# Report tests need altair/vl-convert, which a GPU image may lack: keep collecting past them.
+python3 -m pytest -q -m gpu -p no:cacheprovider --continue-on-collection-errors tests 2>&1 | tail -25 | tee "$OUT/pytest-gpu.log"
+
+step "quick suite: GEMM, memory, collectives (world size = local GPUs)"
+exabench bench all --quick --out "$OUT/run" 2>&1 | tee "$OUT/bench-all.log"
+
+step "GEMM sweep and MAMF (issue 2 targets)"
+exabench bench gemm --dtype fp64,fp32,tf32,bf16,fp16,fp8,int8 --sizes 1024,4096,8192 --out "$OUT/run" 2>&1 | tee "$OUT/gemm.log"
+python3 benchmarks/gemm_figures.py --mamf-budget-s "$MAMF_BUDGET_S" 2>&1 | tee "$OUT/gemm-figures.log"
+
+step "memory, host links, telemetry overhead (issue 3 targets)"
+exabench bench memory --out "$OUT/run" 2>&1 | tail -40 | tee "$OUT/memory.log"
+python3 benchmarks/memory_figures.py 2>&1 | tee "$OUT/memory-figures.log"
+
+step done
+ls -la "$OUT" "$OUT/run"
