@@ -114,8 +114,8 @@ def history(folder: Path, runs: int = 5000, results: int = 4) -> None:
 def search() -> None:
     from exabench.workloads.tomlfile import shipped_names
 
-    # 100,000 GPUs as given (2^5 x 5^5: no power-of-two batch splits it, so every model is refused
-    # with a hint), then at the 98,304 the hint names (the default scenario's count).
+    # The cluster as given (100,000 = 2^5 x 5^5 GPUs: the planner uses its largest part a
+    # power-of-two batch splits), then --gpus 98,304 explicitly (the default scenario's count).
     for gpus in (None, 98_304):
         total = 0.0
         for model in shipped_names("models"):

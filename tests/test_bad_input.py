@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from exabench.cli import cli, main
 from exabench.workloads.tomlfile import DATA_DIR, read_toml
 
-FULL = {"model": 2000, "cluster": 1500, "hardware": 1500, "run": 2000, "plan": 1000, "options": 2000}
+FULL = {"model": 2600, "cluster": 1200, "hardware": 1200, "run": 1600, "plan": 600, "options": 2800}
 QUICK_DIVISOR = 8
 COUNTS: dict[str, int] = {}
 
@@ -232,7 +232,16 @@ def _stub_measuring(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # --- the test -----------------------------------------------------------------------------------
 
+SECONDS: dict[str, float] = {}
+
+
 def _property(name: str, strategy: st.SearchStrategy, check, count: int) -> None:
+    started = time.perf_counter()
+    _run_property(name, strategy, check, count)
+    SECONDS[name] = round(time.perf_counter() - started, 1)
+
+
+def _run_property(name: str, strategy: st.SearchStrategy, check, count: int) -> None:
     @settings(max_examples=count, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     @given(strategy)
@@ -289,7 +298,7 @@ def test_bad_input(scale: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     _property("options", argv_cases(files), assert_clean, FULL["options"] // divisor)
 
     total = sum(COUNTS.values())
-    print(f"\nbad input ({scale}): {total} cases in {time.perf_counter() - started:.1f} s: {COUNTS}")
+    print(f"\nbad input ({scale}): {total} cases in {time.perf_counter() - started:.1f} s: {COUNTS}; seconds {SECONDS}")
     assert total >= sum(FULL.values()) // divisor * 0.9
 
 
@@ -316,9 +325,28 @@ def test_corrupt_json_is_exit_2_one_line(text: str, tmp_path: Path) -> None:
     ["infer", "--model", "llama3-8b", "--tpot-ms", "-1"],
     ["infer", "--model", "llama3-8b", "--prompt", "-5"],
     ["bench", "gemm", "--device", "cpu", "--sizes", "1e400"],
+    ["search", "--model", "llama3-8b", "--gpus", "99999999999999999999"],  # hung before: divisors of 1e20
+    ["scale", "--model", "llama3-8b", "--cluster", "colossus-100k", "--max-gpus", "99999999999999999999"],
     ["bench", "memory", "--device", "cpu", "--sizes", "-1K"],
 ])
 def test_named_bad_values_are_exit_2_one_line(args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     _stub_measuring(monkeypatch)
+    assert_clean(args, must_fail=True)
+
+
+@pytest.mark.parametrize("kind, key, value", [
+    ("models", "layers", "100000000"),  # hung the planner before (it walks the layers)
+    ("models", "hidden", str(10**400)),
+    ("clusters", "gpus", str(10**20)),  # hung the layout search before
+    ("clusters", "gpus_per_node", "nan"),
+    ("clusters", "pue", "inf"),  # [power] pue: nan and inf were accepted as positive numbers
+])
+def test_spec_values_that_would_hang_or_poison_the_plan(kind, key, value, tmp_path: Path) -> None:
+    source = DATA_DIR / kind / ("llama3-8b.toml" if kind == "models" else "colossus-100k.toml")
+    lines = [f"{key} = {value}" if line.split("=")[0].strip() == key else line
+             for line in source.read_text().splitlines()]
+    spec = tmp_path / "spec.toml"
+    spec.write_text("\n".join(lines) + "\n")
+    args = ["plan", "--model", str(spec)] if kind == "models" else ["plan", "--model", "llama3-8b", "--cluster", str(spec)]
     assert_clean(args, must_fail=True)

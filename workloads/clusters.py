@@ -9,6 +9,7 @@ reliability models). Unknown keys are an error.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,10 +69,16 @@ class ClusterSpec:
     source: str = ""
 
 
+MAX_GPUS = 10_000_000
+"""100 times the largest cluster the planner is meant for; beyond it a count is a typo, and the
+layout search over its divisors would run for hours."""
+
+
 def _number(where: str, key: str, value: Any, *, integer: bool = False, zero_ok: bool = False) -> Any:
     kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or value < 0 or (value == 0 and not zero_ok):
-        what = "a positive integer" if integer else "a positive number"
+    # `not 0 <= value < inf` also refuses nan (every comparison with it is false).
+    if isinstance(value, bool) or not isinstance(value, kinds) or not 0 <= value < math.inf or (value == 0 and not zero_ok):
+        what = "a positive integer" if integer else "a positive finite number"
         raise UserError(f"{where}: {key} = {value!r} is not valid; must be {what}")
     return value
 
@@ -91,6 +98,8 @@ def parse_cluster(doc: dict[str, Any], where: str) -> ClusterSpec:
         if required not in doc:
             raise UserError(f"{where}: missing {required!r}")
     gpus = _number(where, "gpus", doc["gpus"], integer=True)
+    if gpus > MAX_GPUS:
+        raise UserError(f"{where}: gpus = {gpus:,} is not valid; must be at most {MAX_GPUS:,}")
     per_node = _number(where, "gpus_per_node", doc["gpus_per_node"], integer=True)
     domain = _number(where, "nvlink_domain", doc.get("nvlink_domain", per_node), integer=True)
     if domain % per_node and per_node % domain:

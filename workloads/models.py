@@ -23,10 +23,17 @@ MOE_KEYS = {"experts", "top_k", "expert_ffn_hidden", "shared_experts", "layer_fr
 MLA_KEYS = {"q_rank", "kv_rank", "rope_head_dim", "nope_head_dim", "v_head_dim"}
 
 
-def _positive(where: str, field: str, value: Any, *, zero_ok: bool = False) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or (value == 0 and not zero_ok):
+MAX_SIZE = 2**40
+"""Beyond any model's dimension; bounds keep the arithmetic finite."""
+MAX_LAYERS = 1_000
+"""The planner walks the layers one by one (published models have under 200): beyond this a
+mistyped count would hang it rather than plan."""
+
+
+def _positive(where: str, field: str, value: Any, *, zero_ok: bool = False, high: int = MAX_SIZE) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or (value == 0 and not zero_ok) or value > high:
         valid = "an integer >= 0" if zero_ok else "a positive integer"
-        raise UserError(f"{where}: {field} = {value!r} is not valid; must be {valid}")
+        raise UserError(f"{where}: {field} = {value!r} is not valid; must be {valid} up to {high:,}")
     return value
 
 
@@ -114,7 +121,8 @@ def parse_model(doc: dict[str, Any], where: str) -> ModelSpec:
     for required in ("layers", "hidden", "heads", "vocab", "seq_len"):
         if required not in doc:
             raise UserError(f"{where}: missing {required!r} (a positive integer)")
-    sizes = {k: _positive(where, k, doc[k]) for k in ("layers", "hidden", "heads", "vocab", "seq_len")}
+    sizes = {k: _positive(where, k, doc[k], high=MAX_LAYERS if k == "layers" else MAX_SIZE)
+             for k in ("layers", "hidden", "heads", "vocab", "seq_len")}
     heads = sizes["heads"]
     kv_heads = _positive(where, "kv_heads", doc.get("kv_heads", heads))
     ffn_hidden = _positive(where, "ffn_hidden", doc.get("ffn_hidden", 4 * sizes["hidden"]))

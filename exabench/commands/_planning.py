@@ -15,6 +15,7 @@ import click
 from exabench.errors import UserError
 
 LAYOUT_OPTIONS = ("tp", "pp", "vp", "cp", "ep", "dp", "zero", "mbs", "global_batch", "seq", "precision", "recompute")
+MAX_GPUS = 10_000_000  # as exabench.workloads.clusters.MAX_GPUS: beyond it a count is a typo
 SUFFIXES = {"": 1.0, "K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12, "P": 1e15}
 
 
@@ -34,12 +35,13 @@ def parse_tokens(text: str | None) -> float | None:
 def planning_options(fn: Callable) -> Callable:
     """The DESIGN.md options of ``plan`` and ``search``."""
     pos = click.IntRange(min=1)
+    gpu_count = click.IntRange(min=1, max=MAX_GPUS)
     decorators = [
         click.option("--model", required=True, help="Model name (see `exabench catalog`) or a model TOML."),
         click.option("--hardware", default=None, help="GPU profile name, a hardware TOML, or a Run JSON (measured)."),
         click.option("--cluster", default=None, help="Cluster name or TOML; brings its GPU and size unless given."),
-        click.option("--gpus", type=pos, default=None, help="GPUs in the job (default: the cluster's, or one node)."),
-        click.option("--gpus-per-node", type=pos, default=None, help="GPUs per node and NVLink domain."),
+        click.option("--gpus", type=gpu_count, default=None, help="GPUs in the job (default: the cluster's, or one node)."),
+        click.option("--gpus-per-node", type=gpu_count, default=None, help="GPUs per node and NVLink domain."),
         click.option("--tp", type=pos, default=None, help="Tensor-parallel degree."),
         click.option("--pp", type=pos, default=None, help="Pipeline stages (uneven layer splits allowed)."),
         click.option("--vp", type=pos, default=None, help="Virtual pipeline chunks per stage (interleaving)."),

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from exabench.commands._atscale import apply_economics, attach_run, economics_options
-from exabench.commands._planning import fmt_si, parse_tokens
+from exabench.commands._planning import MAX_GPUS, fmt_si, parse_tokens
 
 FIELDS = ("gpus", "layout", "global_batch", "tokens_per_s", "tokens_per_s_per_gpu", "mfu", "efficiency", "goodput",
           "days", "gpu_hours", "usd_per_million_tokens", "facility_mw")
@@ -21,8 +21,8 @@ FIELDS = ("gpus", "layout", "global_batch", "tokens_per_s", "tokens_per_s_per_gp
 @click.option("--cluster", required=True, help="Cluster name or TOML (its GPU and size set the curve's end).")
 @click.option("--hardware", default=None, help="GPU profile name, hardware TOML or Run JSON (default: the cluster's GPU).")
 @click.option("--points", type=click.IntRange(min=2, max=60), default=20, show_default=True, help="GPU counts on the curve.")
-@click.option("--min-gpus", type=click.IntRange(min=1), default=8, show_default=True, help="Smallest GPU count.")
-@click.option("--max-gpus", type=click.IntRange(min=1), default=None, help="Largest GPU count (default: the cluster's).")
+@click.option("--min-gpus", type=click.IntRange(min=1, max=MAX_GPUS), default=8, show_default=True, help="Smallest GPU count.")
+@click.option("--max-gpus", type=click.IntRange(min=1, max=MAX_GPUS), default=None, help="Largest GPU count (default: the cluster's).")
 @click.option("--tokens", default=None, help="Training tokens for days and GPU-hours: 1.5e13 or 15T (default: 20 per parameter).")
 @click.option("--global-batch", type=click.IntRange(min=1), default=None, help="Sequences per step (default: 16M tokens, doubled where nothing fits).")
 @click.option("--precision", type=click.Choice(["bf16", "fp8"]), default="bf16", show_default=True)
