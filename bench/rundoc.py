@@ -329,9 +329,23 @@ def check_run(doc: Any, *, source: str = "run") -> dict[str, Any]:
         if not isinstance(result["samples"], list) or not isinstance(result["params"], dict):
             raise UserError(f"{source}: result {i} has malformed samples or params")
         _check_types(result, RESULT_TYPES, f"{source}: result {i}")
-        if not all(s is None or (isinstance(s, (int, float)) and not isinstance(s, bool)) for s in result["samples"]):
+        if not all(_is_number(s) for s in result["samples"]):
             raise UserError(f"{source}: result {i} has a sample that is not a number")
+        stats = result["stats"]
+        bad = [k for k in STATS_FIELDS if k not in stats or not _is_number(stats[k])]
+        if bad:
+            raise UserError(f"{source}: result {i} stats.{bad[0]} is missing or not a number "
+                            f"(stats has {', '.join(STATS_FIELDS)}, each a number or null)")
     return doc
+
+
+STATS_FIELDS = ("n", "median", "q1", "q3", "min", "max", "mean", "cv")
+
+
+def _is_number(value: Any) -> bool:
+    """A JSON number or null (NaN/Infinity literals parse to floats and are let through here:
+    the statistics treat them as missing)."""
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
 # The JSON type of each field readers rely on (None: may be null). Everything that reads a Run
