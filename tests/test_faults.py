@@ -349,3 +349,14 @@ def test_a_real_full_filesystem(tmp_path) -> None:
         assert results and [r["params"]["i"] for r in results] == list(range(len(results)))
     finally:
         subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_ctrl_c_says_how_to_resume(tmp_path, monkeypatch, capsys) -> None:
+    from exabench.bench.gemm import GemmCase
+
+    _raise_on(GemmCase, lambda case: case.m == 24, KeyboardInterrupt(), monkeypatch)
+    code, _out, err = run_main(["bench", "gemm", *FAST, "--dtype", "fp32", "--sizes", "8,16,24,32",
+                                "--out", str(tmp_path)], capsys)
+    run = only_run(tmp_path)
+    assert code == 2 and err.count("\n") == 1 and f"--resume {run}" in err, err
+    assert [r["params"]["m"] for r in load_run(run)["results"]] == [8, 16]
