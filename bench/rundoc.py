@@ -300,7 +300,7 @@ def load_run(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
+        raise UserError(f"{path}: no such file; give the path of a Run JSON (exabench bench writes them under --out, default results/)") from None
     except (OSError, UnicodeDecodeError) as error:
         raise UserError(f"{path}: cannot read ({error})") from None
     try:
@@ -330,11 +330,14 @@ def check_run(doc: Any, *, source: str = "run") -> dict[str, Any]:
             raise UserError(f"{source}: result {i} has malformed samples or params")
         _check_types(result, RESULT_TYPES, f"{source}: result {i}")
         if not all(_is_number(s) for s in result["samples"]):
-            raise UserError(f"{source}: result {i} has a sample that is not a number")
+            raise UserError(f"{source}: result {i} has a sample that is not a number (or beyond 1e308)")
         stats = result["stats"]
-        bad = [k for k in STATS_FIELDS if k not in stats or not _is_number(stats[k])]
+        if any(k not in stats for k in STATS_FIELDS):  # stats derive from the samples: fill what is missing
+            finite = [x for x in result["samples"] if x is not None and -1e300 < x < 1e300]  # no nan/inf/10^400
+            stats = result["stats"] = {**summarize(finite), **stats}
+        bad = [k for k in STATS_FIELDS if not _is_number(stats[k])]
         if bad:
-            raise UserError(f"{source}: result {i} stats.{bad[0]} is missing or not a number "
+            raise UserError(f"{source}: result {i} stats.{bad[0]} is not a number "
                             f"(stats has {', '.join(STATS_FIELDS)}, each a number or null)")
     return doc
 
@@ -343,9 +346,11 @@ STATS_FIELDS = ("n", "median", "q1", "q3", "min", "max", "mean", "cv")
 
 
 def _is_number(value: Any) -> bool:
-    """A JSON number or null (NaN/Infinity literals parse to floats and are let through here:
-    the statistics treat them as missing)."""
-    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+    """A JSON number a float can hold, or null (NaN/Infinity literals parse to floats and are
+    let through here: the statistics treat them as missing)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) <= 1e308  # JSON allows 10^400; a float cannot hold it
+    return value is None or isinstance(value, float)
 
 
 # The JSON type of each field readers rely on (None: may be null). Everything that reads a Run

@@ -133,7 +133,7 @@ def expand(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         elif path.exists():
             files.append(path)
         else:
-            raise UserError(f"{path}: no such file or folder")
+            raise UserError(f"{path}: no such file or folder; give Run or Plan JSON files, or folders of them")
     unique = list(dict.fromkeys(files))
     return unique
 

@@ -305,6 +305,8 @@ def test_bad_input(scale: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 @pytest.mark.parametrize("text", [
     "", "{", '{"schema": "exabench.run/1"', "[1, 2", "null", "NaN", "1e400", '"\\ud800"', "\x00\x01",
     '{"schema": "exabench.run/99", "results": []}', '{"schema": "exabench.plan/99", "inputs": {}}',
+    '{"schema": "exabench.run/1", "id": "x", "created": "c", "config": {}, "environment": {}, "results": [{"suite": "s",'
+    ' "name": "n", "params": {}, "unit": "s", "samples": [1%s], "stats": {}, "metrics": {}, "status": "ok"}]}' % ("0" * 400),
 ])
 def test_corrupt_json_is_exit_2_one_line(text: str, tmp_path: Path) -> None:
     path = tmp_path / "bad.json"

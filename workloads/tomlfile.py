@@ -22,7 +22,7 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
+        raise UserError(f"{path}: no such file; check the path (exabench catalog lists the shipped names)") from None
     except OSError as error:
         raise UserError(f"{path}: cannot read ({error.strerror or error})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
@@ -39,7 +39,7 @@ def resolve_spec(kind: str, name_or_path: str) -> Path:
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml" or candidate.exists():
         if not candidate.is_file():
-            raise UserError(f"{name_or_path}: no such {kind} file")
+            raise UserError(f"{name_or_path}: no such {kind} file; shipped {kind}: {', '.join(shipped_names(kind))}")
         return candidate
     shipped = DATA_DIR / kind / f"{name_or_path}.toml"
     if shipped.is_file():

@@ -17,7 +17,7 @@ def load_folder(folder: str) -> list[dict[str, Any]]:
 
     root = Path(folder)
     if not root.exists():
-        raise UserError(f"{folder}: no such folder")
+        raise UserError(f"{folder}: no such folder; give the folder that holds the Runs (e.g. results/)")
     if not root.is_dir():
         raise UserError(f"{folder} is a file; history takes a folder of Runs (compare takes two files)")
     paths = sorted(p for p in root.rglob("*.json") if not p.name.startswith("."))
