@@ -221,11 +221,14 @@ def argv_cases(draw, files: dict[str, str]) -> list[str]:
 
 def _stub_measuring(monkeypatch: pytest.MonkeyPatch) -> None:
     """bench builds and validates its cases for real; measuring them is not what is fuzzed here."""
-    from exabench.bench import harness, suites
+    from exabench.bench import harness, mamf, suites
     from exabench.bench.rundoc import make_result
 
     monkeypatch.setattr(harness, "measure", lambda case, *a, **k: make_result(
         suite=case.suite, name=case.name, params=case.params, status="skipped", error="stubbed"))
+    # --mamf searches for a time budget (60 s by default): stub the search, keep its option parsing.
+    monkeypatch.setattr(mamf, "mamf_search", lambda device, dtype, target, **k: make_result(
+        suite="gemm", name=f"mamf_{dtype}", params={"target": list(target)}, status="skipped", error="stubbed"))
     monkeypatch.setitem(suites.SUITES, "collectives", suites.SUITES["collectives"].__class__(
         "collectives", lambda *_: [], suites.gemm_timing, run=lambda writer, *_: writer))
 
