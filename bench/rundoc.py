@@ -30,7 +30,7 @@ from typing import Any
 
 from exabench import __version__
 from exabench.bench.stats import summarize
-from exabench.documents import atomic_write_bytes, check_versioned, write_hint
+from exabench.documents import atomic_write_bytes, check_versioned, read_json, write_hint
 from exabench.errors import UserError
 
 SCHEMA = "exabench.run/1"
@@ -297,16 +297,7 @@ def _merge_journal(doc: dict[str, Any], path: Path) -> None:
 def load_run(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and check a Run document; any problem is a one-line :class:`UserError` naming the file."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file; give the path of a Run JSON (exabench bench writes them under --out, default results/)") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise UserError(f"{path}: cannot read ({error})") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise UserError(f"{path}: not valid JSON ({error.msg} at line {error.lineno})") from None
+    doc = read_json(path, missing_hint="; give the path of a Run JSON (exabench bench writes them under --out, default results/)")
     if isinstance(doc, dict):
         _merge_journal(doc, path)
     return check_run(doc, source=str(path))

@@ -5,6 +5,7 @@ and are written the same crash-safe way."""
 from __future__ import annotations
 
 import errno
+import json
 import os
 import tempfile
 from collections.abc import Iterable
@@ -31,6 +32,24 @@ def check_versioned(doc: Any, *, source: str, kind: str, schema: str, required: 
     if missing:
         raise UserError(f"{source}: {kind} document lacks {', '.join(missing)}")
     return doc
+
+
+def read_json(path: str | os.PathLike[str], *, missing_hint: str = "") -> Any:
+    """Parse a JSON file; every problem (absent, unreadable, not JSON, nested too deeply) is a
+    one-line UserError naming the file. ``missing_hint`` says what to give instead."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file{missing_hint}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"{path}: cannot read ({error})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UserError(f"{path}: not valid JSON ({error.msg} at line {error.lineno})") from None
+    except RecursionError:
+        raise UserError(f"{path}: not valid JSON (nested too deeply)") from None
 
 
 def write_hint(error: OSError) -> str:

@@ -12,7 +12,6 @@ was. Kinds are told apart by content, not by file name:
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from exabench.bench.rundoc import check_run
-from exabench.documents import check_versioned
+from exabench.documents import check_versioned, read_json
 from exabench.errors import UserError
 
 PLAN_SCHEMA = "exabench.plan/1"
@@ -70,7 +69,7 @@ def check_plan(doc: Any, *, source: str = "plan") -> dict[str, Any]:
 
 def load_plan(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and check one Plan file; any problem is a one-line :class:`UserError` naming it."""
-    return check_plan(_read_json(Path(path)), source=str(path))
+    return check_plan(read_json(Path(path)), source=str(path))
 
 
 def check_comparison(doc: dict[str, Any], *, source: str) -> dict[str, Any]:
@@ -81,21 +80,6 @@ def check_comparison(doc: dict[str, Any], *, source: str) -> dict[str, Any]:
         if not isinstance(row, dict) or "ratio" not in row:
             raise UserError(f"{source}: comparison result {i} lacks 'ratio'")
     return doc
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise UserError(f"{path}: cannot read ({error})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise UserError(f"{path}: not valid JSON ({error.msg} at line {error.lineno})") from None
-    except RecursionError:
-        raise UserError(f"{path}: not valid JSON (nested too deeply)") from None
 
 
 def classify(doc: Any, source: str) -> list[Document]:
@@ -145,6 +129,6 @@ def load_inputs(paths: Iterable[str | os.PathLike[str]]) -> Inputs:
     if not files:
         raise UserError("no inputs: give Run or Plan files, or folders of them")
     for path in files:
-        for document in classify(_read_json(path), str(path)):
+        for document in classify(read_json(path), str(path)):
             {"run": inputs.runs, "plan": inputs.plans, "comparison": inputs.comparisons}[document.kind].append(document)
     return inputs
