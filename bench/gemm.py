@@ -84,6 +84,28 @@ def peak_for(device: Device, precision: str) -> tuple[float | None, str | None]:
     return (profile.peak(precision), profile.name) if profile else (None, None)
 
 
+def _is_fp8(tensor: Any) -> bool:
+    return "float8" in str(tensor.dtype)
+
+
+def _select_rows(tensor: Any, rows: Any) -> Any:
+    """``index_select`` over rows; float8 tensors go through a uint8 view of the same bytes,
+    since not every torch build implements indexing kernels for float8 dtypes."""
+    if _is_fp8(tensor):
+        return tensor.view(__import__("torch").uint8).index_select(0, rows).view(tensor.dtype)
+    return tensor.index_select(0, rows)
+
+
+def _upcast(tensor: Any) -> Any:
+    """To float64 for the reference product; float8 through float32, the conversion every
+    build has."""
+    import torch
+
+    if _is_fp8(tensor):
+        tensor = tensor.to(torch.float32)
+    return tensor.to(torch.float64)
+
+
 class GemmCase:
     """One (shape, precision, backend) point of a GEMM sweep."""
 
@@ -216,8 +238,8 @@ class GemmCase:
             a, b, c = (torch.from_dlpack(x) for x in (a, b, c))
         gen = torch.Generator().manual_seed(self.seed + 1)
         rows = torch.randperm(self.m, generator=gen)[: min(self.m, CHECK_ROWS)].to(c.device)
-        a_rows = a.index_select(0, rows).to(torch.float64)
-        b64 = b.to(torch.float64)
+        a_rows = _upcast(_select_rows(a, rows))
+        b64 = _upcast(b)
         if self._scales is not None:
             a_rows = a_rows * self._scales[0].double()
             b64 = b64 * self._scales[1].double()

@@ -82,3 +82,19 @@ def test_gpu_cuda_graph_mode() -> None:
     result = measure(GemmCase(256, 256, 256, "bf16"), Device("cuda"), config)
     assert result["status"] == "ok", result["error"]
     assert result["timing"]["calls_per_sample"] == 5
+
+
+def test_fp8_check_helpers_select_and_upcast_exactly() -> None:
+    """The fp8 correctness check reads sampled rows through a uint8 view and upcasts through
+    float32; both must give exactly the quantised values (checked on CPU fp8 tensors)."""
+    import torch
+
+    from exabench.bench.gemm import _select_rows, _upcast
+
+    a = torch.randn(32, 16).to(torch.float8_e4m3fn)
+    rows = torch.tensor([3, 1, 7])
+    assert torch.equal(_upcast(_select_rows(a, rows)), a.to(torch.float32)[rows].double())
+    b = torch.randn(16, 8).to(torch.float8_e4m3fn).t()  # column-major, as _scaled_mm takes it
+    assert torch.equal(_upcast(b), b.to(torch.float32).double())
+    x = torch.randn(4, 4, dtype=torch.bfloat16)
+    assert torch.equal(_upcast(_select_rows(x, torch.tensor([2]))), x[2:3].double())
