@@ -6,6 +6,7 @@ found?" is deterministic. The documents pass :func:`exabench.bench.rundoc.check_
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -62,3 +63,22 @@ def gemm_run(run_id: str, rng: np.random.Generator, *, results: int, samples: in
         base_time = 2 * size**3 / 400e12  # 400 TFLOP/s
         out.append(gemm_result(size, noisy(rng, base_time * slowdown, cv, samples)))
     return run_doc(run_id, out, created=created, fingerprint=fingerprint)
+
+
+def stepped_history(rng: np.random.Generator, *, runs: int, results: int, steps: dict[int, tuple[int, float]],
+                    hours_apart: float = 1.0, samples: int = 10, id_digits: int = 5) -> list[dict[str, Any]]:
+    """``runs`` Runs of ``results`` GEMM sizes with 1 % noise, in time order; ``steps`` maps a
+    result index to ``(run index, relative change)``: that size's time steps by that much from
+    that run on (the change points a history must find)."""
+    start = _dt.datetime(2025, 1, 1, tzinfo=_dt.timezone.utc)
+    docs = []
+    for i in range(runs):
+        out = []
+        for j in range(results):
+            size = 512 + 128 * j
+            at, change = steps.get(j, (runs, 0.0))
+            level = 1.0 + (change if i >= at else 0.0)
+            out.append(gemm_result(size, noisy(rng, 2 * size**3 / 400e12 * level, 0.01, samples)))
+        created = (start + _dt.timedelta(hours=hours_apart * i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        docs.append(run_doc(f"run{i:0{id_digits}d}", out, created=created))
+    return docs

@@ -12,7 +12,6 @@ Run: ``python benchmarks/load.py [gemm|history|search ...]`` (all three by defau
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import io
 import json
 import sys
@@ -89,20 +88,13 @@ def gemm(folder: Path) -> None:
 
 
 def history(folder: Path, runs: int = 5000, results: int = 4) -> None:
-    from exabench.analysis.synthetic_runs import gemm_result, noisy, run_doc
+    from exabench.analysis.synthetic_runs import stepped_history
 
-    rng = np.random.default_rng(5)
     where = folder / "history"
     where.mkdir()
-    start = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
-    for i in range(runs):
-        out = []
-        for j in range(results):
-            size = 512 + 128 * j
-            level = 1.0 + (0.05 if j == 0 and i >= 2000 else 0.0) - (0.04 if j == 1 and i >= 3500 else 0.0)
-            out.append(gemm_result(size, noisy(rng, 2 * size**3 / 400e12 * level, 0.01, 10)))
-        created = (start + dt.timedelta(hours=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        (where / f"run{i:05d}.json").write_text(json.dumps(run_doc(f"run{i:05d}", out, created=created)))
+    for doc in stepped_history(np.random.default_rng(5), runs=runs, results=results,
+                               steps={0: (2000, 0.05), 1: (3500, -0.04)}, hours_apart=1, samples=10, id_digits=5):
+        (where / f"{doc['id']}.json").write_text(json.dumps(doc))
     before = rss_mb()
     code, text, seconds = cli("history", str(where), "--format", "json", "--metric", "time")
     doc = json.loads(text) if code == 0 else {"series": []}

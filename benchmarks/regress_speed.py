@@ -8,7 +8,6 @@ Each timing is shown in-process (load + analyse + render) and as the whole CLI c
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from exabench.analysis.changepoint import e_divisive
 from exabench.analysis.comparison import compare_runs
 from exabench.analysis.history import analyse_history
 from exabench.analysis.regress import Gate, compare_samples
-from exabench.analysis.synthetic_runs import gemm_result, gemm_run, noisy, run_doc
+from exabench.analysis.synthetic_runs import gemm_run, stepped_history
 from exabench.commands.compare import load_runs
 from exabench.commands.history import load_folder
 
@@ -50,19 +49,11 @@ def compare_speed(folder: Path) -> None:
 
 
 def history_speed(folder: Path, runs: int = 1000, results: int = 6) -> None:
-    rng = np.random.default_rng(1)
     history = folder / "history"
     history.mkdir()
-    start = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
-    for i in range(runs):
-        out = []
-        for j in range(results):
-            size = 512 + 128 * j
-            level = 1.0 + (0.05 if j == 0 and i >= 400 else 0.0) - (0.04 if j == 1 and i >= 700 else 0.0)
-            out.append(gemm_result(size, noisy(rng, 2 * size**3 / 400e12 * level, 0.01, 20)))
-        created = (start + dt.timedelta(hours=6 * i)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        doc = run_doc(f"run{i:04d}", out, created=created)
-        (history / f"run{i:04d}.json").write_text(json.dumps(doc))
+    for doc in stepped_history(np.random.default_rng(1), runs=runs, results=results,
+                               steps={0: (400, 0.05), 1: (700, -0.04)}, hours_apart=6, samples=20, id_digits=4):
+        (history / f"{doc['id']}.json").write_text(json.dumps(doc))
     start = time.perf_counter()
     doc = analyse_history(load_folder(str(history)))
     json.dumps(doc)
