@@ -34,7 +34,6 @@ from exabench.documents import atomic_write_bytes, check_versioned, read_json, w
 from exabench.errors import UserError
 
 SCHEMA = "exabench.run/1"
-SCHEMA_PREFIX = "exabench.run/"
 STATUSES = ("ok", "failed", "skipped")
 REQUIRED_FIELDS = ("schema", "id", "created", "environment", "config", "results")
 RESULT_FIELDS = ("suite", "name", "params", "unit", "samples", "stats", "metrics", "status")
