@@ -23,7 +23,6 @@ from exabench.errors import UserError
 SCHEMA = "exabench.plan/1"
 DEFAULT_BATCH_TOKENS = 2**24
 """Assumed tokens per step when --global-batch is absent: Llama 3 405B's 16M (Dubey et al. 2024, Table 4)."""
-"""Assumed: Llama 3 reports > 90 % effective training time on 16k GPUs (cost-power-reliability.md section 4)."""
 CHINCHILLA_TOKENS_PER_PARAM = 20
 MFU_CONVENTION = ("MFU = model FLOPs per token (6N + 12 L H Q T, PaLM appendix B; N = matrix parameters a token "
                   "goes through incl. the output layer, attention without causal halving) x tokens/s / "
