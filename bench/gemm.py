@@ -125,7 +125,8 @@ class GemmCase:
         self._a: list[Any] = []
         self._b: list[Any] = []
         self._c: Any = None
-        self._scales: tuple[Any, Any] | None = None
+        self._scales: list[tuple[Any, Any]] = []
+        """fp8 only: (scale_a, scale_b) of each input slot."""
         self._matmul_precision: str | None = None
         self._ops: list[Any] = []
 
@@ -184,7 +185,7 @@ class GemmCase:
                 sa, sb = a32.abs().max() / FP8_MAX, b32.abs().max() / FP8_MAX
                 a = (a32 / sa).to(torch.float8_e4m3fn)
                 b = (b32 / sb).to(torch.float8_e4m3fn).t()  # column-major B, as _scaled_mm requires
-                self._scales = (sa.float(), sb.float())
+                self._scales.append((sa.float(), sb.float()))
                 del a32, b32
             else:
                 dtype = getattr(torch, self.precision.torch_dtype)
@@ -220,9 +221,9 @@ class GemmCase:
 
         p = self.precision.name
         if p == "fp8":
-            sa, sb = self._scales
             self._ops = [functools.partial(torch._scaled_mm, a, b, scale_a=sa, scale_b=sb,
-                                           out_dtype=torch.bfloat16, out=c) for a, b in zip(self._a, self._b, strict=True)]
+                                           out_dtype=torch.bfloat16, out=c)
+                         for a, b, (sa, sb) in zip(self._a, self._b, self._scales, strict=True)]
         elif p == "int8":
             self._ops = [functools.partial(torch._int_mm, a, b, out=c) for a, b in zip(self._a, self._b, strict=True)]
         else:
@@ -240,9 +241,9 @@ class GemmCase:
         rows = torch.randperm(self.m, generator=gen)[: min(self.m, CHECK_ROWS)].to(c.device)
         a_rows = _upcast(_select_rows(a, rows))
         b64 = _upcast(b)
-        if self._scales is not None:
-            a_rows = a_rows * self._scales[0].double()
-            b64 = b64 * self._scales[1].double()
+        if self._scales:
+            a_rows = a_rows * self._scales[0][0].double()
+            b64 = b64 * self._scales[0][1].double()
         reference = a_rows @ b64
         got = c.index_select(0, rows).to(torch.float64)
         norm = torch.linalg.vector_norm(reference).item()
@@ -269,4 +270,4 @@ class GemmCase:
 
             torch.set_float32_matmul_precision(self._matmul_precision)
             self._matmul_precision = None
-        self._a, self._b, self._c, self._scales, self._ops = [], [], None, None, []
+        self._a, self._b, self._c, self._scales, self._ops = [], [], None, [], []

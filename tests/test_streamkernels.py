@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from exabench.bench import streamkernels as sk
@@ -38,3 +40,41 @@ def test_cupy_kernels_pass_the_check(dtype) -> None:
             assert case.check().ok, kernel
         finally:
             case.teardown()
+
+
+WIDE = re.compile(r"\.v(4\.[bfsu]32|2\.[bfsu]64) ")  # one 16-byte access per instruction
+
+
+def _all_sources() -> dict[str, str]:
+    sources = {}
+    for dtype in sk.VECTORS:
+        for kernel in ("copy", "scale", "add", "triad", "fill"):
+            sources[f"{kernel}_{dtype}"] = sk.elementwise_source(kernel, dtype)
+        sources[f"dot_{dtype}"] = sk.dot_source(dtype)
+    return sources
+
+
+def test_every_kernel_compiles_for_hopper_with_16_byte_accesses(tmp_path) -> None:
+    """cupy compiles these with NVRTC at the first launch on a GPU; nvcc (on the CI image, no
+    GPU needed) compiles the same source to PTX for sm_90, where each vector load and store
+    must be one 128-bit access (``.v4`` of 32-bit or ``.v2`` of 64-bit lanes)."""
+    import shutil
+    import subprocess
+
+    nvcc = shutil.which("nvcc")
+    if nvcc is None:
+        pytest.skip("nvcc is not on PATH")
+    for name, source in _all_sources().items():
+        cu, ptx = tmp_path / f"{name}.cu", tmp_path / f"{name}.ptx"
+        cu.write_text(source)
+        done = subprocess.run([nvcc, "-arch=sm_90", "-ptx", "-o", str(ptx), str(cu)],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, f"{name}: {done.stderr}"
+        text = ptx.read_text()
+        loads = [line for line in text.splitlines() if "ld.global" in line]
+        stores = [line for line in text.splitlines() if "st.global" in line]
+        if not name.startswith("fill"):
+            assert loads and all(WIDE.search(line) for line in loads), f"{name}: {loads}"
+        if name.startswith("dot"):
+            continue  # one scalar partial per block
+        assert stores and all(WIDE.search(line) for line in stores), f"{name}: {stores}"
