@@ -327,6 +327,7 @@ def test_corrupt_json_is_exit_2_one_line(text: str, tmp_path: Path) -> None:
     ["plan", "--model", "llama3-8b", "--tokens", "1e400"],
     ["infer", "--model", "llama3-8b", "--rate", "nan"],
     ["infer", "--model", "llama3-8b", "--rate", "inf"],
+    ["infer", "--model", "llama3-8b", "--rate", "1e300"],
     ["infer", "--model", "llama3-8b", "--tpot-ms", "-1"],
     ["infer", "--model", "llama3-8b", "--prompt", "-5"],
     ["bench", "gemm", "--device", "cpu", "--sizes", "1e400"],

@@ -4,6 +4,7 @@ latency, GPUs for a request rate at a latency target) from the same hardware pro
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import click
@@ -35,12 +36,13 @@ def command(model: str, hardware: str, tp: int | None, gpus_per_node: int, preci
     """
     from exabench.analysis.inference import Serving, capacity, default_tp
     from exabench.errors import UserError
+    from exabench.workloads.clusters import MAX_GPUS
     from exabench.workloads.models import load_model
     from exabench.workloads.profile import load_profile
 
     for name, value in (("--prompt", prompt), ("--output", output), ("--rate", rate), ("--tpot-ms", tpot_ms)):
-        if not value > 0:
-            raise UserError(f"{name} {value!r} is not valid; must be > 0")
+        if not (value > 0 and math.isfinite(value)):
+            raise UserError(f"{name} {value!r} is not valid; must be a finite number > 0")
     spec, profile = load_model(model), load_profile(hardware)
     context = prompt + output
     if tp is not None:
@@ -60,6 +62,9 @@ def command(model: str, hardware: str, tp: int | None, gpus_per_node: int, preci
     if not results:
         raise last_error or UserError(f"{spec.name} cannot be served on {profile.name}")
     t, best = min(results, key=lambda r: (r[1]["gpus"], r[0]))
+    if best["gpus"] > MAX_GPUS:
+        raise UserError(f"--rate {rate:g} needs more than {MAX_GPUS:,} GPUs, the most exabench plans; one replica "
+                        f"of {t} GPUs serves {best['requests_per_s_per_replica']:.3g} requests/s")
     s = Serving(model=spec, profile=profile, tp=t, precision=precision)
     doc: dict[str, Any] = {"model": spec.name, "hardware": profile.name, "precision": precision, "tp": t,
                            "prompt": prompt, "output": output, "rate": rate, "tpot_ms_target": tpot_ms,
