@@ -267,6 +267,16 @@ def test_resume_with_other_options_is_refused(change, message, tmp_path, capsys)
     assert len(load_run(run)["results"]) == 2
 
 
+def test_resume_tells_a_zero_option_from_an_absent_one(tmp_path, capsys) -> None:
+    """--warmup-ms 0 is recorded in the config (0 == False once dropped it), so resuming with
+    a warm-up the run did not have is refused."""
+    run = _interrupted_run(tmp_path, capsys, keep=2)
+    assert "warmup_ms" in json.loads(run.read_text())["config"]["options"]
+    args = ["--device", "cpu", "--rep-ms", "1", "--telemetry-hz", "0"]  # FAST less --warmup-ms 0
+    code, _out, err = run_main(["bench", "gemm", *args, "--sizes", "8,16,24,32", "--resume", str(run)], capsys)
+    assert code == 2 and "option warmup_ms was 0" in err, err
+
+
 def test_resume_from_another_machine_is_refused(tmp_path, capsys) -> None:
     run = _interrupted_run(tmp_path, capsys, keep=2)
     doc = json.loads(run.read_text())

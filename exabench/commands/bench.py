@@ -231,7 +231,8 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
     extra = _mamf_requested(options, resolved)
 
     config = {"suites": [s.name for s, _, _ in plan] + [s.name for s in runners], "quick": quick, "device": f"{resolved.kind}:{resolved.index}",
-              "options": {k: v for k, v in options.items() if v not in (None, False) and k != "layer_dims"},
+              # `is`, not `in (None, False)`: 0 == False would drop --warmup-ms 0 from the record.
+              "options": {k: v for k, v in options.items() if v is not None and v is not False and k != "layer_dims"},
               "argv": sys.argv[1:]}
     if resume:
         from exabench.bench.resume import case_key, finished_keys, open_resumed
