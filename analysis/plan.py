@@ -18,9 +18,10 @@ from exabench.analysis.flops import active_matmul_params, total_params
 from exabench.analysis.layout import Layout, check_fixed, check_layout
 from exabench.analysis.search import SEARCHED, search, why_best
 from exabench.analysis.step import Context, evaluate
+from exabench.documents import PLAN_SCHEMA
 from exabench.errors import UserError
 
-SCHEMA = "exabench.plan/1"
+SCHEMA = PLAN_SCHEMA
 DEFAULT_BATCH_TOKENS = 2**24
 """Assumed tokens per step when --global-batch is absent: Llama 3 405B's 16M (Dubey et al. 2024, Table 4)."""
 CHINCHILLA_TOKENS_PER_PARAM = 20

@@ -30,10 +30,16 @@ from typing import Any
 
 from exabench import __version__
 from exabench.bench.stats import summarize
-from exabench.documents import atomic_write_bytes, check_versioned, read_json, write_hint
+from exabench.documents import (
+    RUN_SCHEMA,
+    atomic_write_bytes,
+    check_versioned,
+    read_json,
+    write_hint,
+)
 from exabench.errors import UserError
 
-SCHEMA = "exabench.run/1"
+SCHEMA = RUN_SCHEMA
 STATUSES = ("ok", "failed", "skipped")
 REQUIRED_FIELDS = ("schema", "id", "created", "environment", "config", "results")
 RESULT_FIELDS = ("suite", "name", "params", "unit", "samples", "stats", "metrics", "status")

@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from exabench.bench.rundoc import check_run
-from exabench.documents import check_versioned, read_json
+from exabench.documents import PLAN_SCHEMA, check_versioned, read_json
 from exabench.errors import UserError
 
-PLAN_SCHEMA = "exabench.plan/1"
-PLAN_PREFIX = "exabench.plan/"
+PLAN_PREFIX = PLAN_SCHEMA.rsplit("/", 1)[0] + "/"
 PLAN_REQUIRED = ("schema", "inputs", "step_time_s")
 # Fields a Plan may carry (DESIGN.md, "Plan document") and the JSON type each must have.
 PLAN_NUMBERS = ("step_time_s", "tokens_per_s_per_gpu", "model_tflops_per_gpu", "mfu")
