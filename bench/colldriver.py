@@ -14,7 +14,7 @@ import socket
 import sys
 from typing import Any
 
-from exabench.bench.collrun import SweepSpec, sweep
+from exabench.bench.collrun import SweepSpec, cases, finished_cases, sweep
 from exabench.bench.launch import Session, World, start_watchdog
 
 WATCHDOG_GRACE_S = 15.0
@@ -98,9 +98,12 @@ def run_on_session(session: Session, spec: SweepSpec, *, out_dir: str, append_to
         writer.add(result)
         table.row(result)
 
+    # Appending to a Run (bench all, --resume): the cases already in it are not measured again.
+    done = [frozenset(finished_cases(writer.results)) if writer is not None and append_to else frozenset()]
+    dist.broadcast_object_list(done, src=0, group=session.control)
     message = None
     try:
-        sweep(session, spec, on_result)
+        sweep(session, spec, on_result, done=done[0])
     except Exception as error:  # noqa: BLE001 - a rank fault: every rank ends, non-zero
         message = f"rank {session.rank}: {error}"
     if session.rank != 0:
@@ -129,15 +132,28 @@ def default_nproc(device_kind: str) -> int:
     return max(1, torch.cuda.device_count())
 
 
+def pending_in_all(results: list[dict[str, Any]], device: Any, quick: bool) -> int:
+    """How many collectives cases of ``bench all`` are not yet in ``results``."""
+    from exabench.bench.collrun import case_id
+    from exabench.bench.collspec import build_spec
+
+    spec, nproc = build_spec({}, device.kind, quick), default_nproc(device.kind)
+    done = finished_cases(results)
+    return sum(case_id(d, name, count, inplace, nproc) not in done for d, name, _b, count, inplace in cases(spec, nproc))
+
+
 def run_in_all(writer: Any, device: Any, quick: bool, quiet: bool) -> Any:
     """The collectives part of ``bench all``: over :func:`default_nproc` local processes,
-    appended by their rank 0 to the same Run. Returns the writer re-read with those results."""
+    appended by their rank 0 to the same Run (skipping the cases a resumed Run already holds).
+    Returns the writer re-read with those results."""
     from exabench.bench import launch
     from exabench.bench.collspec import build_spec, child_argv
     from exabench.bench.rundoc import RunWriter, make_result
 
     spec = build_spec({}, device.kind, quick)
     nproc = default_nproc(device.kind)
+    if not pending_in_all(writer.results, device, quick):
+        return writer
     if not quiet:
         what = "GPUs (NCCL)" if device.is_cuda else "CPU processes (gloo)"
         print(f"# collectives over {nproc} {what}", flush=True)

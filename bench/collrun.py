@@ -65,6 +65,23 @@ def cases(spec: SweepSpec, nranks: int) -> list[tuple[str, str, int, int, bool]]
     return out
 
 
+def case_id(dtype: str, name: str, count: int, inplace: bool, nranks: int) -> tuple[str, str, int, bool, int]:
+    """What makes two collectives results the same case (a resumed sweep skips finished ones)."""
+    return (dtype, name, int(count), bool(inplace), int(nranks))
+
+
+def finished_cases(results: list[dict[str, Any]]) -> set[tuple[str, str, int, bool, int]]:
+    """The case ids of the collectives results already in a Run (``ok``, ``failed`` or
+    ``skipped``: a failure is an outcome, as for every resumed suite)."""
+    done = set()
+    for r in results:
+        p = r.get("params") or {}
+        if r.get("suite") == "collectives" and isinstance(p, dict) and r.get("name") in COLLECTIVES \
+                and all(isinstance(p.get(k), (int, str, bool)) for k in ("dtype", "count", "inplace", "nranks")):
+            done.add(case_id(p["dtype"], r["name"], p["count"], p["inplace"], p["nranks"]))
+    return done
+
+
 def _device(spec: SweepSpec, session: Session) -> Any:
     import torch
 
@@ -219,12 +236,15 @@ def is_fault(per_rank: list[dict[str, Any]]) -> bool:
     return any(p["error"] and any(w in p["error"].lower() for w in FAULT_WORDS) for p in per_rank)
 
 
-def sweep(session: Session, spec: SweepSpec, on_result) -> None:
-    """Run every case on this rank; on rank 0 call ``on_result(result)`` as each finishes.
-    Raises RuntimeError (on every rank that can still tell) when a rank faults."""
+def sweep(session: Session, spec: SweepSpec, on_result, done: frozenset = frozenset()) -> None:
+    """Run every case on this rank, less those in ``done`` (:func:`case_id`, the same set on
+    every rank); on rank 0 call ``on_result(result)`` as each finishes. Raises RuntimeError (on
+    every rank that can still tell) when a rank faults."""
     import torch.distributed as dist
 
     for index, (dtype, name, nbytes, count, inplace) in enumerate(cases(spec, session.size)):
+        if case_id(dtype, name, count, inplace, session.size) in done:
+            continue
         inject_fault(session.rank, index)
         session.beat()
         part = measure_rank(session, spec, name, count, dtype, inplace, seed=1000 * session.rank + index)

@@ -80,6 +80,8 @@ class Suite:
     run: Callable[..., Any] | None = None
     """For a suite that starts its own processes (collectives): ``run(writer, device, quick,
     quiet) -> writer``, called after the single-process suites, appending to the same Run."""
+    pending: Callable[[list[dict[str, Any]], Device, bool], int] | None = None
+    """With ``run``: how many of its cases the results of a resumed Run still lack."""
 
 
 def _run_collectives(writer: Any, device: Device, quick: bool, quiet: bool) -> Any:
@@ -88,8 +90,14 @@ def _run_collectives(writer: Any, device: Device, quick: bool, quiet: bool) -> A
     return run_in_all(writer, device, quick, quiet)
 
 
+def _collectives_pending(results: list[dict[str, Any]], device: Device, quick: bool) -> int:
+    from exabench.bench.colldriver import pending_in_all
+
+    return pending_in_all(results, device, quick)
+
+
 SUITES: dict[str, Suite] = {
     "gemm": Suite("gemm", gemm_cases, gemm_timing),
     "memory": Suite("memory", memsuite.memory_cases, memsuite.memory_timing),
-    "collectives": Suite("collectives", lambda *_: [], gemm_timing, run=_run_collectives),
+    "collectives": Suite("collectives", lambda *_: [], gemm_timing, run=_run_collectives, pending=_collectives_pending),
 }

@@ -122,6 +122,44 @@ def test_bench_all_appends_collectives_to_the_same_run(tmp_path, monkeypatch, ca
     assert all(r["status"] == "ok" and r["metrics"]["wrong"] == 0 for r in run["results"])
 
 
+def test_resume_finishes_a_half_done_collectives_sweep(tmp_path, monkeypatch, capfd) -> None:
+    """A Run cut off part-way through the collectives of ``bench all`` is finished by
+    ``--resume``: only the missing cases are measured, each case once, the kept ones untouched."""
+    import json
+
+    from exabench.bench import suites
+    from exabench.bench.collrun import case_id
+    from exabench.cli import main
+
+    monkeypatch.setattr(suites, "SUITES", {"collectives": suites.SUITES["collectives"]})
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "all", "--quick", "--device", "cpu", "--out", str(tmp_path)])
+    assert exit_.value.code == 0
+    path = next(tmp_path.glob("*.json"))
+    doc = json.loads(path.read_text())
+    kept = doc["results"][:10]
+    path.write_text(json.dumps({**doc, "results": kept}))
+    capfd.readouterr()
+
+    def ids(results):
+        return [case_id(r["params"]["dtype"], r["name"], r["params"]["count"], r["params"]["inplace"],
+                        r["params"]["nranks"]) for r in results]
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "all", "--quick", "--device", "cpu", "--out", str(tmp_path), "--resume", str(path)])
+    out = capfd.readouterr().out
+    assert exit_.value.code == 0, out
+    assert "10 results kept, 17 to go" in out
+    run = only_run(tmp_path)
+    assert run["results"][:10] == kept
+    assert len(run["results"]) == 27 and len(set(ids(run["results"]))) == 27
+    assert set(ids(run["results"])) == set(ids(doc["results"]))
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "all", "--quick", "--device", "cpu", "--out", str(tmp_path), "--resume", str(path)])
+    out = capfd.readouterr().out
+    assert exit_.value.code == 0 and "27 results kept, 0 to go" in out and "# collectives over" not in out
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
