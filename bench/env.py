@@ -132,10 +132,11 @@ def _torch_devices() -> tuple[list[dict[str, Any]], dict[str, Any]]:
     except ImportError:
         return [], {}
     runtime: dict[str, Any] = {"cuda_runtime": torch.version.cuda, "nccl": None}
+    if torch.version.cuda:  # the NCCL a CUDA build carries is known without a GPU (login nodes)
+        nccl = _safe(lambda: torch.cuda.nccl.version())
+        runtime["nccl"] = ".".join(str(p) for p in nccl) if isinstance(nccl, tuple) else nccl
     if not torch.cuda.is_available():
         return [], runtime
-    nccl = _safe(lambda: torch.cuda.nccl.version())
-    runtime["nccl"] = ".".join(str(p) for p in nccl) if isinstance(nccl, tuple) else nccl
     devices = []
     for index in range(torch.cuda.device_count()):
         props = torch.cuda.get_device_properties(index)
