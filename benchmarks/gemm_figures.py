@@ -22,6 +22,9 @@ from exabench.bench.device import Device, resolve
 from exabench.bench.gemm import GemmCase, tflops
 from exabench.bench.harness import TimingConfig, measure
 
+PREWARM_S = 15.0
+"""Shorter than mamf-finder's 30 s: the device budget of a lent GPU is minutes."""
+
 
 def plain_loop_median(n: int, reps: int) -> float:
     a, b = torch.randn(n, n), torch.randn(n, n)
@@ -58,9 +61,12 @@ def cpu_overhead() -> bool:
 
 def gpu_figures(device: Device, mamf_budget_s: float) -> None:
     from exabench.bench.mamf import mamf_search
+    from exabench.bench.prewarm import prewarm
 
     config = TimingConfig(warmup_ms=500, rep_ms=1000, flush="l2")
     print(f"GPU: {device.name()}")
+    warm = prewarm(device, PREWARM_S)
+    print(f"  prewarm: {warm['seconds']:.0f} s of bf16 8192^3 at {warm['tflops']:.0f} TFLOP/s (figures below are warm)")
     rows = []
     for dtype, target in (("tf32", 350), ("bf16", None), ("fp8", 1300)):
         for n in (4096, 8192):

@@ -52,8 +52,15 @@ def command() -> None:
     """
 
 
+def prewarm_option(fn: Callable) -> Callable:
+    return click.option("--prewarm-s", type=click.FloatRange(min=0), default=None,
+                        help="Seconds of a large GEMM before the GEMM sweep, so a cold GPU's boost doesn't "
+                             "inflate it (default: 30 on a GPU, 5 with --quick, 0 on a CPU).")(fn)
+
+
 @command.command("gemm")
 @common_options
+@prewarm_option
 @click.option("--dtype", default=None, help="Comma list of fp64,fp32,tf32,bf16,fp16,fp8,int8.")
 @click.option("--sizes", default=None, help="Square sizes, e.g. 1024,4096,8k.")
 @click.option("--shapes", default=None, help="MxNxK list, e.g. 4096x4096x4096,16x4096x14336.")
@@ -103,6 +110,7 @@ def memory_command(**options: Any) -> None:
 
 @command.command("all")
 @common_options
+@prewarm_option
 def all_command(**options: Any) -> None:
     """Every benchmark suite in one Run. Under torchrun or srun (one process per GPU) it screens
     the fleet: one Run per GPU, collectives over the whole world, and a fleet summary with the
@@ -258,6 +266,7 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
     table = TablePrinter(io.StringIO() if as_json else sys.stdout)
     total = sum(len(cases) for _, cases, _ in plan) + (1 if extra else 0)
     try:
+        _prewarm_if_timing_gemm(plan, resolved, quick, options.get("prewarm_s"), writer, quiet=as_json)
         with _Progress(total, enabled=not as_json) as progress:
             for _suite, cases, timing in plan:
                 for case in cases:
@@ -290,6 +299,21 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
     if check_failures:
         exit_on_failures(writer.results, writer.path)
     return str(writer.path)
+
+
+def _prewarm_if_timing_gemm(plan, device, quick: bool, seconds: float | None, writer, *, quiet: bool) -> None:
+    """Heat the GPU before GEMM cases are timed (:mod:`exabench.bench.prewarm`); each start of
+    the Run (a resume included) appends what ran to its ``prewarm`` list."""
+    from exabench.bench.prewarm import default_seconds, prewarm
+
+    seconds = default_seconds(device, quick) if seconds is None else seconds
+    if seconds <= 0 or not any(suite.name == "gemm" and cases for suite, cases, _ in plan):
+        return
+    if not quiet:
+        click.echo(f"# prewarm: {seconds:g} s of back-to-back GEMMs before timing (a cold GPU boosts higher)")
+    record = prewarm(device, seconds)
+    done = writer.doc.get("prewarm")
+    writer.set("prewarm", [*(done if isinstance(done, list) else []), record])
 
 
 def exit_on_failures(results: list[dict[str, Any]], path) -> None:
