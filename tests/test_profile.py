@@ -34,7 +34,7 @@ def test_profile_from_a_measured_run_overlays_the_reference() -> None:
     results = [
         _result("gemm", {"m": 8192, "n": 8192, "k": 8192, "dtype": "bf16"}, {"tflops": 700.0}),
         _result("gemm", {"m": 1024, "n": 1024, "k": 1024, "dtype": "bf16"}, {"tflops": 300.0}),
-        _result("memory", {"kernel": "triad", "bytes": 1 << 30}, {"gbps": 3000.0}),
+        _result("memory", {"kernel": "triad", "bytes": 1 << 30}, {"gbps": 3000.0, "bytes_moved": 3 << 30}),
         _result("collectives", {"collective": "all_reduce", "bytes": 1 << 30, "nranks": 8}, {"busbw_gbps": 450.0}),
         _result("collectives", {"collective": "all_gather", "bytes": 1 << 30, "nranks": 8}, {"busbw_gbps": 350.0}),
     ]
@@ -47,6 +47,38 @@ def test_profile_from_a_measured_run_overlays_the_reference() -> None:
     assert p.nvlink_busbw("reduce_scatter", 1 << 30) == pytest.approx(350e9)
     # fp8 was not measured: the published curve stays
     assert p.gemm["fp8"] == load_reference("h100-sxm").gemm["fp8"]
+
+
+def test_hbm_plateau_comes_from_streaming_kernels_beyond_l2_only() -> None:
+    """Host and peer links, read-only dot, write-only fill and arrays that stay in L2 are other
+    figures: only copy/scale/add/triad moving > 2 x L2 set the measured HBM plateau, and the
+    reference's size fall-off is kept through it."""
+    ref = load_reference("h100-sxm")
+    gb = 1 << 30
+    results = [
+        _result("memory", {"kernel": "copy", "bytes": gb}, {"gbps": 2900.0, "bytes_moved": 2 * gb}),
+        _result("memory", {"kernel": "triad", "bytes": gb}, {"gbps": 3000.0, "bytes_moved": 3 * gb}),
+        _result("memory", {"kernel": "scale", "bytes": gb}, {"gbps": 3100.0, "bytes_moved": 2 * gb}),
+        _result("memory", {"kernel": "copy", "bytes": 8 << 20}, {"gbps": 7000.0, "bytes_moved": 16 << 20}),  # in L2
+        _result("memory", {"kernel": "host_copy", "bytes": gb, "direction": "h2d"}, {"gbps": 55.0}),
+        _result("memory", {"kernel": "peer_copy", "bytes": gb, "direction": "d2d"}, {"gbps": 380.0}),
+        _result("memory", {"kernel": "dot", "bytes": gb}, {"gbps": 3200.0, "bytes_moved": 2 * gb}),
+        _result("memory", {"kernel": "fill", "bytes": gb}, {"gbps": 1500.0, "bytes_moved": gb}),
+    ]
+    run = _run("NVIDIA H100 80GB HBM3", results)
+    run["environment"]["gpu"]["devices"][0]["l2_bytes"] = 50 << 20
+    p = profile_from_run(run)
+    plateau = 3000.0 / 3350.0  # the median of copy 2900, triad 3000, scale 3100
+    assert p.hbm(ref.hbm.xs[-1]) == pytest.approx(plateau)
+    small = ref.hbm.xs[0]
+    assert p.hbm(small) / ref.hbm(small) == pytest.approx(plateau / ref.hbm(ref.hbm.xs[-1]))
+    assert "median of 3" in p.provenance["hbm_efficiency"]["source"]
+
+
+def test_a_run_without_hbm_sized_stream_results_keeps_the_published_hbm_curve() -> None:
+    results = [_result("memory", {"kernel": "host_copy", "bytes": 1 << 30, "direction": "h2d"}, {"gbps": 55.0})]
+    p = profile_from_run(_run("NVIDIA H100 80GB HBM3", results))
+    assert p.hbm == load_reference("h100-sxm").hbm and p.provenance["hbm_efficiency"]["kind"] == "published"
 
 
 def test_one_gemm_point_scales_the_reference_shape() -> None:
