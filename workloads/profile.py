@@ -168,9 +168,11 @@ def profile_from_run(run: dict[str, Any], *, default: str = "h100-sxm") -> Hardw
     by_dtype: dict[str, list[tuple[float, float]]] = {}
     for r in ok:
         p, m = r.get("params", {}), r["metrics"]
-        if r.get("suite") == "gemm" and m.get("tflops") and base.peaks.peak(str(p.get("dtype"))):
+        factor = _shape_factor(str(p.get("label") or ""))
+        if r.get("suite") == "gemm" and m.get("tflops") and base.peaks.peak(str(p.get("dtype"))) and factor:
             flops = 2.0 * float(p["m"]) * float(p["n"]) * float(p["k"])
-            by_dtype.setdefault(str(p["dtype"]), []).append((flops / 1e9, float(m["tflops"]) / base.peaks.peak(str(p["dtype"]))))
+            efficiency = factor * float(m["tflops"]) / base.peaks.peak(str(p["dtype"]))
+            by_dtype.setdefault(str(p["dtype"]), []).append((flops / 1e9, efficiency))
     for dtype, points in by_dtype.items():
         if len({x for x, _ in points}) >= 2:
             gemm[dtype] = Curve.from_points(points)
@@ -178,7 +180,10 @@ def profile_from_run(run: dict[str, Any], *, default: str = "h100-sxm") -> Hardw
             x, y = points[0]
             gemm[dtype] = gemm[dtype].scaled(y / gemm[dtype](x))
     if by_dtype:
-        prov["gemm_efficiency"] = {"kind": "measured", "source": f"{src}: {', '.join(sorted(by_dtype))}"}
+        prov["gemm_efficiency"] = {
+            "kind": "measured",
+            "source": f"{src}: {', '.join(sorted(by_dtype))}; square and MAMF shapes x {OFF_OPTIMUM_SHAPE} "
+                      f"(a layer's GEMMs are not the tuned shape, as in the reference curve), layer GEMMs as measured"}
     hbm, plateau_points = base.hbm, _hbm_plateau_points(ok, _l2_bytes(run), base.peaks.hbm_bandwidth_gbps)
     if plateau_points:
         measured = statistics.median(plateau_points)
@@ -189,11 +194,34 @@ def profile_from_run(run: dict[str, Any], *, default: str = "h100-sxm") -> Hardw
             "source": f"{src}: plateau {measured:.3f} of the HBM peak (median of {len(plateau_points)} copy/scale/add/"
                       f"triad results moving more than twice the L2); the size fall-off is the reference's"}
     ar, ring = _busbw_points(ok)
+    hosts = _rank_hosts(run)
+    if (ar or ring) and len(hosts) > 1:
+        # Ranks on several nodes: their busbw is the scale-out fabric's, not NVLink's.
+        ar, ring = [], []
+        prov["nvlink_busbw"] = {**prov["nvlink_busbw"], "note": f"Run {run_id}'s collectives span {len(hosts)} "
+                                f"nodes (scale-out figures, not NVLink): the published NVLink curves are kept"}
     if ar or ring:
         prov["nvlink_busbw"] = {"kind": "measured", "source": f"{src} (ranks within one node)"}
     return replace(base, gemm=gemm, hbm=hbm, provenance=prov, run_id=run_id,
                    nvlink_all_reduce=Curve.from_points(ar) if ar else base.nvlink_all_reduce,
                    nvlink_ring=Curve.from_points(ring) if ring else base.nvlink_ring)
+
+
+OFF_OPTIMUM_SHAPE = 0.85
+"""A layer's GEMMs reach ~80-90 % of what a tuned shape does (ml-engineering mamf-finder notes,
+microbenchmarks.md 3.1): the factor the reference curves carry (hardware/h100-sxm.toml), applied
+to measured square and MAMF shapes too, so a measured plan and a published one mean the same."""
+
+
+def _shape_factor(label: str) -> float:
+    """Weight of a measured GEMM in the training efficiency curve: 1 for a layer's own GEMMs
+    (``--model``), :data:`OFF_OPTIMUM_SHAPE` for square, MxNxK and MAMF shapes, 0 for decode-like
+    skinny shapes (memory-bound: another regime, which the inference model times from HBM)."""
+    if label.startswith("layer_"):
+        return 1.0
+    if label.startswith("skinny_"):
+        return 0.0
+    return OFF_OPTIMUM_SHAPE
 
 
 STREAMING_KERNELS = ("copy", "scale", "add", "triad")
@@ -220,6 +248,15 @@ def _hbm_plateau_points(results: list[dict[str, Any]], l2_bytes: int, peak_gbps:
                 and isinstance(moved, (int, float)) and moved >= 2 * l2_bytes and isinstance(gbps, (int, float)) and gbps > 0:
             out.append(float(gbps) / peak_gbps)
     return out
+
+
+def _rank_hosts(run: dict[str, Any]) -> set[str]:
+    """Hosts of the collectives ranks (``config.ranks``, or ``config.collectives_run.ranks`` in
+    a ``bench all`` Run); empty when the Run does not say."""
+    config = run.get("config") if isinstance(run.get("config"), dict) else {}
+    nested = config.get("collectives_run") if isinstance(config.get("collectives_run"), dict) else {}
+    ranks = config.get("ranks") or nested.get("ranks") or []
+    return {str(r["host"]) for r in ranks if isinstance(r, dict) and r.get("host")}
 
 
 def _busbw_points(results: list[dict[str, Any]]) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
