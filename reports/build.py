@@ -20,6 +20,7 @@ from exabench.reports import export, html, markdown
 from exabench.reports.charts import build_figures
 from exabench.reports.inputs import Inputs, load_inputs
 from exabench.reports.tables import appendix_tables, headline_tables
+from exabench.reports.tables_fleet import fleet_section
 
 HTML_NAME, MARKDOWN_NAME, CHARTS_DIR = "report.html", "report.md", "charts"
 
@@ -43,8 +44,10 @@ def render(inputs: Inputs, *, images: bool = True, created: str | None = None) -
         for fig in figures:
             svg, png = export.svg_and_png(fig.spec)
             charts[f"{fig.id}.svg"], charts[f"{fig.id}.png"] = svg, png
-    page = html.render(inputs, figures, headline, appendix, created=created, bundle=export.javascript_bundle())
-    summary = markdown.render(inputs, figures, headline, appendix, created=created)
+    fleet = fleet_section(inputs)
+    page = html.render(inputs, figures, headline, appendix, created=created, bundle=export.javascript_bundle(),
+                       fleet=fleet)
+    summary = markdown.render(inputs, figures, headline, appendix, created=created, fleet=fleet)
     return Report(html=page, markdown=summary, charts=charts, inputs=inputs)
 
 
@@ -68,6 +71,6 @@ def write(report: Report, out_dir: str | os.PathLike[str]) -> list[Path]:
 
 def build_report(paths: list[str | os.PathLike[str]], out_dir: str | os.PathLike[str], *,
                  images: bool = True) -> list[Path]:
-    """``exabench report``: inputs (files or folders of Runs, Plans, comparisons) to a folder."""
+    """``exabench report``: inputs (files or folders of Runs, Plans, comparisons, fleet summaries) to a folder."""
     inputs = load_inputs(paths)
     return write(render(inputs, images=images), out_dir)

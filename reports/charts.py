@@ -119,7 +119,8 @@ def thin(frame: pd.DataFrame, limit: int = MAX_POINTS) -> pd.DataFrame:
 def build_figures(inputs: Inputs) -> list[Figure]:
     """Every chart the inputs have data for, in reading order: plans first (what a planner
     came for), then the measurements behind them, then comparisons."""
-    from exabench.reports import charts_bench, charts_plan, charts_telemetry
+    from exabench.reports import charts_bench, charts_fleet, charts_plan, charts_telemetry
+    from exabench.reports import tidy_fleet as tf
     from exabench.reports import tidy_plans as tp
     from exabench.reports import tidy_runs as tr
 
@@ -146,6 +147,8 @@ def build_figures(inputs: Inputs) -> list[Figure]:
             lambda: charts_bench.collectives(tr.collectives_frame(inputs.runs)),
             lambda: charts_telemetry.timeline(tr.timeline_frame(inputs.runs)),
         ]
+    if inputs.fleets:
+        builders.append(lambda: charts_fleet.relative(tf.gpu_frame(inputs.fleets), tf.summary_frame(inputs.fleets)))
     figures = [fig for fig in (build() for build in builders) if fig is not None]
     assert len({f.id for f in figures}) == len(figures), "figure ids must be unique"
     return figures

@@ -21,6 +21,7 @@ from exabench import __version__
 from exabench.reports.charts import Figure
 from exabench.reports.inputs import Inputs
 from exabench.reports.tables import Table
+from exabench.reports.tables_fleet import FleetSection
 
 CSS = """
 body{font-family:"DejaVu Sans",Helvetica,Arial,sans-serif;margin:0 auto;max-width:1280px;padding:0 24px 48px;color:#1b1b1b}
@@ -102,15 +103,26 @@ def summary_line(inputs: Inputs) -> str:
              f"{len(inputs.plans)} Plan{'s' * (len(inputs.plans) != 1)}"]
     if inputs.comparisons:
         parts.append(f"{len(inputs.comparisons)} comparison{'s' * (len(inputs.comparisons) != 1)}")
+    if inputs.fleets:
+        parts.append(f"{len(inputs.fleets)} fleet summar{'ies' if len(inputs.fleets) != 1 else 'y'}")
     return ", ".join(parts)
 
 
+def render_fleet(fleet: FleetSection | None) -> str:
+    if fleet is None:
+        return ""
+    paragraphs = "".join(f"<p>{e(p)}</p>" for p in fleet.paragraphs)
+    return f'<section id="fleet"><h2>Fleet screening</h2>{paragraphs}{"".join(render_table(t) for t in fleet.tables)}</section>'
+
+
 def render(inputs: Inputs, figures: Sequence[Figure], headline: Sequence[Table], appendix: Sequence[Table],
-           *, created: str, bundle: str) -> str:
+           *, created: str, bundle: str, fleet: FleetSection | None = None) -> str:
     """The whole page as one string; ``bundle`` is the Vega/Vega-Lite/vega-embed script."""
-    nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in
-                  (("summary", "Summary"), ("charts", "Charts"), ("appendix", "Assumptions and environment")))
-    sources = "".join(f"<li>{e(d.kind)}: {e(d.source)}</li>" for d in [*inputs.comparisons, *inputs.plans, *inputs.runs])
+    sections = (("summary", "Summary"), *((("fleet", "Fleet screening"),) if fleet else ()), ("charts", "Charts"),
+                ("appendix", "Assumptions and environment"))
+    nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in sections)
+    sources = "".join(f"<li>{e(d.kind)}: {e(d.source)}</li>"
+                      for d in [*inputs.comparisons, *inputs.plans, *inputs.fleets, *inputs.runs])
     charts = "".join(render_figure(f, i) for i, f in enumerate(figures, 1)) or "<p>No chart: the inputs hold no data to draw.</p>"
     specs = [{"id": f.id, "spec": f.spec} for f in figures]
     return "".join([
@@ -121,7 +133,7 @@ def render(inputs: Inputs, figures: Sequence[Figure], headline: Sequence[Table],
         f"exabench {e(__version__)}</p><nav>{nav}</nav></header>",
         "<noscript><p>The charts need JavaScript; their PNG and SVG files are in the charts/ folder.</p></noscript>",
         '<section id="summary"><h2>Summary</h2>', "".join(render_table(t) for t in headline) or "<p>No results.</p>",
-        "</section>",
+        "</section>", render_fleet(fleet),
         f'<section id="charts"><h2>Charts</h2>{charts}</section>',
         '<section id="appendix"><h2>Assumptions and environment</h2>', "".join(render_table(t) for t in appendix),
         f'<h3>Inputs</h3><ul class="inputs">{sources}</ul></section>',

@@ -7,7 +7,10 @@ was. Kinds are told apart by content, not by file name:
 - ``schema = "exabench.run/..."``: a Run (checked by :func:`exabench.bench.rundoc.check_run`);
 - ``schema = "exabench.plan/..."``: a Plan (checked by :func:`check_plan`, below);
 - ``{"layouts": [Plan, ...]}`` (``exabench search --format json``): each layout is a Plan;
-- ``{"verdict": ..., "results": [...]}`` (``exabench compare --format json``): a comparison.
+- ``{"verdict": ..., "results": [...]}`` (``exabench compare --format json``): a comparison;
+- ``schema = "exabench.fleet/..."``: a fleet summary (``fleet.json`` of a torchrun/srun
+  ``exabench bench all``), with each GPU's figures read from the rank Runs it names
+  (:mod:`exabench.reports.inputs_fleet`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 from exabench.bench.rundoc import check_run
 from exabench.documents import PLAN_SCHEMA, check_versioned, read_json
 from exabench.errors import UserError
+from exabench.reports.inputs_fleet import FLEET_PREFIX, check_fleet, read_gpus
 
 PLAN_PREFIX = PLAN_SCHEMA.rsplit("/", 1)[0] + "/"
 PLAN_REQUIRED = ("schema", "inputs", "step_time_s")
@@ -36,10 +40,22 @@ class Document:
     """One parsed input: its kind, where it came from, and the JSON object itself."""
 
     kind: str
-    """``run``, ``plan`` or ``comparison``."""
+    """``run``, ``plan``, ``comparison`` or ``fleet``."""
     source: str
     """The file it was read from (with ``#layouts[i]`` for a layout of a search output)."""
     doc: dict[str, Any]
+
+
+@dataclass
+class FleetDocument(Document):
+    """A fleet summary with each GPU's figures, read from the rank Runs it names."""
+
+    gpus: list[dict[str, Any]] = field(default_factory=list)
+    """Per GPU: ``rank``, ``host``, ``local_rank``, ``figures`` (figure key -> value)."""
+    missing: list[int] = field(default_factory=list)
+    """Ranks whose Run was not found (their values are absent from the chart)."""
+    run_files: list[str] = field(default_factory=list)
+    """The Run files the per-GPU figures were read from."""
 
 
 @dataclass
@@ -47,9 +63,10 @@ class Inputs:
     runs: list[Document] = field(default_factory=list)
     plans: list[Document] = field(default_factory=list)
     comparisons: list[Document] = field(default_factory=list)
+    fleets: list[FleetDocument] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.runs) + len(self.plans) + len(self.comparisons)
+        return len(self.runs) + len(self.plans) + len(self.comparisons) + len(self.fleets)
 
 
 def check_plan(doc: Any, *, source: str = "plan") -> dict[str, Any]:
@@ -89,6 +106,8 @@ def classify(doc: Any, source: str) -> list[Document]:
             return [Document("run", source, check_run(doc, source=source))]
         if isinstance(schema, str) and schema.startswith(PLAN_PREFIX):
             return [Document("plan", source, check_plan(doc, source=source))]
+        if isinstance(schema, str) and schema.startswith(FLEET_PREFIX):
+            return [FleetDocument("fleet", source, check_fleet(doc, source=source))]
         if schema is None and isinstance(doc.get("layouts"), list):
             return [Document("plan", f"{source}#layouts[{i}]", check_plan(p, source=f"{source} layout {i}"))
                     for i, p in enumerate(doc["layouts"])]
@@ -96,9 +115,9 @@ def classify(doc: Any, source: str) -> list[Document]:
             return [Document("comparison", source, check_comparison(doc, source=source))]
         if schema is not None:
             raise UserError(f"{source}: unknown document schema {schema!r}; "
-                            "a report reads exabench.run/1 and exabench.plan/1")
-    raise UserError(f"{source}: not a Run, Plan or comparison document "
-                    "(expected exabench.run/1, exabench.plan/1 or `exabench compare --format json` output)")
+                            "a report reads exabench.run/1, exabench.plan/1 and exabench.fleet/1")
+    raise UserError(f"{source}: not a Run, Plan or comparison document, nor a fleet summary (expected "
+                    "exabench.run/1, exabench.plan/1, exabench.fleet/1 or `exabench compare --format json` output)")
 
 
 def expand(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -129,5 +148,8 @@ def load_inputs(paths: Iterable[str | os.PathLike[str]]) -> Inputs:
         raise UserError("no inputs: give Run or Plan files, or folders of them")
     for path in files:
         for document in classify(read_json(path), str(path)):
-            {"run": inputs.runs, "plan": inputs.plans, "comparison": inputs.comparisons}[document.kind].append(document)
+            if isinstance(document, FleetDocument):
+                document.gpus, document.missing, document.run_files = read_gpus(document.doc, path)
+            {"run": inputs.runs, "plan": inputs.plans, "comparison": inputs.comparisons,
+             "fleet": inputs.fleets}[document.kind].append(document)
     return inputs

@@ -13,6 +13,7 @@ from exabench.reports.charts import Figure
 from exabench.reports.html import summary_line
 from exabench.reports.inputs import Inputs
 from exabench.reports.tables import Table
+from exabench.reports.tables_fleet import FleetSection
 
 
 def md(text: object) -> str:
@@ -35,10 +36,13 @@ def render_table(table: Table) -> str:
 
 
 def render(inputs: Inputs, figures: Sequence[Figure], headline: Sequence[Table], appendix: Sequence[Table],
-           *, created: str) -> str:
+           *, created: str, fleet: FleetSection | None = None) -> str:
     parts = ["# exabench report", "", f"{md(summary_line(inputs))} · written {md(created)} by exabench {__version__}. "
              "The HTML report beside this file has the interactive charts.", "", "## Summary", ""]
     parts += [render_table(t) for t in headline] or ["No results.\n"]
+    if fleet is not None:
+        parts += ["## Fleet screening", ""] + [line for p in fleet.paragraphs for line in (md(p), "")]
+        parts += [render_table(t) for t in fleet.tables]
     parts += ["## Charts", ""]
     for i, fig in enumerate(figures, 1):
         parts += [f"### Figure {i}. {md(fig.title)}", "", f"![{md(fig.title)}](charts/{fig.id}.png)", "",
@@ -48,5 +52,5 @@ def render(inputs: Inputs, figures: Sequence[Figure], headline: Sequence[Table],
     parts += ["## Assumptions and environment", ""]
     parts += [render_table(t) for t in appendix]
     parts += ["### Inputs", ""] + [f"- {d.kind}: {md(d.source)}" for d in
-                                   [*inputs.comparisons, *inputs.plans, *inputs.runs]]
+                                   [*inputs.comparisons, *inputs.plans, *inputs.fleets, *inputs.runs]]
     return "\n".join(parts) + "\n"
