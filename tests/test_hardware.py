@@ -20,6 +20,10 @@ def test_shipped_profiles_have_sources_and_peaks() -> None:
     ("NVIDIA H200", "h200-sxm"),
     ("NVIDIA A100-SXM4-80GB", "a100-sxm"),
     ("NVIDIA GeForce RTX 4090", None),
+    ("NVIDIA GH200 480GB", None),  # Grace Hopper: "H200" is not a word of its name
+    ("NVIDIA H200 NVL", None),     # the PCIe variant: excluded
+    ("NVIDIA H100 NVL", None),
+    ("NVIDIA H100 80GB HBM3 MIG 1g.10gb", "h100-sxm"),
     ("", None),
 ])
 def test_match_device(device_name: str, expected: str | None) -> None:

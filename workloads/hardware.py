@@ -8,6 +8,7 @@ a guess. The planner builds its richer profile (efficiency curves, measured Runs
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,9 @@ class HardwarePeaks:
     """Short id, the file stem: ``h100-sxm``."""
     description: str
     device_name_patterns: tuple[str, ...]
-    """Substrings of the NVML/torch device name that identify this GPU."""
+    """Words of the NVML/torch device name that identify this GPU."""
+    device_name_excludes: tuple[str, ...] = ()
+    """Words that, also present, name a variant this profile is not (``H200 NVL``: 600 W, PCIe)."""
     peak_tflops: dict[str, float]
     """Dense peak TFLOP/s by precision; a precision the GPU lacks is absent."""
     hbm_bandwidth_gbps: float
@@ -57,8 +60,9 @@ class HardwarePeaks:
                 raise UserError(f"hardware {self.name}: {key} = {value!r} is not valid; must be a positive number")
         if not (isinstance(self.l2_mb, float) and 0 <= self.l2_mb < math.inf):
             raise UserError(f"hardware {self.name}: memory.l2_mb = {self.l2_mb!r} is not valid; must be >= 0")
-        if not all(isinstance(p, str) for p in self.device_name_patterns):
-            raise UserError(f"hardware {self.name}: device_name_patterns must be a list of strings")
+        for key in ("device_name_patterns", "device_name_excludes"):
+            if not all(isinstance(p, str) and p for p in getattr(self, key)):
+                raise UserError(f"hardware {self.name}: {key} must be a list of non-empty strings")
 
     def peak(self, precision: str) -> float | None:
         return self.peak_tflops.get(precision)
@@ -84,6 +88,7 @@ def parse_peaks(doc: dict[str, Any], path: Path) -> HardwarePeaks:
             name=str(doc.get("name") or path.stem),
             description=str(doc.get("description", "")),
             device_name_patterns=tuple(doc.get("device_name_patterns", ())),
+            device_name_excludes=tuple(doc.get("device_name_excludes", ())),
             peak_tflops={k: float(v) for k, v in peaks.items()},
             hbm_bandwidth_gbps=float(memory["hbm_bandwidth_gbps"]),
             capacity_gb=float(memory["capacity_gb"]),
@@ -113,5 +118,12 @@ def match_device(device_name: str | None) -> HardwarePeaks | None:
     if not device_name:
         return None
     hits = [hw for hw in shipped_peaks()
-            if any(p.lower() in device_name.lower() for p in hw.device_name_patterns)]
+            if any(_names(pattern, device_name) for pattern in hw.device_name_patterns)
+            and not any(_names(other, device_name) for other in hw.device_name_excludes)]
     return hits[0] if len(hits) == 1 else None
+
+
+def _names(pattern: str, device_name: str) -> bool:
+    """``pattern`` occurs in ``device_name`` as whole words: "H200" names "NVIDIA H200" but not
+    "NVIDIA GH200 480GB" (a Grace Hopper superchip: other power and memory)."""
+    return re.search(rf"(?<![A-Za-z0-9]){re.escape(pattern)}(?![A-Za-z0-9])", device_name, re.IGNORECASE) is not None
