@@ -83,10 +83,11 @@ def relative(gpus: pd.DataFrame, figures: pd.DataFrame) -> Figure | None:
                  alt.Tooltip("label:N", title="figure"), alt.Tooltip("value:Q", format=",.4~r"), "unit:N",
                  alt.Tooltip("rel_pct:Q", title="vs median (%)", format="+.2f"), alt.Tooltip("z:Q", format="+.2f"),
                  alt.Tooltip("gpus:Q", title="GPUs")])
-    flagged = int((data["status"] == STATUSES[2]).sum()) if len(data) else 0
+    slow = data[data["status"] == STATUSES[2]] if len(data) else data
     n_gpus = int(gpus["rank"].nunique()) if len(gpus) else 0
     caption = (f"Each measured GPU's value per figure relative to the fleet median ({n_gpus:,} GPUs, "
-               f"{flagged} slow outliers in red; grey bars: min to max). Look for red dots and for one node's GPUs "
+               f"red: {len(slow)} values of {slow['rank'].nunique() if len(slow) else 0} GPUs flagged slow; grey bars: "
+               "min to max). Look for red dots and for one node's GPUs "
                "sitting together at the left" + ("; dots pool GPUs that are not outliers" if pooled_any else "") + ".")
     chart = alt.layer(ranges, zero, dots).properties(width=WIDTH, height=alt.Step(ROW_STEP))
     return figure("fleet-relative", "Each GPU against its fleet median", caption, chart)

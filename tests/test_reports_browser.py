@@ -19,7 +19,8 @@ import pytest
 
 from exabench.reports import samples
 from exabench.reports.build import render, write
-from exabench.reports.inputs import Document, Inputs
+from exabench.reports.inputs import Document, FleetDocument, Inputs
+from exabench.reports.samples_fleet import sample_fleet
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -71,13 +72,15 @@ def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> tuple[Path, list[str]]:
-    """Every chart family, a 100k-GPU plan, and a model name that tries to inject a script."""
+    """Every chart family, a 100k-GPU plan, a 64-GPU fleet, and a model name that tries to inject a script."""
     out = tmp_path_factory.mktemp("report")
     plans = [samples.sample_plan(gpus=g) for g in (8, 1024, 100_000)]
     plans[0]["inputs"]["model"]["name"] = EVIL
     inputs = Inputs(runs=[Document("run", "run.json", samples.sample_run())],
                     plans=[Document("plan", f"plan{i}.json", p) for i, p in enumerate(plans)],
                     comparisons=[Document("comparison", "cmp.json", samples.sample_comparison())])
+    fleet = sample_fleet()
+    inputs.fleets.append(FleetDocument("fleet", "fleet.json", fleet["fleet"], gpus=fleet["gpus"]))
     rendered = render(inputs, images=False)
     write(rendered, out)
     import re
@@ -88,7 +91,7 @@ def report(tmp_path_factory) -> tuple[Path, list[str]]:
 
 def test_every_chart_draws_without_console_messages(report, tmp_path):
     page, ids = report
-    assert len(ids) == 11
+    assert len(ids) == 12 and "fleet-relative" in ids
     result = chromium(tmp_path, "--dump-dom", page.as_uri())
     assert result.returncode == 0, result.stderr[-2000:]
     census = ChartCensus()

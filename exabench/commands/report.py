@@ -15,14 +15,17 @@ def command(inputs: tuple[str, ...], out_dir: str, no_images: bool) -> None:
 
     INPUT is any mix of Run documents (exabench.run/1), Plan documents (exabench.plan/1,
     e.g. `exabench plan --format json > plan.json`), `exabench search --format json` and
-    `exabench compare --format json` outputs, and folders holding them. Every input is checked
-    before anything is written; a bad one stops the report with its name.
+    `exabench compare --format json` outputs, fleet summaries (exabench.fleet/1, the fleet.json
+    of `exabench bench all` under torchrun/srun: a Fleet screening section and each GPU against
+    the fleet median, read from the rank Runs beside it), and folders holding them. Every input
+    is checked before anything is written; a bad one stops the report with its name.
 
     \b
     Examples:
       exabench report results/ --out report/
       exabench report results/20250101T000000Z_node17_ab12cd34.json plan-1k.json plan-100k.json
       exabench compare base.json new.json --format json > cmp.json; exabench report cmp.json new.json
+      exabench report fleet/fleet_20250101T000000Z/fleet.json --out fleet-report/
     """
     from exabench.reports.build import build_report
 
