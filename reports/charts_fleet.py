@@ -23,6 +23,9 @@ from exabench.reports.tidy_fleet import STATUSES
 COLORS = ("#9aa5b1", "#54a24b", "#e45756")
 """Within the fleet (grey-blue), fast outlier (green), slow outlier (red), as :data:`STATUSES`."""
 ROW_STEP = 34
+MAX_BINS = 60
+"""Bins per figure when GPUs are pooled: enough to show the shape, few enough that the dots,
+sized by count and left unjittered, don't overlap into one blob."""
 GOLDEN = 0.6180339887498949
 
 
@@ -41,7 +44,7 @@ def pooled(gpus: pd.DataFrame, limit: int = MAX_POINTS) -> pd.DataFrame:
         return data
     single = data[data["status"] != STATUSES[0]]
     rest = data[data["status"] == STATUSES[0]]
-    bins = max(10, (limit - len(single)) // max(rest["row"].nunique(), 1))
+    bins = min(MAX_BINS, max(10, (limit - len(single)) // max(rest["row"].nunique(), 1)))
     pooled_rows = []
     for _, group in rest.groupby("row", sort=True):
         lo, hi = group["rel_pct"].min(), group["rel_pct"].max()
@@ -62,7 +65,9 @@ def relative(gpus: pd.DataFrame, figures: pd.DataFrame) -> Figure | None:
     figures = figures.assign(row=_rows(figures), lo_pct=100 * (figures["min"] / figures["median"] - 1),
                              hi_pct=100 * (figures["max"] / figures["median"] - 1))
     data = pooled(gpus.assign(row=_rows(gpus))) if len(gpus) else gpus.assign(row=[], gpus=[], ranks=[], hosts=[])
-    data = data.assign(jitter=((data["rank"].astype(float) * GOLDEN) % 1.0 - 0.5) * 0.7)
+    spread = ((data["rank"].astype(float) * GOLDEN) % 1.0 - 0.5) * 0.7
+    pooled_any = bool(len(data)) and int(data["gpus"].max()) > 1
+    data = data.assign(jitter=spread.where(data["status"] != STATUSES[0], 0.0) if pooled_any else spread)
     order = list(dict.fromkeys(figures.sort_values(["fleet", "figure"])["row"]))  # suite by suite
     y = alt.Y("row:N", title=None, sort=order, scale=alt.Scale(domain=order))
     x = alt.X("rel_pct:Q", title="relative to the figure's fleet median (%)")
@@ -72,11 +77,10 @@ def relative(gpus: pd.DataFrame, figures: pd.DataFrame) -> Figure | None:
                  alt.Tooltip("median:Q", format=",.4~r"), "unit:N",
                  alt.Tooltip("spread_pct:Q", title="spread (%)", format=".1f")])
     zero = alt.Chart(pd.DataFrame({"rel_pct": [0.0]})).mark_rule(color="#333", strokeDash=[4, 3]).encode(x=x)
-    pooled_any = bool(len(data)) and int(data["gpus"].max()) > 1
     dots = alt.Chart(data).mark_circle(opacity=0.75, stroke="white", strokeWidth=0.5).encode(
         x=x, y=y, yOffset=alt.YOffset("jitter:Q", scale=alt.Scale(domain=[-0.5, 0.5])),
         color=alt.Color("status:N", title="GPU", scale=alt.Scale(domain=list(STATUSES), range=list(COLORS))),
-        size=(alt.Size("gpus:Q", title="GPUs per dot", scale=alt.Scale(range=[25, 500])) if pooled_any
+        size=(alt.Size("gpus:Q", title="GPUs per dot", scale=alt.Scale(range=[25, 500], zero=False)) if pooled_any
               else alt.value(36)),
         order=alt.Order("status:N", sort="ascending"),
         tooltip=[alt.Tooltip("ranks:N", title="rank"), alt.Tooltip("hosts:N", title="host"),
