@@ -62,8 +62,9 @@ def relative(gpus: pd.DataFrame, figures: pd.DataFrame) -> Figure | None:
     """``gpus``: :func:`~exabench.reports.tidy_fleet.gpu_frame`; ``figures``: its ``summary_frame``."""
     if figures.empty:
         return None
-    figures = figures.assign(row=_rows(figures), lo_pct=100 * (figures["min"] / figures["median"] - 1),
-                             hi_pct=100 * (figures["max"] / figures["median"] - 1))
+    median = figures["median"].where(figures["median"] != 0)  # an all-zero figure: no relative range
+    figures = figures.assign(row=_rows(figures), lo_pct=(100 * (figures["min"] / median - 1)).fillna(0.0),
+                             hi_pct=(100 * (figures["max"] / median - 1)).fillna(0.0))
     data = pooled(gpus.assign(row=_rows(gpus))) if len(gpus) else gpus.assign(row=[], gpus=[], ranks=[], hosts=[])
     spread = ((data["rank"].astype(float) * GOLDEN) % 1.0 - 0.5) * 0.7
     pooled_any = bool(len(data)) and int(data["gpus"].max()) > 1

@@ -13,6 +13,7 @@ have been copied or moved since), then as written.
 
 from __future__ import annotations
 
+import math
 from numbers import Real
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ def _is(value: Any, kind: type | tuple[type, ...]) -> bool:
 
 
 def _need(source: str, where: str, value: Any, kind: type | tuple[type, ...], what: str) -> None:
-    if not _is(value, kind):
+    if not _is(value, kind) or (kind is Real and not math.isfinite(value)):
         raise UserError(f"{source}: fleet summary {where} must be {what}, not {_short(value)}")
 
 
@@ -49,7 +50,7 @@ def check_fleet(doc: Any, *, source: str = "fleet") -> dict[str, Any]:
     for key in ("gpus", "nodes", "min_gpus"):
         _need(source, repr(key), doc[key], int, "a whole number")
     for key in ("threshold_z", "min_rel_dev"):
-        _need(source, repr(key), doc[key], Real, "a number")
+        _need(source, repr(key), doc[key], Real, "a finite number")
     for key in ("figures", "flagged_gpus", *(k for k in ("ranks", "flagged_nodes", "errors") if k in doc)):
         _need(source, repr(key), doc[key], list, "a list")
     for i, fig in enumerate(doc["figures"]):
@@ -58,21 +59,26 @@ def check_fleet(doc: Any, *, source: str = "fleet") -> dict[str, Any]:
         _need(source, f"{where}.figure", fig.get("figure"), str, "a figure name")
         _need(source, f"{where}.n", fig.get("n"), int, "a whole number")
         for key in FIGURE_NUMBERS:
-            _need(source, f"{where}.{key}", fig.get(key), Real, "a number")
+            _need(source, f"{where}.{key}", fig.get(key), Real, "a finite number")
         if fig.get("spread_pct") is not None:
-            _need(source, f"{where}.spread_pct", fig["spread_pct"], Real, "a number or null")
+            _need(source, f"{where}.spread_pct", fig["spread_pct"], Real, "a finite number or null")
         _need(source, f"{where}.outliers", fig.get("outliers"), list, "a list")
         for j, out in enumerate(fig["outliers"]):
             _need(source, f"{where}.outliers[{j}]", out, dict, "an object")
             _need(source, f"{where}.outliers[{j}].rank", out.get("rank"), int, "a rank number")
             for key in OUTLIER_NUMBERS:
-                _need(source, f"{where}.outliers[{j}].{key}", out.get(key), Real, "a number")
+                _need(source, f"{where}.outliers[{j}].{key}", out.get(key), Real, "a finite number")
     for i, gpu in enumerate(doc["flagged_gpus"]):
         _need(source, f"flagged_gpus[{i}]", gpu, dict, "an object")
         _need(source, f"flagged_gpus[{i}].rank", gpu.get("rank"), int, "a rank number")
     for i, rank in enumerate(doc.get("ranks") or []):
         _need(source, f"ranks[{i}]", rank, dict, "an object")
         _need(source, f"ranks[{i}].rank", rank.get("rank"), int, "a rank number")
+    for i, node in enumerate(doc.get("flagged_nodes") or []):
+        _need(source, f"flagged_nodes[{i}]", node, dict, "an object")
+        _need(source, f"flagged_nodes[{i}].host", node.get("host"), str, "a host name")
+    for i, err in enumerate(doc.get("errors") or []):
+        _need(source, f"errors[{i}]", err, dict, "an object")
     if "runs" in doc:
         _need(source, "'runs'", doc["runs"], dict, "an object (rank -> Run path)")
     return doc

@@ -65,3 +65,11 @@ def test_registered_after_the_runs_and_drawn_without_per_gpu_values(fleet):
     dots = next(rows for rows in _rows(fig.spec).values() if rows and "status" in rows[0])
     assert len(dots) == 3  # the summary's outliers only, beside each figure's range
     assert build_figures(Inputs()) == []
+
+
+def test_a_figure_with_a_zero_median_draws_no_range(fleet):
+    summary = tf.summary_frame([fleet]).assign(median=0.0)
+    fig = cf.relative(tf.gpu_frame([fleet]).iloc[:0], summary)
+    ranges = next(rows for rows in _rows(fig.spec).values() if rows and "lo_pct" in rows[0])
+    assert [(r["lo_pct"], r["hi_pct"]) for r in ranges] == [(0.0, 0.0)] * 3
+    json.dumps(fig.spec, allow_nan=False)  # the page embeds specs with allow_nan=False
