@@ -25,6 +25,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from exabench.documents import FLEET_SCHEMA
+
 FLEET_COLLECTIVES = ("all_reduce", "sendrecv")
 
 
@@ -110,7 +112,7 @@ def run_fleet(world: Any, run_suites: Any, *, quick: bool, device: str | None, o
         links = link_figures(load_run(coll_path)) if coll_path else {}
         for record in records:
             record["figures"].update(links.get(record["rank"], {}))
-        summary = {"schema": "exabench.fleet/1", "fleet": str(fleet_dir), "collectives_run": coll_path,
+        summary = {"schema": FLEET_SCHEMA, "fleet": str(fleet_dir), "collectives_run": coll_path,
                    "runs": {r["rank"]: r["run"] for r in records},
                    "ranks": [{k: v for k, v in r.items() if k != "figures"} for r in records],
                    **summarize_fleet(records)}

@@ -16,9 +16,10 @@ from exabench import __version__
 from exabench.errors import UserError
 
 # The schema names of the public documents (DESIGN.md), in one place for the writers
-# (bench.rundoc, analysis.plan) and the readers (reports.inputs).
+# (bench.rundoc, analysis.plan, bench.fleet) and the readers (reports.inputs*).
 RUN_SCHEMA = "exabench.run/1"
 PLAN_SCHEMA = "exabench.plan/1"
+FLEET_SCHEMA = "exabench.fleet/1"
 
 
 def check_versioned(doc: Any, *, source: str, kind: str, schema: str, required: Iterable[str]) -> dict[str, Any]:

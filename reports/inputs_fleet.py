@@ -18,10 +18,9 @@ from numbers import Real
 from pathlib import Path
 from typing import Any
 
-from exabench.documents import check_versioned
+from exabench.documents import FLEET_SCHEMA, check_versioned
 from exabench.errors import UserError
 
-FLEET_SCHEMA = "exabench.fleet/1"
 """As written by :func:`exabench.bench.fleet.run_fleet` (it spells the name inline)."""
 FLEET_PREFIX = FLEET_SCHEMA.rsplit("/", 1)[0] + "/"
 REQUIRED = ("schema", "gpus", "nodes", "threshold_z", "min_rel_dev", "min_gpus", "figures", "flagged_gpus")

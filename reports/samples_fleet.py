@@ -18,7 +18,7 @@ import numpy as np
 from exabench.analysis.fleet import figures_from_run, link_figures, summarize_fleet
 from exabench.bench.rundoc import SCHEMA as RUN_SCHEMA
 from exabench.bench.rundoc import make_result
-from exabench.reports.inputs_fleet import FLEET_SCHEMA
+from exabench.documents import FLEET_SCHEMA
 from exabench.reports.samples import H100
 
 GEMM_TFLOPS, TRIAD_GBPS, BUSBW_GBPS = 720.0, 2900.0, 360.0

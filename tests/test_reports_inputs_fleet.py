@@ -9,9 +9,10 @@ import shutil
 
 import pytest
 
+from exabench.documents import FLEET_SCHEMA
 from exabench.errors import UserError
 from exabench.reports.inputs import FleetDocument, classify, load_inputs
-from exabench.reports.inputs_fleet import FLEET_SCHEMA, check_fleet
+from exabench.reports.inputs_fleet import check_fleet
 from exabench.reports.samples_fleet import sample_fleet, write_fleet
 
 
