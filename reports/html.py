@@ -98,6 +98,11 @@ def render_figure(fig: Figure, index: int) -> str:
             "</figcaption></figure>")
 
 
+def empty_summary(fleet: FleetSection | None) -> str:
+    """What the Summary says when no Run or Plan result is given."""
+    return "No Run or Plan results; the fleet summary is under Fleet screening." if fleet else "No results."
+
+
 def summary_line(inputs: Inputs) -> str:
     parts = [f"{len(inputs.runs)} Run{'s' * (len(inputs.runs) != 1)}",
              f"{len(inputs.plans)} Plan{'s' * (len(inputs.plans) != 1)}"]
@@ -132,7 +137,7 @@ def render(inputs: Inputs, figures: Sequence[Figure], headline: Sequence[Table],
         f'<header><h1>exabench report</h1><p class="meta">{e(summary_line(inputs))} · written {e(created)} by '
         f"exabench {e(__version__)}</p><nav>{nav}</nav></header>",
         "<noscript><p>The charts need JavaScript; their PNG and SVG files are in the charts/ folder.</p></noscript>",
-        '<section id="summary"><h2>Summary</h2>', "".join(render_table(t) for t in headline) or "<p>No results.</p>",
+        '<section id="summary"><h2>Summary</h2>', "".join(render_table(t) for t in headline) or f"<p>{e(empty_summary(fleet))}</p>",
         "</section>", render_fleet(fleet),
         f'<section id="charts"><h2>Charts</h2>{charts}</section>',
         '<section id="appendix"><h2>Assumptions and environment</h2>', "".join(render_table(t) for t in appendix),

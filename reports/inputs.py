@@ -135,7 +135,7 @@ def expand(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         elif path.exists():
             files.append(path)
         else:
-            raise UserError(f"{path}: no such file or folder; give Run or Plan JSON files, or folders of them")
+            raise UserError(f"{path}: no such file or folder; give Run, Plan or fleet summary JSON files, or folders of them")
     unique = list(dict.fromkeys(files))
     return unique
 
@@ -145,7 +145,7 @@ def load_inputs(paths: Iterable[str | os.PathLike[str]]) -> Inputs:
     inputs = Inputs()
     files = expand(paths)
     if not files:
-        raise UserError("no inputs: give Run or Plan files, or folders of them")
+        raise UserError("no inputs: give Run, Plan or fleet summary files, or folders of them")
     for path in files:
         for document in classify(read_json(path), str(path)):
             if isinstance(document, FleetDocument):

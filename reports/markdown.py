@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from exabench import __version__
 from exabench.reports.charts import Figure
-from exabench.reports.html import summary_line
+from exabench.reports.html import empty_summary, summary_line
 from exabench.reports.inputs import Inputs
 from exabench.reports.tables import Table
 from exabench.reports.tables_fleet import FleetSection
@@ -39,7 +39,7 @@ def render(inputs: Inputs, figures: Sequence[Figure], headline: Sequence[Table],
            *, created: str, fleet: FleetSection | None = None) -> str:
     parts = ["# exabench report", "", f"{md(summary_line(inputs))} · written {md(created)} by exabench {__version__}. "
              "The HTML report beside this file has the interactive charts.", "", "## Summary", ""]
-    parts += [render_table(t) for t in headline] or ["No results.\n"]
+    parts += [render_table(t) for t in headline] or [md(empty_summary(fleet)) + "\n"]
     if fleet is not None:
         parts += ["## Fleet screening", ""] + [line for p in fleet.paragraphs for line in (md(p), "")]
         parts += [render_table(t) for t in fleet.tables]
