@@ -100,8 +100,8 @@ def link_figures(doc: Mapping[str, Any]) -> dict[int, dict[str, float]]:
 def summarize_fleet(gpus: list[Mapping[str, Any]], *, threshold: float = Z_THRESHOLD,
                     min_rel_dev: float = MIN_REL_DEV, min_gpus: int = MIN_GPUS) -> dict[str, Any]:
     """``gpus``: one record per GPU: ``rank``, ``host``, ``local_rank``, ``figures`` (key ->
-    value), optionally ``device`` and ``error``. Returns the per-figure statistics, the flagged
-    GPUs and nodes, and a verdict (``ok`` or ``outliers``)."""
+    value), optionally ``device`` and ``error``. Returns the per-figure statistics (with every
+    GPU's ``[rank, value]``), the flagged GPUs and nodes, and a verdict (``ok`` or ``outliers``)."""
     keys = sorted({k for g in gpus for k in g.get("figures", {})})
     figures, flags = [], {}
     for key in keys:
@@ -125,6 +125,8 @@ def summarize_fleet(gpus: list[Mapping[str, Any]], *, threshold: float = Z_THRES
             "mad": _median([abs(v - med) for v in values]), "min": min(values), "max": max(values),
             "spread_pct": 100 * (max(values) - min(values)) / med if med else None,
             "cv": sd / mean if sd is not None and mean else None, "outliers": outliers,
+            # Every GPU's value, so a report of 100k GPUs reads one file, not 100k Runs.
+            "values": [[g["rank"], x] for g, x in zip(holders, values, strict=True)],
         })
     by_rank = {g["rank"]: g for g in gpus}
     flagged = [{"rank": r, "host": by_rank[r].get("host"), "local_rank": by_rank[r].get("local_rank"),

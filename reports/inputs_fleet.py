@@ -62,6 +62,14 @@ def check_fleet(doc: Any, *, source: str = "fleet") -> dict[str, Any]:
         if fig.get("spread_pct") is not None:
             _need(source, f"{where}.spread_pct", fig["spread_pct"], Real, "a finite number or null")
         _need(source, f"{where}.outliers", fig.get("outliers"), list, "a list")
+        if "values" in fig:
+            _need(source, f"{where}.values", fig["values"], list, "a list of [rank, value]")
+            for j, pair in enumerate(fig["values"]):
+                ok = isinstance(pair, list) and len(pair) == 2 and _is(pair[0], int) and _is(pair[1], Real) \
+                    and math.isfinite(pair[1])
+                if not ok:
+                    raise UserError(f"{source}: fleet summary {where}.values[{j}] must be a [rank, finite value] "
+                                    f"pair, not {_short(pair)}")
         for j, out in enumerate(fig["outliers"]):
             _need(source, f"{where}.outliers[{j}]", out, dict, "an object")
             _need(source, f"{where}.outliers[{j}].rank", out.get("rank"), int, "a rank number")
@@ -95,9 +103,24 @@ def _find(fleet_dir: Path, stored: Any, keep_parts: int) -> Path | None:
     return None
 
 
+def _from_summary(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each GPU's figures from the summary's own per-figure ``values`` (``bench`` writes them):
+    no rank Run needs reading, which matters at 100k GPUs."""
+    about = {r["rank"]: r for r in doc.get("ranks") or []}
+    gpus: dict[int, dict[str, Any]] = {}
+    for fig in doc["figures"]:
+        for rank, value in fig["values"]:
+            record = about.get(rank, {})
+            gpu = gpus.setdefault(rank, {"rank": rank, "host": record.get("host"),
+                                         "local_rank": record.get("local_rank"), "figures": {}})
+            gpu["figures"][fig["figure"]] = float(value)
+    return [gpus[r] for r in sorted(gpus)]
+
+
 def read_gpus(doc: dict[str, Any], path: Path) -> tuple[list[dict[str, Any]], list[int], list[str]]:
     """Each GPU's figures from the Runs a checked fleet summary names.
 
+    The summary's own per-figure ``values`` are used when it has them (no Run is read then).
     Returns ``(gpus, missing, runs)``: one record per GPU whose Run was found (``rank``,
     ``host``, ``local_rank``, ``figures``: figure key -> value), the ranks whose Run was not
     (a failed rank, or a summary copied without its folder), and the Run files read. A Run
@@ -105,6 +128,8 @@ def read_gpus(doc: dict[str, Any], path: Path) -> tuple[list[dict[str, Any]], li
     from exabench.analysis.fleet import figures_from_run, link_figures
     from exabench.bench.rundoc import load_run
 
+    if doc["figures"] and all("values" in fig for fig in doc["figures"]):
+        return _from_summary(doc), [], []
     fleet_dir = path.parent
     stored_runs = doc.get("runs") or {}
     ranks = doc.get("ranks") or [{"rank": int(r), "run": p} for r, p in stored_runs.items() if str(r).isdigit()]

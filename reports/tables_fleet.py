@@ -40,7 +40,9 @@ def provenance(document: FleetDocument) -> str:
     coll = " and its collectives Run (collectives.json)" if doc.get("collectives_run") else ""
     read = (f"each GPU's value in the chart was read back from {found:,} of {ranks:,} rank Runs"
             + (f" (not found: ranks {_ranks(document.missing)})" if document.missing else ""))
-    if not found:
+    if found and not document.run_files:
+        read = f"each GPU's value in the chart is the summary's own ({found:,} GPUs)"
+    elif not found:
         read = ("no rank Run was found beside the summary, so the chart shows each figure's range and its "
                 "outliers only")
     return (f"Measured: every figure is from fleet {fid} (summary {document.source}): one Run per GPU under "

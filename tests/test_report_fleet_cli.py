@@ -31,7 +31,7 @@ def test_report_from_fleet_json(fleet_json, tmp_path, capsys):
     assert code == 0 and "report written to" in out, err
     text = (tmp_path / "rep" / "report.md").read_text()
     assert "## Fleet screening" in text and "64 GPUs (one rank each) on 8 nodes" in text
-    assert "| 13 | node-001 | 5 |" in text and "64 of 64 rank Runs" in text
+    assert "| 13 | node-001 | 5 |" in text and "the summary's own (64 GPUs)" in text
     page = (tmp_path / "rep" / "report.html").read_text()
     assert 'id="chart-fleet-relative"' in page and '<section id="fleet">' in page
 

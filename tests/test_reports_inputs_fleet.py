@@ -21,6 +21,22 @@ def sample():
     return sample_fleet()
 
 
+def _without_values(sample):
+    """The sample as a summary without per-GPU values (written before they were kept): the
+    report must read each GPU's figures back from the rank Runs."""
+    old = copy.deepcopy(sample)
+    for fig in old["fleet"]["figures"]:
+        fig.pop("values")
+    return old
+
+
+def test_gpus_come_from_the_summarys_own_values_without_reading_a_run(tmp_path, sample):
+    path = write_fleet(tmp_path, sample)
+    shutil.rmtree(path.parent / "rank00005")  # not needed: no Run is read
+    [fleet] = load_inputs([path]).fleets
+    assert fleet.gpus == sample["gpus"] and fleet.missing == [] and fleet.run_files == []
+
+
 def test_the_sample_is_a_fleet_summary_of_64_gpus_on_8_nodes(sample):
     [document] = classify(copy.deepcopy(sample["fleet"]), "fleet.json")
     assert isinstance(document, FleetDocument) and document.kind == "fleet"
@@ -40,6 +56,8 @@ def test_the_sample_is_a_fleet_summary_of_64_gpus_on_8_nodes(sample):
     (lambda d: d["figures"][1]["outliers"][0].update(rank="13"), "figures[1].outliers[0].rank must be a rank number"),
     (lambda d: d["flagged_gpus"].append(7), "flagged_gpus[2] must be an object"),
     (lambda d: d.update(runs=[]), "'runs' must be an object"),
+    (lambda d: d["figures"][0].update(values={}), "figures[0].values must be a list"),
+    (lambda d: d["figures"][0]["values"].append([3, float("inf")]), "must be a [rank, finite value] pair, not [3, inf]"),
 ])
 def test_a_malformed_summary_is_one_line_naming_the_field(sample, change, says):
     doc = copy.deepcopy(sample["fleet"])
@@ -51,7 +69,7 @@ def test_a_malformed_summary_is_one_line_naming_the_field(sample, change, says):
 
 
 def test_gpus_are_read_from_the_runs_beside_fleet_json(tmp_path, sample):
-    path = write_fleet(tmp_path, sample)  # the summary names /scratch/..., a folder that is not here
+    path = write_fleet(tmp_path, _without_values(sample))  # the summary names /scratch/..., a folder that is not here
     inputs = load_inputs([path])
     [fleet] = inputs.fleets
     assert not inputs.runs and fleet.missing == [] and len(fleet.gpus) == 64
@@ -66,7 +84,7 @@ def test_the_fleet_folder_is_the_summary_and_its_runs(tmp_path, sample):
 
 
 def test_runs_not_found_are_listed_and_a_bad_one_stops(tmp_path, sample):
-    path = write_fleet(tmp_path, sample)
+    path = write_fleet(tmp_path, _without_values(sample))
     shutil.rmtree(path.parent / "rank00005")
     [fleet] = load_inputs([path]).fleets
     assert fleet.missing == [5] and len(fleet.gpus) == 63
