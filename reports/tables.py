@@ -143,7 +143,8 @@ def _assumption_entries(plan: dict[str, Any]) -> list[dict[str, Any]]:
         entries.append({"name": "hardware profile", "value": hardware["name"],
                         "kind": "measured" if run_id else "published",
                         "source": f"Run {run_id}" if run_id else "reference profile (datasheet and published curves)"})
-        for key, prov in (hardware.get("provenance") or {}).items():
+        provenance = hardware.get("provenance")
+        for key, prov in (provenance.items() if isinstance(provenance, dict) else ()):
             if isinstance(prov, dict):
                 entries.append({"name": f"hardware: {key}", "value": hardware["name"], **prov})
     for section in ("training", "power", "cost"):

@@ -221,8 +221,11 @@ def argv_cases(draw, files: dict[str, str]) -> list[str]:
 
 def _stub_measuring(monkeypatch: pytest.MonkeyPatch) -> None:
     """bench builds and validates its cases for real; measuring them is not what is fuzzed here."""
-    from exabench.bench import harness, mamf, suites
+    from exabench.bench import harness, mamf, prewarm, suites
     from exabench.bench.rundoc import make_result
+
+    # --prewarm-s runs GEMMs for the asked seconds (up to 600): not what is fuzzed either.
+    monkeypatch.setattr(prewarm, "prewarm", lambda device, seconds: {"seconds": 0.0, "calls": 0, "stubbed": True})
 
     monkeypatch.setattr(harness, "measure", lambda case, *a, **k: make_result(
         suite=case.suite, name=case.name, params=case.params, status="skipped", error="stubbed"))
@@ -336,6 +339,7 @@ def test_corrupt_json_is_exit_2_one_line(text: str, tmp_path: Path) -> None:
     ["plan", "--model", "llama3\x00-8b"],
     ["scale", "--model", "llama3-8b", "--cluster", "colossus-100k", "--max-gpus", "99999999999999999999"],
     ["bench", "memory", "--device", "cpu", "--sizes", "-1K"],
+    ["bench", "gemm", "--device", "cpu", "--prewarm-s", "1e9"],
 ])
 def test_named_bad_values_are_exit_2_one_line(args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)

@@ -54,3 +54,11 @@ def test_headline_and_appendix_skip_what_is_absent():
     cmp_ = Inputs(comparisons=[Document("comparison", "c.json", samples.sample_comparison(12))])
     (verdicts,) = tables.headline_tables(cmp_)
     assert verdicts.rows[0][:2] == ["c.json", "regressed"] and sum(int(x) for x in verdicts.rows[0][2:]) == 12
+
+
+def test_a_hardware_provenance_that_is_not_an_object_is_left_out():
+    """Found by the bad-input fuzz: ``inputs.hardware.provenance = -1`` crashed the report."""
+    plan = samples.sample_plan(gpus=8)
+    plan["inputs"]["hardware"] = {"name": "h100-sxm", "run_id": None, "provenance": -1}
+    names = [row[0] for row in tables.assumptions_table([Document("plan", "p", plan)]).rows]
+    assert "hardware profile" in names and not any(n.startswith("hardware: ") for n in names)

@@ -52,8 +52,12 @@ def command() -> None:
     """
 
 
+PREWARM_MAX_S = 600.0
+"""Ten minutes: far past any GPU's thermal settling (mamf-finder warms 30 s); more is a typo."""
+
+
 def prewarm_option(fn: Callable) -> Callable:
-    return click.option("--prewarm-s", type=click.FloatRange(min=0), default=None,
+    return click.option("--prewarm-s", type=click.FloatRange(min=0, max=PREWARM_MAX_S), default=None,
                         help="Seconds of a large GEMM before the GEMM sweep, so a cold GPU's boost doesn't "
                              "inflate it (default: 30 on a GPU, 5 with --quick, 0 on a CPU).")(fn)
 
