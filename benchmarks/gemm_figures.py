@@ -107,10 +107,10 @@ def main() -> None:
     args = parser.parse_args()
     device = resolve(None)
     if device.is_cuda:
-        gpu_figures(device, args.mamf_budget_s)
+        gpu_figures(device, args.mamf_budget_s)  # the CPU target is for CPU machines: not on lent GPU time
     else:
         print("No CUDA GPU: the H100 figures need one (run this script on a GPU node).")
-    cpu_overhead()
+        cpu_overhead()
 
 
 if __name__ == "__main__":

@@ -137,10 +137,10 @@ def main() -> None:
     argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     device = resolve(None)
     if device.is_cuda:
-        gpu_figures(device)
+        gpu_figures(device)  # the CPU target is for CPU machines: not on lent GPU time
     else:
         print("No CUDA GPU: the H100 figures need one (run this script on a GPU node).")
-    cpu_copy()
+        cpu_copy()
 
 
 if __name__ == "__main__":
