@@ -48,6 +48,27 @@ def _original_command(config: dict[str, Any], path: str) -> str:
     return f"the options it was started with, plus --resume {path}"
 
 
+def is_process_failure(result: Any) -> bool:
+    """A record of the run's processes failing, not of a case's outcome: the collectives ranks
+    that could not be launched, or a case cut off by a rank fault. Resuming runs these again."""
+    if not isinstance(result, dict) or result.get("status") != "failed" or result.get("suite") != "collectives":
+        return False
+    return result.get("name") == "launch" or str(result.get("error") or "").startswith("rank fault")
+
+
+def _set_aside_process_failures(doc: dict[str, Any]) -> dict[str, Any]:
+    """Move process-failure records from ``results`` to ``superseded`` (kept in the Run, with
+    when and why), so the resumed run measures those cases again and its exit code says how
+    the finished Run stands, not how the killed attempt ended."""
+    aside = [r for r in doc["results"] if is_process_failure(r)]
+    if aside:
+        doc["results"] = [r for r in doc["results"] if not is_process_failure(r)]
+        superseded = doc.get("superseded") if isinstance(doc.get("superseded"), list) else []
+        doc["superseded"] = [*superseded, *({"at": iso(utc_now()), "why": "set aside by --resume, which measures "
+                                             "the case again", "result": r} for r in aside)]
+    return doc
+
+
 def open_resumed(path: str, config: dict[str, Any], environment: dict[str, Any]) -> RunWriter:
     """The writer of the interrupted Run at ``path``, checked against this invocation."""
     doc = load_run(path)
@@ -66,7 +87,8 @@ def open_resumed(path: str, config: dict[str, Any], environment: dict[str, Any])
             name = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))[0]
             what = f"option {name} was {was.get(name)!r}, now {now.get(name)!r}"
         raise UserError(f"--resume {path}: its {what}; resume with the same options: {_original_command(old, path)}")
-    writer = RunWriter.resume(path)
+    doc = _set_aside_process_failures(doc)
+    writer = RunWriter.resume(path, doc)
     resumes = writer.doc.setdefault("resumed", [])
     if isinstance(resumes, list):
         resumes.append(iso(utc_now()))

@@ -196,10 +196,11 @@ class RunWriter:
         self._drop_journal()  # the Run file now holds every result
 
     @classmethod
-    def resume(cls, path: str | os.PathLike[str]) -> RunWriter:
+    def resume(cls, path: str | os.PathLike[str], doc: dict[str, Any] | None = None) -> RunWriter:
         """Continue writing an existing Run (for ``--resume``): its results, journal included,
-        are kept as they are."""
-        doc = load_run(path)
+        are kept as they are; ``doc`` (the Run as :func:`load_run` read it, edited) is written
+        in its place when given."""
+        doc = load_run(path) if doc is None else doc
         self = cls.__new__(cls)
         self.path = Path(path)
         self.doc = doc

@@ -160,6 +160,38 @@ def test_resume_finishes_a_half_done_collectives_sweep(tmp_path, monkeypatch, ca
     assert exit_.value.code == 0 and "27 results kept, 0 to go" in out and "# collectives over" not in out
 
 
+def test_resume_measures_again_what_a_rank_fault_cut_off(tmp_path, monkeypatch, capfd) -> None:
+    """The killed attempt's process failures (the ranks' launch, a case cut off by a rank
+    fault) are set aside under ``superseded``, that case is measured again, and the finished
+    Run exits 0."""
+    import json
+
+    from exabench.bench import suites
+    from exabench.bench.rundoc import make_result
+    from exabench.cli import main
+
+    monkeypatch.setattr(suites, "SUITES", {"collectives": suites.SUITES["collectives"]})
+    with pytest.raises(SystemExit):
+        main(["bench", "all", "--quick", "--device", "cpu", "--out", str(tmp_path)])
+    path = next(tmp_path.glob("*.json"))
+    doc = json.loads(path.read_text())
+    tenth = doc["results"][10]
+    cut = make_result(suite="collectives", name=tenth["name"], params=tenth["params"], status="failed",
+                      error="rank fault: rank 1: gathering the results failed")
+    launch = make_result(suite="collectives", name="launch", params={"nranks": 2}, status="failed",
+                         error="rank 1 exited with code 9")  # as run_in_all records it
+    path.write_text(json.dumps({**doc, "results": [*doc["results"][:10], cut, launch]}))
+    capfd.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "all", "--quick", "--device", "cpu", "--out", str(tmp_path), "--resume", str(path)])
+    out, err = capfd.readouterr()
+    assert exit_.value.code == 0, out + err
+    assert "10 results kept, 17 to go" in out
+    run = only_run(tmp_path)
+    assert len(run["results"]) == 27 and all(r["status"] == "ok" for r in run["results"])
+    assert [s["result"]["error"] for s in run["superseded"]] == [cut["error"], launch["error"]]
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
