@@ -6,7 +6,8 @@
 # From the repo root on the GPU machine (the device tool sets OUT; elsewhere it defaults):
 #   bash benchmarks/gpu_check.sh            # ~6-8 minutes on one H100, 10 at most
 #   MAMF_BUDGET_S=30 bash benchmarks/gpu_check.sh
-# Then copy $OUT/run/*.json into workloads/measured/ and the figures into the README.
+# Then copy $OUT/run/*.json into workloads/measured/ (then `--hardware h100-sxm-measured`, or
+# h200-sxm-measured, plans on them; `exabench catalog` lists them) and the figures into the README.
 # Never changes clocks, power limits or modes.
 set -uo pipefail
 OUT=${OUT:-/tmp/exabench-gpu}

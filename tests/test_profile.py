@@ -138,3 +138,61 @@ def test_bad_hardware_inputs(tmp_path) -> None:
     toml.write_text('[peak_tflops]\nbf16 = 100.0\n[memory]\ncapacity_gb = 10.0\nhbm_bandwidth_gbps = 100.0\n')
     with pytest.raises(UserError, match="needs a \\[gemm_efficiency\\] table"):
         load_profile(str(toml))
+
+
+# --- measured Runs that ship (workloads/measured/) -------------------------------------------
+
+def _ship(folder, run_id: str, created: str, device: str | None, tflops: float) -> None:
+    run = _run(device, [_result("gemm", {"m": 8192, "n": 8192, "k": 8192, "dtype": "bf16"}, {"tflops": tflops})])
+    run.update(id=run_id, created=created, environment={**run["environment"], "fingerprint": "fp"})
+    (folder / f"{run_id}.json").write_text(json.dumps(run))
+
+
+def test_name_measured_is_the_newest_shipped_run_on_that_gpu(tmp_path, monkeypatch) -> None:
+    from exabench.workloads import profile
+
+    monkeypatch.setattr(profile, "MEASURED_DIR", tmp_path)
+    _ship(tmp_path, "old", "2026-01-01T00:00:00Z", "NVIDIA H100 80GB HBM3", 600.0)
+    _ship(tmp_path, "new", "2026-06-01T00:00:00Z", "NVIDIA H100 80GB HBM3", 700.0)
+    _ship(tmp_path, "cpu", "2026-07-01T00:00:00Z", None, 0.1)  # no GPU: never a measured profile
+    p = load_profile("h100-sxm-measured")
+    assert p.name == "h100-sxm" and p.run_id == "new + old"  # one machine (fingerprint): counted together
+    assert p.gemm_efficiency("bf16", 2 * 8192**3) == pytest.approx(0.85 * 650 / 989.4)  # the two averaged
+    other = json.loads((tmp_path / "old.json").read_text())
+    other["environment"]["fingerprint"] = "another-machine"
+    (tmp_path / "old.json").write_text(json.dumps(other))
+    assert load_profile("h100-sxm-measured").run_id == "new"
+    assert p.provenance["gemm_efficiency"]["kind"] == "measured"
+    assert [(name, run["id"]) for name, run in profile.shipped_measured()] == [("h100-sxm", "new"), ("h100-sxm", "old")]
+    with pytest.raises(UserError, match=r"no measured Run ships for h200-sxm yet \(h100-sxm-measured\)"):
+        load_profile("h200-sxm-measured")
+
+
+def test_plan_on_a_shipped_measured_profile_says_so(tmp_path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from exabench.cli import cli
+    from exabench.workloads import profile
+
+    monkeypatch.setattr(profile, "MEASURED_DIR", tmp_path)
+    _ship(tmp_path, "h100run", "2026-06-01T00:00:00Z", "NVIDIA H100 80GB HBM3", 700.0)
+    result = CliRunner().invoke(cli, ["plan", "--model", "llama3-8b", "--hardware", "h100-sxm-measured", "--gpus", "8",
+                                      "--format", "json"])
+    assert result.exit_code == 0, result.output
+    hardware = json.loads(result.output)["inputs"]["hardware"]
+    assert hardware["run_id"] == "h100run" and hardware["provenance"]["gemm_efficiency"]["kind"] == "measured"
+    listed = CliRunner().invoke(cli, ["catalog", "--format", "json"])
+    assert [m["name"] for m in json.loads(listed.output)["measured"]] == ["h100-sxm-measured"]
+
+
+def test_every_shipped_measured_run_is_a_gpu_run_a_profile_matches() -> None:
+    """What a GPU session commits under workloads/measured/ must load and overlay its profile."""
+    from exabench.workloads import profile
+
+    paths = sorted(profile.MEASURED_DIR.glob("*.json"))
+    if not paths:
+        pytest.skip("no measured Run ships yet (no session has been lent a GPU)")
+    assert len(profile.shipped_measured()) == len(paths)  # every one is on a GPU a profile matches
+    for name, run in profile.shipped_measured():
+        p = load_profile(f"{name}-measured")
+        assert any(v["kind"] == "measured" for v in p.provenance.values()), run.get("id")

@@ -24,7 +24,7 @@ from typing import Any
 from exabench.errors import UserError
 from exabench.workloads.curve import Curve
 from exabench.workloads.hardware import HardwarePeaks, match_device, parse_peaks
-from exabench.workloads.tomlfile import read_toml, resolve_spec
+from exabench.workloads.tomlfile import DATA_DIR, read_toml, resolve_spec
 
 RING_COLLECTIVES = ("reduce_scatter", "all_gather", "alltoall", "all_to_all")
 
@@ -135,16 +135,60 @@ def load_reference(name_or_path: str) -> HardwareProfile:
     return parse_profile(read_toml(path), path)
 
 
+MEASURED_SUFFIX = "-measured"
+MEASURED_DIR = DATA_DIR / "measured"
+"""Runs measured on real GPUs that ship with exabench (``workloads/measured/*.json``)."""
+
+
+def shipped_measured() -> list[tuple[str, dict[str, Any]]]:
+    """``(profile name, Run)`` of every shipped measured Run on a GPU a profile matches,
+    newest first (by the Run's ``created``)."""
+    from exabench.bench.rundoc import load_run
+
+    found = []
+    for path in sorted(MEASURED_DIR.glob("*.json")):
+        run = load_run(path)
+        matched = match_device(run_device_name(run))
+        if matched is not None:
+            found.append((matched.name, run))
+    return sorted(found, key=lambda item: str(item[1].get("created", "")), reverse=True)
+
+
+def load_measured(profile: str) -> HardwareProfile:
+    """``<profile>-measured``: the shipped Runs measured on that GPU, over its reference. A GPU
+    session commits several Runs (the quick suite, a GEMM sweep, a memory sweep): the newest
+    and every other Run of the same machine and software (``environment.fingerprint``) count
+    together, as one Run whose id names them all."""
+    runs = [run for name, run in shipped_measured() if name == profile]
+    if not runs:
+        have = sorted({f"{name}{MEASURED_SUFFIX}" for name, _ in shipped_measured()})
+        raise UserError(f"no measured Run ships for {profile} yet ({', '.join(have) or 'none ships'}); use "
+                        f"--hardware {profile} (published curves) or --hardware RUN.json (your own Run)")
+    newest = runs[0]
+    same = [run for run in runs if _fingerprint(run) == _fingerprint(newest)]
+    merged = {**newest, "id": " + ".join(str(run.get("id")) for run in same),
+              "results": [result for run in same for result in run.get("results", [])]}
+    return profile_from_run(merged, default=profile)
+
+
+def _fingerprint(run: dict[str, Any]) -> Any:
+    environment = run.get("environment")
+    return environment.get("fingerprint") if isinstance(environment, dict) else None
+
+
 def load_profile(name_or_path: str, *, default: str = "h100-sxm") -> HardwareProfile:
-    """A shipped profile name, a hardware TOML, or a Run JSON (measured, on top of its reference)."""
+    """A shipped profile name, ``<name>-measured`` (the shipped Run measured on that GPU), a
+    hardware TOML, or a Run JSON (measured, on top of its reference)."""
     if name_or_path.endswith(".json"):
         from exabench.bench.rundoc import load_run
 
         return profile_from_run(load_run(name_or_path), default=default)
+    if name_or_path.endswith(MEASURED_SUFFIX) and not name_or_path.endswith(".toml"):
+        return load_measured(name_or_path[: -len(MEASURED_SUFFIX)])
     return load_reference(name_or_path)
 
 
-def _device_name(run: dict[str, Any]) -> str | None:
+def run_device_name(run: dict[str, Any]) -> str | None:
     devices = ((run.get("environment") or {}).get("gpu") or {}).get("devices") or []
     return devices[0].get("name") if devices and isinstance(devices[0], dict) else None
 
@@ -152,7 +196,7 @@ def _device_name(run: dict[str, Any]) -> str | None:
 def profile_from_run(run: dict[str, Any], *, default: str = "h100-sxm") -> HardwareProfile:
     """Overlay a Run's measurements on the reference profile of the GPU it ran on."""
     run_id = str(run.get("id", "?"))
-    device = _device_name(run)
+    device = run_device_name(run)
     matched = match_device(device)
     if matched is None:
         base = load_reference(default)
@@ -176,8 +220,8 @@ def profile_from_run(run: dict[str, Any], *, default: str = "h100-sxm") -> Hardw
     for dtype, points in by_dtype.items():
         if len({x for x, _ in points}) >= 2:
             gemm[dtype] = Curve.from_points(points)
-        elif dtype in gemm:  # one size: keep the reference shape, through the measured point
-            x, y = points[0]
+        elif dtype in gemm:  # one size: keep the reference shape, through the measured point(s)
+            x, y = points[0][0], statistics.fmean(y for _, y in points)
             gemm[dtype] = gemm[dtype].scaled(y / gemm[dtype](x))
     if by_dtype:
         prov["gemm_efficiency"] = {

@@ -21,7 +21,12 @@ def command(fmt: str) -> None:
     from exabench.analysis.flops import active_matmul_params, total_params
     from exabench.workloads.clusters import shipped_clusters
     from exabench.workloads.models import shipped_models
-    from exabench.workloads.profile import load_reference
+    from exabench.workloads.profile import (
+        MEASURED_SUFFIX,
+        load_reference,
+        run_device_name,
+        shipped_measured,
+    )
     from exabench.workloads.published import load_published
     from exabench.workloads.tomlfile import shipped_names
 
@@ -40,11 +45,20 @@ def command(fmt: str) -> None:
                  "nic_gbps_per_gpu": c.network.nic_gbytes_per_gpu(c.gpus_per_node) * 8, "fabric": c.network.fabric,
                  "source": c.source} for c in shipped_clusters()]
     published = sorted({r.source for r in load_published()})
+    measured = [{"name": f"{name}{MEASURED_SUFFIX}", "run": run.get("id"), "created": run.get("created"),
+                 "device": run_device_name(run)} for name, run in shipped_measured()]
     if fmt == "json":
-        click.echo(json.dumps({"models": models, "hardware": hardware, "clusters": clusters, "published": published}, indent=2))
+        click.echo(json.dumps({"models": models, "hardware": hardware, "measured": measured, "clusters": clusters,
+                               "published": published}, indent=2))
         return
     _table("Models", models, ("name", "params_b", "active_b", "layers", "hidden", "heads", "kv_heads", "moe", "seq_len"))
     _table("Hardware", hardware, ("name", "bf16_tflops", "fp8_tflops", "hbm_gb", "hbm_gbps", "nvlink_gbps", "tdp_w"))
+    if measured:
+        _table("Measured hardware (--hardware NAME: the newest shipped Run on that GPU)", measured,
+               ("name", "run", "created", "device"))
+    else:
+        click.echo("Measured hardware: none ships yet (no Run from a GPU in workloads/measured/); plans use the "
+                   "published curves, or --hardware RUN.json\n")
     _table("Clusters", clusters, ("name", "gpu", "gpus", "gpus_per_node", "nic_gbps_per_gpu", "fabric"))
     click.echo("Published runs (exabench validate):")
     for source in published:
