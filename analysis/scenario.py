@@ -1,6 +1,7 @@
 """The default scenario of ``exabench run``: a Llama-3-405B-scale pre-training run (15.6T
 tokens, Llama 3's budget) on ``colossus-100k``, planned on this machine's Run when it was
-measured on an H100-class GPU, else on the reference ``h100-sxm`` profile, and saying which.
+measured on an H100-class GPU, else on the H100 SXM Runs that ship in ``workloads/measured/``
+(``h100-sxm-measured``), else on the reference ``h100-sxm`` profile, and saying which.
 
 GPUs: 98,304 (96 x 1,024), the largest count at or under 100,000 that a layout with a
 power-of-two batch and 126 layers can use (100,000 = 2^5 x 5^5 leaves no data-parallel degree
@@ -16,7 +17,14 @@ from exabench.analysis.plan import build_plan
 from exabench.analysis.step import Context
 from exabench.workloads.clusters import load_cluster
 from exabench.workloads.models import load_model
-from exabench.workloads.profile import HardwareProfile, load_reference, profile_from_run
+from exabench.workloads.profile import (
+    MEASURED_SUFFIX,
+    HardwareProfile,
+    load_measured,
+    load_reference,
+    profile_from_run,
+    shipped_measured,
+)
 
 MODEL = "llama3-405b"
 CLUSTER = "colossus-100k"
@@ -27,11 +35,22 @@ H100_CLASS = ("h100-sxm", "h100-pcie", "h200-sxm")
 REFERENCE = "h100-sxm"
 
 
+def _fallback(why: str, **extra: str) -> tuple[HardwareProfile, dict[str, str]]:
+    """This machine's Run can't stand for an H100: the H100 SXM Runs that ship with exabench
+    (``workloads/measured/``) when there are any, else the published reference curves."""
+    if any(name == REFERENCE for name, _ in shipped_measured()):
+        profile = load_measured(REFERENCE)
+        return profile, {"basis": "shipped-measured", "profile": f"{REFERENCE}{MEASURED_SUFFIX}", **extra,
+                         "why": f"{why}: the H100 SXM Runs that ship with exabench ({profile.run_id}, "
+                                "workloads/measured/) are used"}
+    return load_reference(REFERENCE), {"basis": "reference", "profile": REFERENCE, **extra,
+                                       "why": f"{why}: the reference H100 SXM profile (published curves) is used"}
+
+
 def scenario_profile(run_doc: dict[str, Any] | None) -> tuple[HardwareProfile, dict[str, str]]:
     """The profile to plan on and a plain statement of which and why."""
     if not run_doc:
-        return load_reference(REFERENCE), {"basis": "reference", "profile": REFERENCE,
-                                           "why": "no Run given: the reference H100 SXM profile (published curves)"}
+        return _fallback("no Run given")
     profile = profile_from_run(run_doc, default=REFERENCE)
     run_id = str(run_doc.get("id", "?"))
     measured = any(v.get("kind") == "measured" for v in profile.provenance.values())
@@ -41,10 +60,8 @@ def scenario_profile(run_doc: dict[str, Any] | None) -> tuple[HardwareProfile, d
                                 "NVLink measurements replace the reference curves where it has them"}
     devices = ((run_doc.get("environment") or {}).get("gpu") or {}).get("devices") or []
     device = devices[0].get("name") if devices and isinstance(devices[0], dict) else None
-    return load_reference(REFERENCE), {
-        "basis": "reference", "profile": REFERENCE, "run_id": run_id,
-        "why": (f"Run {run_id} was measured on {device or 'a machine without a GPU'}, not an H100-class GPU: "
-                f"the reference H100 SXM profile (published curves) is used, not this machine's numbers")}
+    return _fallback(f"Run {run_id} was measured on {device or 'a machine without a GPU'}, not an H100-class GPU, "
+                     "so not this machine's numbers", run_id=run_id)
 
 
 def default_scenario_plan(run_doc: dict[str, Any] | None) -> dict[str, Any]:

@@ -29,3 +29,22 @@ def test_h100_run_is_used_as_measured() -> None:
     assert basis["basis"] == "measured" and basis["run_id"] == "h100-run"
     plan = default_scenario_plan(run)
     assert plan["power"]["kind"] == "measured" and plan["power"]["gpu_w"] == 640.0
+
+
+def test_cpu_run_plans_on_the_shipped_h100_runs_when_there_are_some(tmp_path, monkeypatch) -> None:
+    import json
+
+    from exabench.workloads import profile
+
+    shipped = {"schema": "exabench.run/1", "id": "h100-shipped", "created": "2026-06-01T00:00:00Z", "config": {},
+               "environment": {"fingerprint": "fp", "gpu": {"devices": [{"name": "NVIDIA H100 80GB HBM3"}]}},
+               "results": [{"suite": "gemm", "name": "gemm_bf16", "unit": "s", "samples": [1.0], "stats": {},
+                            "status": "ok", "params": {"m": 8192, "n": 8192, "k": 8192, "dtype": "bf16"},
+                            "metrics": {"tflops": 780.0}}]}
+    (tmp_path / "h100-shipped.json").write_text(json.dumps(shipped))
+    monkeypatch.setattr(profile, "MEASURED_DIR", tmp_path)
+    run = {"id": "cpu-run", "environment": {"gpu": {"devices": []}}, "results": []}
+    chosen, basis = scenario_profile(run)
+    assert basis["basis"] == "shipped-measured" and basis["profile"] == "h100-sxm-measured"
+    assert chosen.run_id == "h100-shipped" and "workloads/measured/" in basis["why"]
+    assert chosen.provenance["gemm_efficiency"]["kind"] == "measured"
