@@ -10,13 +10,33 @@ from exabench.reports.fmt import count, duration, num, pct, usd
 # The headline metric of each suite: (metric key, unit, label).
 HEADLINES = {
     "gemm": ("tflops", "TFLOP/s", "best GEMM"),
-    "memory": ("gbps", "GB/s", "best memory"),
+    "memory": ("gbps", "GB/s", "memory (largest)"),
     "collectives": ("busbw_gbps", "GB/s busbw", "best collective"),
 }
 
 
+LINK_KERNELS = ("host_copy", "peer_copy")
+
+
+def _key(suite: str, params: dict[str, Any], name: str) -> str:
+    if suite == "gemm":
+        return str(params.get("dtype"))
+    if params.get("kernel") in LINK_KERNELS:  # one figure per direction: "both" sums two
+        return f"{'host' if params['kernel'] == 'host_copy' else 'peer'} {params.get('direction')}"
+    return str(params.get("kernel") or params.get("collective") or name)
+
+
+def _rank(suite: str, params: dict[str, Any], value: float) -> tuple[float, float]:
+    """What "best" means: the highest figure, except for the memory kernels, whose figure is
+    that of their largest array: the device memory's bandwidth, not a cache's (the report's
+    table shows every size)."""
+    if suite == "memory" and params.get("kernel") not in LINK_KERNELS:
+        return (float(params.get("bytes") or 0), value)
+    return (0.0, value)
+
+
 def _best(results: list[dict[str, Any]], suite: str, metric: str) -> dict[str, dict[str, Any]]:
-    """The best ok result of ``suite`` per dtype/kernel/collective."""
+    """The headline ok result of ``suite`` per dtype / kernel / link direction / collective."""
     best: dict[str, dict[str, Any]] = {}
     for r in results:
         if r.get("suite") != suite or r.get("status") != "ok":
@@ -25,8 +45,9 @@ def _best(results: list[dict[str, Any]], suite: str, metric: str) -> dict[str, d
         if value is None:
             continue
         params = r.get("params") or {}
-        key = str(params.get("dtype") if suite == "gemm" else params.get("kernel") or params.get("collective") or r["name"])
-        if key not in best or value > best[key]["metrics"][metric]:
+        key = _key(suite, params, r["name"])
+        if key not in best or _rank(suite, params, value) > _rank(suite, best[key].get("params") or {},
+                                                                  best[key]["metrics"][metric]):
             best[key] = r
     return best
 
