@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from exabench.reports.fmt import count, duration, num, pct, usd
+from exabench.reports.tidy_runs import LINK_KERNELS
 
 # The headline metric of each suite: (metric key, unit, label).
 HEADLINES = {
@@ -13,9 +14,6 @@ HEADLINES = {
     "memory": ("gbps", "GB/s", "memory (largest)"),
     "collectives": ("busbw_gbps", "GB/s busbw", "best collective"),
 }
-
-
-LINK_KERNELS = ("host_copy", "peer_copy")
 
 
 def _key(suite: str, params: dict[str, Any], name: str) -> str:

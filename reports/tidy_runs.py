@@ -99,6 +99,11 @@ def gemm_frame(runs: list[Document]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+LINK_KERNELS = ("host_copy", "peer_copy")
+"""Memory results that time a link (PCIe, NVLink), not a memory: their figure does not depend
+on whether an array fits a cache."""
+
+
 def memory_frame(runs: list[Document]) -> pd.DataFrame:
     """run, device, kernel, direction, series, bytes (of one array), gbps with its band, pct_of_peak."""
     rows = []
@@ -110,10 +115,14 @@ def memory_frame(runs: list[Document]) -> pd.DataFrame:
         kernel = str(params.get("kernel", result.get("name", "?")))
         direction = params.get("direction")
         lo, hi = _band(gbps, result.get("stats"))
+        # The raw cupy kernels are their own series beside torch's (the memory's figure vs a framework's).
+        series = kernel if direction in (None, "") else f"{kernel} ({direction})"
+        if params.get("backend") not in (None, "torch"):
+            series = f"{series} · {params['backend']}"
         rows.append({
             "run": run_label(doc), "device": device_label(doc), "kernel": kernel,
             "direction": "" if direction is None else str(direction),
-            "series": kernel if direction in (None, "") else f"{kernel} ({direction})",
+            "series": series,
             "bytes": size, "gbps": gbps, "gbps_lo": lo, "gbps_hi": hi,
             "pct_of_peak": number(metrics.get("pct_of_peak")),
         })

@@ -62,3 +62,20 @@ def test_a_hardware_provenance_that_is_not_an_object_is_left_out():
     plan["inputs"]["hardware"] = {"name": "h100-sxm", "run_id": None, "provenance": -1}
     names = [row[0] for row in tables.assumptions_table([Document("plan", "p", plan)]).rows]
     assert "hardware profile" in names and not any(n.startswith("hardware: ") for n in names)
+
+
+def test_memory_rows_are_the_largest_array_and_cupy_is_its_own_series():
+    from exabench.bench.rundoc import make_result
+
+    gib, mib = 1 << 30, 4 << 20
+    run = samples.sample_run(run_id="m", suites=())
+    run["results"] = [
+        make_result(suite="memory", name="copy", params={"kernel": "copy", "bytes": b, "backend": backend},
+                    samples=[1.0], metrics={"gbps": g, "pct_of_peak": 100 * g / 3350})
+        for b, backend, g in ((mib, "torch", 7000.0), (gib, "torch", 2900.0), (mib, "cupy", 7200.0), (gib, "cupy", 3050.0))
+    ] + [make_result(suite="memory", name="h2d", params={"kernel": "host_copy", "bytes": b, "direction": "h2d"},
+                     samples=[1.0], metrics={"gbps": g}) for b, g in ((mib, 30.0), (gib, 55.0))]
+    rows = {row[1].split(" · NVIDIA")[0]: row for row in tables.best_table([Document("run", "m", run)]).rows}
+    assert rows["copy"][2] == "2,900 GB/s" and rows["copy"][4] == "1.00 GiB"
+    assert rows["copy · cupy"][2] == "3,050 GB/s"
+    assert rows["host_copy (h2d)"][2] == "55.0 GB/s"
