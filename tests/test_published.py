@@ -9,8 +9,8 @@ from exabench.workloads.published import load_published, parse_published
 def test_shipped_published_runs() -> None:
     runs = load_published()
     ids = {r.id for r in runs}
-    assert len(ids) == len(runs) == 21
-    assert {"sc21-t1-1008b", "korthikanti-175b-seqsel", "llama3-405b-16k-gpus"} <= ids
+    assert len(ids) == len(runs) == 22
+    assert {"sc21-t1-1008b", "korthikanti-175b-seqsel", "llama3-405b-16k-gpus", "bloom-176b-384-gpus"} <= ids
     assert all(r.source and r.published > 0 for r in runs)
     row = next(r for r in runs if r.id == "korthikanti-175b-seqsel")
     assert row.settings["recompute"] == "selective" and row.settings["vp"] == 3 and row.published == 13.75
