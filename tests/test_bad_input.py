@@ -353,6 +353,8 @@ def test_named_bad_values_are_exit_2_one_line(args: list[str], tmp_path: Path, m
     ("clusters", "gpus", str(10**20)),  # hung the layout search before
     ("clusters", "gpus_per_node", "nan"),
     ("clusters", "pue", "inf"),  # [power] pue: nan and inf were accepted as positive numbers
+    ("clusters", "nic_gbps", str(10**400)),  # overflowed float() in the fabric sizing (fuzz find)
+    ("clusters", "gpu", '"' + "1" * 400 + '"'),  # a name too long to stat raised OSError (fuzz find)
 ])
 def test_spec_values_that_would_hang_or_poison_the_plan(kind, key, value, tmp_path: Path) -> None:
     source = DATA_DIR / kind / ("llama3-8b.toml" if kind == "models" else "colossus-100k.toml")

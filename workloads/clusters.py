@@ -9,7 +9,6 @@ reliability models). Unknown keys are an error.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,12 +73,18 @@ MAX_GPUS = 10_000_000
 layout search over its divisors would run for hours."""
 
 
+MAX_NUMBER = 1e15
+"""Largest value any cluster field takes (watts, dollars, Gb/s, ports...): a bigger one is a
+typo, and an integer beyond float range (10^400) would overflow the arithmetic later."""
+
+
 def _number(where: str, key: str, value: Any, *, integer: bool = False, zero_ok: bool = False) -> Any:
     kinds = (int,) if integer else (int, float)
-    # `not 0 <= value < inf` also refuses nan (every comparison with it is false).
-    if isinstance(value, bool) or not isinstance(value, kinds) or not 0 <= value < math.inf or (value == 0 and not zero_ok):
+    # `not 0 <= value <= MAX_NUMBER` also refuses nan (every comparison with it is false) and inf.
+    if isinstance(value, bool) or not isinstance(value, kinds) or not 0 <= value <= MAX_NUMBER or (value == 0 and not zero_ok):
         what = "a positive integer" if integer else "a positive finite number"
-        raise UserError(f"{where}: {key} = {value!r} is not valid; must be {what}")
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise UserError(f"{where}: {key} = {shown} is not valid; must be {what} of at most {MAX_NUMBER:.0e}")
     return value
 
 

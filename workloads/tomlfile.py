@@ -34,14 +34,23 @@ def shipped_names(kind: str) -> list[str]:
     return sorted(p.stem for p in (DATA_DIR / kind).glob("*.toml"))
 
 
+def _exists(path: Path, *, file: bool = False) -> bool:
+    """``path.exists()`` (``is_file()``), False for a name the OS can't even look up (too long,
+    a NUL byte), which pathlib raises for instead."""
+    try:
+        return path.is_file() if file else path.exists()
+    except (OSError, ValueError):
+        return False
+
+
 def resolve_spec(kind: str, name_or_path: str) -> Path:
     """A shipped spec by name (``h100-sxm``) or a TOML file by path; a clear error otherwise."""
     candidate = Path(name_or_path)
-    if candidate.suffix == ".toml" or candidate.exists():
-        if not candidate.is_file():
+    if candidate.suffix == ".toml" or _exists(candidate):
+        if not _exists(candidate, file=True):
             raise UserError(f"{name_or_path}: no such {kind} file; shipped {kind}: {', '.join(shipped_names(kind))}")
         return candidate
     shipped = DATA_DIR / kind / f"{name_or_path}.toml"
-    if shipped.is_file():
+    if _exists(shipped, file=True):
         return shipped
     raise UserError(f"unknown {kind} {name_or_path!r}; shipped: {', '.join(shipped_names(kind))} (or a path to a .toml file)")
