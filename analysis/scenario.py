@@ -23,6 +23,7 @@ from exabench.workloads.profile import (
     load_measured,
     load_reference,
     profile_from_run,
+    run_device_name,
     shipped_measured,
 )
 
@@ -58,8 +59,7 @@ def scenario_profile(run_doc: dict[str, Any] | None) -> tuple[HardwareProfile, d
         return profile, {"basis": "measured", "profile": profile.name, "run_id": run_id,
                          "why": f"Run {run_id} was measured on an H100-class GPU ({profile.name}): its GEMM, HBM and "
                                 "NVLink measurements replace the reference curves where it has them"}
-    devices = ((run_doc.get("environment") or {}).get("gpu") or {}).get("devices") or []
-    device = devices[0].get("name") if devices and isinstance(devices[0], dict) else None
+    device = run_device_name(run_doc)
     return _fallback(f"Run {run_id} was measured on {device or 'a machine without a GPU'}, not an H100-class GPU, "
                      "so not this machine's numbers", run_id=run_id)
 

@@ -159,9 +159,10 @@ def load_measured(profile: str) -> HardwareProfile:
     session commits several Runs (the quick suite, a GEMM sweep, a memory sweep): the newest
     and every other Run of the same machine and software (``environment.fingerprint``) count
     together, as one Run whose id names them all."""
-    runs = [run for name, run in shipped_measured() if name == profile]
+    shipped = shipped_measured()
+    runs = [run for name, run in shipped if name == profile]
     if not runs:
-        have = sorted({f"{name}{MEASURED_SUFFIX}" for name, _ in shipped_measured()})
+        have = sorted({f"{name}{MEASURED_SUFFIX}" for name, _ in shipped})
         raise UserError(f"no measured Run ships for {profile} yet ({', '.join(have) or 'none ships'}); use "
                         f"--hardware {profile} (published curves) or --hardware RUN.json (your own Run)")
     newest = runs[0]
@@ -188,9 +189,14 @@ def load_profile(name_or_path: str, *, default: str = "h100-sxm") -> HardwarePro
     return load_reference(name_or_path)
 
 
-def run_device_name(run: dict[str, Any]) -> str | None:
+def _first_device(run: dict[str, Any]) -> dict[str, Any]:
+    """The Run's first GPU as ``exabench env`` recorded it; empty without one."""
     devices = ((run.get("environment") or {}).get("gpu") or {}).get("devices") or []
-    return devices[0].get("name") if devices and isinstance(devices[0], dict) else None
+    return devices[0] if devices and isinstance(devices[0], dict) else {}
+
+
+def run_device_name(run: dict[str, Any]) -> str | None:
+    return _first_device(run).get("name")
 
 
 def profile_from_run(run: dict[str, Any], *, default: str = "h100-sxm") -> HardwareProfile:
@@ -276,8 +282,7 @@ DEFAULT_L2_BYTES = 50 * 1024**2
 
 
 def _l2_bytes(run: dict[str, Any]) -> int:
-    devices = ((run.get("environment") or {}).get("gpu") or {}).get("devices") or []
-    l2 = devices[0].get("l2_bytes") if devices and isinstance(devices[0], dict) else None
+    l2 = _first_device(run).get("l2_bytes")
     return int(l2) if isinstance(l2, (int, float)) and l2 > 0 else DEFAULT_L2_BYTES
 
 
