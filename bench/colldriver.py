@@ -144,16 +144,14 @@ def pending_in_all(results: list[dict[str, Any]], device: Any, quick: bool) -> i
 
 def run_in_all(writer: Any, device: Any, quick: bool, quiet: bool) -> Any:
     """The collectives part of ``bench all``: over :func:`default_nproc` local processes,
-    appended by their rank 0 to the same Run (skipping the cases a resumed Run already holds).
-    Returns the writer re-read with those results."""
+    appended by their rank 0 to the same Run (whose rank 0 skips the cases a resumed Run already
+    holds). Returns the writer re-read with those results."""
     from exabench.bench import launch
     from exabench.bench.collspec import build_spec, child_argv
     from exabench.bench.rundoc import RunWriter, make_result
 
     spec = build_spec({}, device.kind, quick)
     nproc = default_nproc(device.kind)
-    if not pending_in_all(writer.results, device, quick):
-        return writer
     if not quiet:
         what = "GPUs (NCCL)" if device.is_cuda else "CPU processes (gloo)"
         print(f"# collectives over {nproc} {what}", flush=True)
