@@ -25,10 +25,10 @@ NAME = re.compile(r"\.(nvml[A-Z]\w+|NVML_[A-Z0-9_]+)\b")
 def _names_used() -> set[str]:
     names: set[str] = set()
     for path in SOURCES:
-        names.update(NAME.findall(path.read_text(encoding="utf-8")))
-    # Names reached through getattr(nvml, "...") are written as strings.
-    for path in SOURCES:
-        names.update(re.findall(r"[\"'](nvml[A-Z]\w+)[\"']", path.read_text(encoding="utf-8")))
+        text = path.read_text(encoding="utf-8")
+        names.update(NAME.findall(text))
+        # Names reached through getattr(nvml, "...") are written as strings.
+        names.update(re.findall(r"[\"'](nvml[A-Z]\w+)[\"']", text))
     return names
 
 
