@@ -130,7 +130,7 @@ def summarize_fleet(gpus: list[Mapping[str, Any]], *, threshold: float = Z_THRES
         })
     by_rank = {g["rank"]: g for g in gpus}
     flagged = [{"rank": r, "host": by_rank[r].get("host"), "local_rank": by_rank[r].get("local_rank"),
-                "device": by_rank[r].get("device"), "figures": items,
+                "device": by_rank[r].get("device"), "uuid": by_rank[r].get("uuid"), "figures": items,
                 "worst_z": min(i["z"] for i in items)} for r, items in sorted(flags.items())]
     nodes: dict[str, list[int]] = {}
     for g in gpus:

@@ -125,6 +125,15 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def nvml_uuid(props: Any) -> str | None:
+    """The NVML spelling (``GPU-<uuid>``) of a torch device's UUID, None where torch has none."""
+    uuid = getattr(props, "uuid", None)
+    if uuid is None:
+        return None
+    text = str(uuid)
+    return text if text.startswith(("GPU-", "MIG-")) else f"GPU-{text}"
+
+
 def _torch_devices() -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Per-GPU facts torch knows that NVML doesn't (SM count, L2 size), and runtime versions."""
     try:
@@ -143,6 +152,7 @@ def _torch_devices() -> tuple[list[dict[str, Any]], dict[str, Any]]:
         devices.append({
             "index": index,
             "name": props.name,
+            "uuid": _safe(lambda p=props: nvml_uuid(p)),
             "memory_bytes": props.total_memory,
             "sm_count": props.multi_processor_count,
             "l2_bytes": getattr(props, "L2_cache_size", None),
@@ -151,24 +161,50 @@ def _torch_devices() -> tuple[list[dict[str, Any]], dict[str, Any]]:
     return devices, runtime
 
 
+def merge_devices(nvml_devices: list[dict[str, Any]], torch_devices: list[dict[str, Any]],
+                  visible: str | None) -> list[dict[str, Any]]:
+    """One record per GPU this process can use, in CUDA's order, with NVML's facts merged in.
+
+    CUDA numbers only the GPUs ``CUDA_VISIBLE_DEVICES`` lets through (and orders them fastest
+    first unless ``CUDA_DEVICE_ORDER=PCI_BUS_ID``); NVML numbers every GPU of the node in PCI
+    order. Under SLURM's one-GPU-per-task binding CUDA device 0 is often NVML device 3, so
+    records are paired by UUID, never by position, unless torch can't say the UUID (an old
+    build) and nothing renumbers (no ``CUDA_VISIBLE_DEVICES``, the same count). A GPU NVML sees that
+    this process can't use is left out: the Run describes the GPUs that produced it. Without
+    CUDA in torch (a login node, no torch) NVML's list is the whole answer.
+    """
+    if not torch_devices:
+        return [dict(d) for d in nvml_devices]
+    by_uuid = {d["uuid"]: d for d in nvml_devices if d.get("uuid")}
+    positional = visible is None and len(nvml_devices) == len(torch_devices)
+    merged = []
+    for position, device in enumerate(torch_devices):
+        record = dict(device)
+        match = by_uuid.get(device.get("uuid") or "")
+        if match is None and positional and not device.get("uuid"):
+            match = nvml_devices[position]
+        if match is not None:
+            # NVML is authoritative for what both know (it sees the board, torch the context).
+            record.update({k: v for k, v in match.items() if v is not None and k != "index"})
+            record["nvml_index"] = match.get("index")
+        record["index"] = device["index"]
+        merged.append(record)
+    return merged
+
+
 def gpu_info() -> dict[str, Any]:
     nvml_devices, driver, nvml_reason = _nvml_devices()
     torch_devices, runtime = _torch_devices()
-    devices = []
-    for index in range(max(len(nvml_devices), len(torch_devices))):
-        merged: dict[str, Any] = {}
-        if index < len(torch_devices):
-            merged.update(torch_devices[index])
-        if index < len(nvml_devices):
-            # NVML is authoritative for what both know (it sees the board, torch sees the context).
-            merged.update({k: v for k, v in nvml_devices[index].items() if v is not None})
-        devices.append(merged)
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    devices = merge_devices(nvml_devices, torch_devices, visible)
     return {
         "count": len(devices),
         "devices": devices,
         "driver": driver,
         "cuda_runtime": runtime.get("cuda_runtime"),
         "nccl": runtime.get("nccl"),
+        "node_count": len(nvml_devices) if nvml_devices else len(devices),
+        "cuda_visible_devices": visible,
         "nvml": nvml_reason is None and bool(nvml_devices),
         "nvml_unavailable_reason": nvml_reason,
         "nccl_env": {k: v for k, v in sorted(os.environ.items()) if k.startswith("NCCL_")},

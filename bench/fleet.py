@@ -67,7 +67,15 @@ def _record(session: Any, spec: Any, run_path: str | None, error: str | None) ->
     if spec.device == "cuda":
         import torch
 
-        record["device"] = f"cuda:{torch.cuda.current_device()} {torch.cuda.get_device_name()}"
+        from exabench.bench.env import nvml_uuid
+
+        index = torch.cuda.current_device()
+        record["device"] = f"cuda:{index} {torch.cuda.get_device_name(index)}"
+        # The UUID names the board to pull: nvidia-smi -q -i <uuid>, whatever the renumbering.
+        try:
+            record["uuid"] = nvml_uuid(torch.cuda.get_device_properties(index))
+        except Exception:  # noqa: BLE001 - an identity fact missing is None, never a lost rank
+            record["uuid"] = None
     if run_path:
         try:
             record["figures"] = figures_from_run(load_run(run_path))
@@ -144,7 +152,8 @@ def render_summary(summary: dict[str, Any], path: str) -> str:
         lines.append("# flagged GPUs: none")
     for gpu in summary["flagged_gpus"]:
         worst = min(gpu["figures"], key=lambda f: f["z"])
-        lines.append(f"# SLOW rank {gpu['rank']} ({gpu['host']}, local {gpu['local_rank']}): "
+        board = f", {gpu['uuid']}" if gpu.get("uuid") else ""
+        lines.append(f"# SLOW rank {gpu['rank']} ({gpu['host']}, local {gpu['local_rank']}{board}): "
                      f"{len(gpu['figures'])} figures; worst {worst['figure']} z={worst['z']:.1f} "
                      f"({100 * worst['rel_dev']:+.1f} %)")
     for node in summary["flagged_nodes"]:

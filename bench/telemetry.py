@@ -216,8 +216,9 @@ def _handle_for(nvml: Any, cuda_index: int) -> Any:
     try:
         import torch
 
-        uuid = str(torch.cuda.get_device_properties(cuda_index).uuid)
-        return nvml.nvmlDeviceGetHandleByUUID(uuid if uuid.startswith("GPU-") else f"GPU-{uuid}")
+        from exabench.bench.env import nvml_uuid
+
+        return nvml.nvmlDeviceGetHandleByUUID(nvml_uuid(torch.cuda.get_device_properties(cuda_index)))
     except Exception:  # noqa: BLE001 - older torch without .uuid, MIG, or a fake NVML
         return nvml.nvmlDeviceGetHandleByIndex(cuda_index)
 

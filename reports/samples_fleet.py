@@ -65,6 +65,7 @@ def sample_fleet(*, gpus: int = 64, per_node: int = 8, seed: int = 0,
         metrics={"busbw_gbps": float(np.median(busbw))}, extra={"ranks": {"busbw_gbps": busbw}})], run_id="collectives")
     links = link_figures(collectives)
     records = [{"rank": r, "host": f"node-{r // per_node:03d}", "local_rank": r % per_node, "device": "cuda:0 H100",
+                "uuid": f"GPU-{r:08x}-5e1f-4c3a-9b7d-{r * 7919:012x}",
                 "run": f"/scratch/fleet/fleet_20250101T000000Z/rank{r:05d}/{doc['id']}.json",
                 "figures": {**figures_from_run(doc), **links.get(r, {})}, "error": None} for r, doc in runs.items()]
     fleet = {"schema": FLEET_SCHEMA, "fleet": "/scratch/fleet/fleet_20250101T000000Z",

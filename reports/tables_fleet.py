@@ -92,14 +92,15 @@ def flagged_table(fleets: list[FleetDocument]) -> Table | None:
     frame = tf.flagged_frame(fleets)
     if frame.empty:
         return None
-    rows = [[str(r["rank"]), r["host"], fmt.MISSING if r["local_rank"] is None else str(r["local_rank"]), r["label"],
-             fmt.num(r["value"], r["unit"]), fmt.num(r["below_pct"], "%"), fmt.sig(r["z"]), f"measured · {r['fleet']}"]
+    rows = [[str(r["rank"]), r["host"], fmt.MISSING if r["local_rank"] is None else str(r["local_rank"]),
+             r["uuid"] or fmt.MISSING, r["label"], fmt.num(r["value"], r["unit"]), fmt.num(r["below_pct"], "%"), fmt.sig(r["z"]), f"measured · {r['fleet']}"]
             for r in frame.head(MAX_ROWS).to_dict("records")]
     more = f" Showing {MAX_ROWS} of {len(frame):,} rows; fleet.json holds them all." if len(frame) > MAX_ROWS else ""
-    columns = [("rank", True), ("node", False), ("local GPU", True), ("figure", False), ("value", True),
+    columns = [("rank", True), ("node", False), ("local GPU", True), ("board UUID", False), ("figure", False), ("value", True),
                ("below median", True), ("z", True), ("source", False)]
     return _table("fleet-flagged", "GPUs flagged slow", columns, rows,
-                  "One row per GPU and figure, most extreme z first; z is the modified z-score." + more)
+                  "One row per GPU and figure, most extreme z first; z is the modified z-score. The board UUID "
+                  "finds the card whatever CUDA_VISIBLE_DEVICES renumbered (nvidia-smi -q -i <UUID>)." + more)
 
 
 def nodes_table(fleets: list[FleetDocument]) -> Table | None:

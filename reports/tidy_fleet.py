@@ -106,15 +106,16 @@ def flagged_frame(fleets: list[FleetDocument]) -> pd.DataFrame:
     """One row per slow outlier (GPU and figure), worst first within each fleet."""
     rows = []
     for document in fleets:
-        local = {g["rank"]: g.get("local_rank") for g in document.doc.get("ranks") or []}
+        ranks = {g["rank"]: g for g in document.doc.get("ranks") or []}
         for fig in document.doc["figures"]:
             for out in fig["outliers"]:
                 if out.get("direction", "slow") != "slow":
                     continue
                 rows.append({"fleet": fleet_id(document), "rank": out["rank"], "host": str(out.get("host") or "?"),
-                             "local_rank": local.get(out["rank"]), "figure": fig["figure"],
+                             "local_rank": ranks.get(out["rank"], {}).get("local_rank"),
+                             "uuid": ranks.get(out["rank"], {}).get("uuid"), "figure": fig["figure"],
                              "label": figure_label(fig["figure"]), "unit": unit(fig["figure"]),
                              "value": out["value"], "below_pct": -100 * out["rel_dev"], "z": out["z"]})
-    frame = pd.DataFrame(rows, columns=["fleet", "rank", "host", "local_rank", "figure", "label", "unit", "value",
+    frame = pd.DataFrame(rows, columns=["fleet", "rank", "host", "local_rank", "uuid", "figure", "label", "unit", "value",
                                         "below_pct", "z"])
     return frame.sort_values(["fleet", "z", "rank"], kind="stable").reset_index(drop=True)

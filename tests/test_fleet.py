@@ -38,7 +38,8 @@ def test_render_summary_names_the_slow_gpu() -> None:
     gpus = [{"rank": r, "host": f"node{r // 4}", "local_rank": r % 4,
              "figures": {"gemm/gemm_bf16[m=8192]:tflops": 700.0 + r % 3}} for r in range(8)]
     gpus[6]["figures"]["gemm/gemm_bf16[m=8192]:tflops"] = 500.0
+    gpus[6]["uuid"] = "GPU-6b1c1f8e-0000-4c3a-9b7d-000000000006"
     text = render_summary(summarize_fleet(gpus), "fleet.json")
     assert "8 GPUs (ranks) on 2 nodes" in text
-    assert "SLOW rank 6 (node1, local 2)" in text and "-28.7 %" in text
+    assert "SLOW rank 6 (node1, local 2, GPU-6b1c1f8e-0000-4c3a-9b7d-000000000006)" in text and "-28.7 %" in text
     assert "node node1: ranks [6] of 4 flagged" in text and text.endswith("written to fleet.json")

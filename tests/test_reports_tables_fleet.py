@@ -31,9 +31,10 @@ def test_tables(fleet):
     assert figures.columns[:8] == ["figure", "n", "median", "min", "max", "unit", "spread", "outliers"]
     gemm = next(r for r in figures.rows if r[0].startswith("gemm_bf16"))
     assert gemm[1] == "64" and gemm[5] == "TFLOP/s" and gemm[7] == "2 slow" and gemm[8].startswith("measured · fleet_")
-    assert flagged.columns[:7] == ["rank", "node", "local GPU", "figure", "value", "below median", "z"]
+    assert flagged.columns[:8] == ["rank", "node", "local GPU", "board UUID", "figure", "value", "below median", "z"]
     assert [r[:3] for r in flagged.rows] == [["13", "node-001", "5"], ["42", "node-005", "2"], ["42", "node-005", "2"]]
-    assert flagged.rows[0][4].endswith("TFLOP/s") and flagged.rows[0][5] == "13.6 %" and flagged.rows[0][6] == "-11.2"
+    assert flagged.rows[0][3] == "GPU-0000000d-5e1f-4c3a-9b7d-000000019223"
+    assert flagged.rows[0][5].endswith("TFLOP/s") and flagged.rows[0][6] == "13.6 %" and flagged.rows[0][7] == "-11.2"
     assert nodes.rows == [["node-001", "8", "13", "measured · fleet_20250101T000000Z"],
                           ["node-005", "8", "42", "measured · fleet_20250101T000000Z"]]
 

@@ -45,6 +45,7 @@ def test_flagged_frame_is_worst_first_with_the_local_gpu(fleet):
     frame = tf.flagged_frame([fleet])
     assert frame[["rank", "host", "local_rank"]].values.tolist() == [[13, "node-001", 5], [42, "node-005", 2],
                                                                      [42, "node-005", 2]]
+    assert frame.loc[0, "uuid"] == "GPU-0000000d-5e1f-4c3a-9b7d-000000019223"  # the board of rank 13
     assert frame["z"].is_monotonic_increasing and frame.loc[0, "below_pct"] == pytest.approx(13.6, abs=0.1)
 
 
