@@ -137,11 +137,22 @@ def _slots_for(case: Case, device: Device, config: TimingConfig) -> int:
 
 
 class _Timer:
-    """Times one call per sample with device events (GPU) or perf_counter_ns (CPU)."""
+    """Times one call per sample with device events (GPU) or perf_counter_ns (CPU).
 
-    def __init__(self, device: Device, flush: Callable[[], None] | None) -> None:
+    Given a ``clock`` (the telemetry's), it also places each timed call on that clock in
+    ``spans`` so the samples taken while the GPU throttled can be flagged one by one. On the
+    GPU the first call's start event is anchored at the host time it was queued on an idle
+    device (the warm-up ends with a synchronise; only its flush runs first, tens of µs), and
+    every later edge is that anchor plus the event's offset from the first start event, so
+    queueing ahead of the GPU does not skew the placement.
+    """
+
+    def __init__(self, device: Device, flush: Callable[[], None] | None,
+                 clock: Callable[[], float] | None = None) -> None:
         self.device = device
         self.flush = flush
+        self.clock = clock
+        self.spans: list[tuple[float, float]] = []
 
     def time_calls(self, fn: Callable[[int], None], count: int, slots: int, start_slot: int = 0) -> list[float]:
         if self.device.is_cuda:
@@ -149,13 +160,16 @@ class _Timer:
         return self._cpu(fn, count, slots, start_slot)
 
     def _cpu(self, fn, count, slots, start_slot) -> list[float]:
-        samples = []
+        samples, spans, clock = [], [], self.clock
         for i in range(count):
             if self.flush:
                 self.flush()
+            at = clock() if clock else 0.0
             t0 = time.perf_counter_ns()
             fn((start_slot + i) % slots)
             samples.append((time.perf_counter_ns() - t0) * 1e-9)
+            spans.append((at, at + samples[-1]))
+        self.spans = spans if clock else []
         return samples
 
     def _cuda(self, fn, count, slots, start_slot) -> list[float]:
@@ -163,13 +177,20 @@ class _Timer:
 
         starts = [torch.cuda.Event(enable_timing=True) for _ in range(count)]
         ends = [torch.cuda.Event(enable_timing=True) for _ in range(count)]
+        anchor = 0.0
         for i in range(count):
             if self.flush:
                 self.flush()
             starts[i].record()
+            if i == 0 and self.clock:
+                anchor = self.clock()
             fn((start_slot + i) % slots)
             ends[i].record()
         torch.cuda.synchronize(self.device.index)
+        if self.clock:
+            first = starts[0]
+            self.spans = [(anchor + first.elapsed_time(s) * 1e-3, anchor + first.elapsed_time(e) * 1e-3)
+                          for s, e in zip(starts, ends, strict=True)]
         return [s.elapsed_time(e) * 1e-3 for s, e in zip(starts, ends, strict=True)]
 
 
@@ -219,10 +240,12 @@ def measure(case: Case, device: Device, config: TimingConfig, telemetry: Telemet
         estimate = _warm_up(timer, fn, config, slots)
         count = int(min(config.max_samples, max(config.min_samples, config.rep_ms * 1e-3 / max(estimate, 1e-9))))
         with _window(telemetry) as summary:
+            timer.clock = summary.get("clock")
             samples = timer.time_calls(fn, count, slots)
         samples = [s / per_sample_calls for s in samples]
         median = summarize(samples)["median"]
         metrics = case.metrics(median, device)
+        _flag_throttled_samples(summary, timer.spans, samples)
         return make_result(**common, samples=samples, metrics=metrics, telemetry=summary.get("value"),
                            extra={"check": _check_doc(check), "timing": _timing_doc(config, slots, per_sample_calls)})
     except Exception as error:  # noqa: BLE001 - one case's failure must not stop the suite
@@ -251,13 +274,31 @@ def _warm_up(timer: _Timer, fn: Callable[[int], None], config: TimingConfig, slo
 
 @contextmanager
 def _window(telemetry: Telemetry | None) -> Iterator[dict[str, Any]]:
+    """The telemetry window of the timed calls: ``holder["value"]`` is its summary afterwards;
+    ``holder["clock"]`` (when the window has one) places the calls on the telemetry's clock."""
     holder: dict[str, Any] = {}
     if telemetry is None:
         yield holder
         return
     with telemetry.window() as window:
+        holder["window"] = window
+        holder["clock"] = getattr(window, "now", None)
         yield holder
     holder["value"] = window.summary() if hasattr(window, "summary") else None
+
+
+def _flag_throttled_samples(holder: dict[str, Any], spans: list[tuple[float, float]], samples: list[float]) -> None:
+    """Per timed sample, not only per result: ``throttled_timings`` lists the indices into
+    ``samples`` of the calls measured while the GPU throttled, and ``unthrottled_median_s``
+    is the median of the others when only some were (what the result would read unthrottled)."""
+    summary, window = holder.get("value"), holder.get("window")
+    if summary is None or not spans or not hasattr(window, "throttled_calls"):
+        return
+    flagged = window.throttled_calls(spans)
+    summary["throttled_timings"] = flagged
+    if 0 < len(flagged) < len(samples):
+        skip = set(flagged)
+        summary["unthrottled_median_s"] = summarize([s for i, s in enumerate(samples) if i not in skip])["median"]
 
 
 def _check_doc(check: Check) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from exabench.bench.telemetry_summary import integrate, summarize_rows, timeline
+from exabench.bench.telemetry_summary import integrate, summarize_rows, throttled_spans, timeline
 
 DEFAULT_HZ = 20.0
 COLUMNS = ("t_s", "power_w", "sm_clock_mhz", "mem_clock_mhz", "temp_c", "util_gpu_pct", "util_mem_pct", "reasons")
@@ -162,6 +162,15 @@ class Window:
     def close(self) -> None:
         self.end = self.sampler.clock() - self.sampler.t0
         self.energy_end = self.sampler.read_energy()
+
+    def now(self) -> float:
+        """The sampler's clock, as its rows' ``t_s`` read it: timed calls are placed on it."""
+        return self.sampler.clock() - self.sampler.t0
+
+    def throttled_calls(self, spans: list[tuple[float, float]]) -> list[int]:
+        """Which timed calls, ``(start, end)`` on :meth:`now`'s clock, ran throttled
+        (:func:`~exabench.bench.telemetry_summary.throttled_spans`)."""
+        return throttled_spans(self.sampler.rows_between(-1e18, self.end), spans)
 
     def summary(self) -> dict[str, Any]:
         rows = self.sampler.rows_between(self.start, self.end)

@@ -53,6 +53,28 @@ def summarize_rows(rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
     }
 
 
+def throttled_spans(rows: Sequence[Sequence[Any]], spans: Sequence[tuple[float, float]]) -> list[int]:
+    """Indices of the timed calls measured while the GPU reported throttling.
+
+    NVML gives the clocks-event reasons as a state read every sampling period (50 ms at 20 Hz),
+    while one timed call can take microseconds, so most calls hold no reading of their own.
+    The state is taken as held from one reading to the next (zero-order hold): a call
+    ``(start, end)`` on the sampler's clock is throttled when the last reading at or before
+    its start, or any reading inside it, has a throttling reason (:data:`throttle.THROTTLE_MASK`).
+    Rows must be in time order, as the sampler appends them.
+    """
+    import bisect
+
+    times = [r[T] for r in rows]
+    flagged = []
+    for index, (start, end) in enumerate(spans):
+        first = max(0, bisect.bisect_right(times, start) - 1)
+        last = bisect.bisect_right(times, end)
+        if any(throttle.is_throttled(r[REASONS]) for r in rows[first:last] if r[T] <= end):
+            flagged.append(index)
+    return flagged
+
+
 def integrate(rows: Sequence[Sequence[Any]], start: float, end: float) -> float | None:
     """Energy (J) over ``[start, end]`` by the trapezoid rule on the power samples, holding the
     first and last sample's power out to the edges; None without any power sample."""

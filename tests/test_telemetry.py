@@ -4,6 +4,7 @@ counter or integrated power, throttle flags, the run summary, and its wiring int
 from __future__ import annotations
 
 import json
+import statistics
 from dataclasses import dataclass
 
 import pytest
@@ -247,3 +248,90 @@ def test_bench_wires_a_sampler_into_every_result_and_the_run(tmp_path, monkeypat
     assert tel["energy_per_call_j"] > 0 and tel["j_per_gb"] > 0
     assert doc["telemetry"]["throttled"] is True and doc["telemetry"]["timeline"]
     assert nvml.shut_down and not made[0]._thread.is_alive()
+
+
+# -- throttling flagged per timed call, not only per result ---------------------------------
+
+@pytest.mark.parametrize(("rows", "spans", "flagged"), [
+    # The state read at or before a call's start holds through it (zero-order hold).
+    ([(0.0, 0), (1.0, 0x4)], [(0.5, 0.6), (1.2, 1.3), (2.0, 2.1)], [1, 2]),
+    # A reading inside the call counts; one after it does not.
+    ([(0.0, 0), (0.55, 0x20), (0.7, 0)], [(0.5, 0.6), (0.65, 0.66), (0.71, 0.8)], [0, 1]),
+    # Idle and application clocks are states, not throttling.
+    ([(0.0, 0x1 | 0x2)], [(0.1, 0.2)], []),
+    # No reading yet at the call's start: only readings inside it decide.
+    ([(0.3, 0x4)], [(0.1, 0.2), (0.25, 0.35)], [1]),
+    ([], [(0.1, 0.2)], []),
+])
+def test_throttled_spans(rows, spans, flagged) -> None:
+    from exabench.bench.telemetry_summary import throttled_spans
+
+    full = [(t, 500.0, 1980, 2619, 60, 100, 80, reasons) for t, reasons in rows]
+    assert throttled_spans(full, spans) == flagged
+
+
+class _OpensWindows(NvmlSampler):
+    opened = False
+
+    def window(self):
+        self.opened = True
+        return super().window()
+
+
+class _PowerCapHitsMidway:
+    """A case whose sixth timed call sees NVML report SwPowerCap (the reading lands after that
+    call ends, on the sampler's clock, which each call moves by 0.5 s)."""
+
+    suite, name, unit, params = "fake", "capped", "s", {}
+
+    def __init__(self, sampler, nvml, clock) -> None:
+        self.sampler, self.nvml, self.clock, self.timed = sampler, nvml, clock, 0
+
+    def skip_reason(self, device): return None
+    def bytes_needed(self): return 1
+    def bytes_per_slot(self): return 1
+    def setup(self, device, slots): pass
+    def teardown(self): pass
+
+    def check(self):
+        from exabench.bench.harness import Check
+
+        return Check(ok=True, rel_error=0.0, tolerance=0.0)
+
+    def metrics(self, seconds, device): return {}
+
+    def call(self, slot):
+        self.clock.now += 0.5
+        if self.sampler.opened:
+            self.timed += 1
+            if self.timed == 6:
+                self.nvml.reasons = 0x4
+                self.sampler.sample_once()
+            self.clock.now += 0.5
+
+
+def test_each_timed_call_measured_while_throttled_is_flagged() -> None:
+    from exabench.bench.harness import TimingConfig, measure
+
+    nvml, clock = FakeNvml(reasons=0), FakeClock()
+    sampler = _OpensWindows(nvml, "handle0", hz=10.0, label="fake", gpu=0, clock=clock)
+    sampler.sample_once()
+    case = _PowerCapHitsMidway(sampler, nvml, clock)
+    config = TimingConfig(warmup_ms=0, rep_ms=1e-3, min_samples=12, max_samples=12, flush="none")
+    result = measure(case, Device("cpu"), config, telemetry=sampler)
+    tel = result["telemetry"]
+    assert result["status"] == "ok" and len(result["samples"]) == 12
+    assert tel["throttled"] and tel["throttle_reasons"] == ["SwPowerCap"]
+    assert tel["throttled_timings"] == list(range(6, 12))  # the calls after the reading, not before
+    assert tel["unthrottled_median_s"] == statistics.median(result["samples"][:6])
+
+
+def test_an_unthrottled_window_flags_no_call() -> None:
+    from exabench.bench.harness import TimingConfig, measure
+
+    nvml, clock = FakeNvml(reasons=0x1), FakeClock()  # idle is not throttling
+    sampler = _OpensWindows(nvml, "handle0", hz=10.0, label="fake", gpu=0, clock=clock)
+    sampler.sample_once()
+    config = TimingConfig(warmup_ms=0, rep_ms=1e-3, min_samples=5, max_samples=5, flush="none")
+    tel = measure(_PowerCapHitsMidway(sampler, nvml, clock), Device("cpu"), config, telemetry=sampler)["telemetry"]
+    assert tel["throttled_timings"] == [] and "unthrottled_median_s" not in tel
