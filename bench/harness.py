@@ -12,7 +12,8 @@ check it, how much work one call does); this harness owns everything else, in th
 5. **time every call on its own**: a CUDA event pair around each call on the GPU, or
    ``perf_counter_ns`` around the call and a synchronise on the CPU; between calls, and outside
    the timed window, flush the cache by writing a buffer larger than L2 (sized from the device's
-   ``L2_cache_size``), or rotate over input sets that together exceed it;
+   ``L2_cache_size``), or rotate over input sets that together exceed it; on the GPU a short
+   spin kernel before each start event keeps the host's launch latency out of the sample;
 6. optionally replay the call from a **CUDA graph** (launch-bound sizes), ``graph_calls`` calls
    per replay, each sample = replay time / calls (``do_bench_cudagraph``);
 7. keep **every sample**, summarise with median and quartiles, derive the metrics.
@@ -31,6 +32,9 @@ from exabench.bench.rundoc import make_result
 from exabench.bench.stats import summarize
 
 FLUSH_MODES = ("l2", "rotate", "none")
+COVER_CYCLES = 100_000
+"""GPU clock cycles of the spin kernel queued before each timed call (50 µs at H100's 1.98 GHz
+boost, longer at lower clocks): see :class:`_Timer`."""
 
 
 @dataclass(kw_only=True)
@@ -139,10 +143,20 @@ def _slots_for(case: Case, device: Device, config: TimingConfig) -> int:
 class _Timer:
     """Times one call per sample with device events (GPU) or perf_counter_ns (CPU).
 
+    On the GPU each sample is queued as *[flush] spin, start event, call, end event*. The
+    spin (``torch.cuda._sleep``, one thread counting clock cycles; it touches no memory, so a
+    warm cache stays warm) keeps the GPU busy while the host queues the start event and the
+    call. Without it, a call shorter than the host's time to queue it (a few µs of Python and
+    dispatch per torch op, tens for a cupy launch) starts on an idle GPU: the start event runs
+    at once, the kernel arrives later, and the gap between them is timed as if it were the
+    kernel's (a 4 MiB copy that takes 3 µs in L2 would read ~10 µs). The flush kernel covers the
+    same gap when there is one; the spin also covers the flush's own launch.
+
     Given a ``clock`` (the telemetry's), it also places each timed call on that clock in
     ``spans`` so the samples taken while the GPU throttled can be flagged one by one. On the
     GPU the first call's start event is anchored at the host time it was queued on an idle
-    device (the warm-up ends with a synchronise; only its flush runs first, tens of µs), and
+    device (the warm-up ends with a synchronise; only its flush and spin run first, tens of
+    µs, well inside NVML's 50 ms between readings), and
     every later edge is that anchor plus the event's offset from the first start event, so
     queueing ahead of the GPU does not skew the placement.
     """
@@ -181,6 +195,7 @@ class _Timer:
         for i in range(count):
             if self.flush:
                 self.flush()
+            torch.cuda._sleep(COVER_CYCLES)
             starts[i].record()
             if i == 0 and self.clock:
                 anchor = self.clock()

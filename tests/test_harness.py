@@ -105,3 +105,85 @@ def test_invalid_timing_config() -> None:
         TimingConfig(flush="sometimes")
     with pytest.raises(ValueError):
         TimingConfig(min_samples=10, max_samples=5)
+
+
+# -- the CUDA timer on a simulated GPU queue ---------------------------------------------------
+
+class _SimulatedGpu:
+    """torch.cuda's timing surface over a simulated stream: the host pays a cost to queue each
+    operation, the GPU runs them in order, each starting when both the GPU is free and the host
+    has queued it; events read the GPU's time. Times in seconds."""
+
+    RECORD_HOST, LAUNCH_HOST, KERNEL_GPU = 2e-6, 8e-6, 3e-6
+    CLOCK_HZ = 2e9
+
+    def __init__(self) -> None:
+        self.host = self.gpu_free = 0.0
+        sim = self
+
+        class Event:
+            def __init__(self, enable_timing: bool = False) -> None:
+                self.t = None
+
+            def record(self, stream=None) -> None:
+                self.t = sim.queue(sim.RECORD_HOST, 0.0)
+
+            def elapsed_time(self, end) -> float:
+                return (end.t - self.t) * 1e3
+
+        self.Event = Event
+
+    def queue(self, host_cost: float, gpu_cost: float) -> float:
+        self.host += host_cost
+        self.gpu_free = max(self.gpu_free, self.host) + gpu_cost
+        return self.gpu_free
+
+    def sleep(self, cycles: int) -> None:
+        self.queue(3e-6, cycles / self.CLOCK_HZ)
+
+    def kernel(self, slot: int) -> None:
+        self.queue(self.LAUNCH_HOST, self.KERNEL_GPU)
+
+    def synchronize(self, device=None) -> None:
+        self.host = max(self.host, self.gpu_free)
+
+
+@pytest.fixture
+def gpu(monkeypatch):
+    import torch
+
+    sim = _SimulatedGpu()
+    monkeypatch.setattr(torch.cuda, "Event", sim.Event)
+    monkeypatch.setattr(torch.cuda, "_sleep", sim.sleep)
+    monkeypatch.setattr(torch.cuda, "synchronize", sim.synchronize)
+    return sim
+
+
+def test_cuda_samples_time_the_kernel_not_the_launch(gpu) -> None:
+    from exabench.bench.harness import _Timer
+
+    samples = _Timer(Device("cuda", 0), None).time_calls(gpu.kernel, 20, 1)
+    assert samples == pytest.approx([gpu.KERNEL_GPU] * 20, rel=1e-6)
+
+
+def test_without_the_spin_a_short_kernel_reads_its_launch_gap(gpu, monkeypatch) -> None:
+    from exabench.bench import harness
+
+    monkeypatch.setattr(harness, "COVER_CYCLES", 0)
+    samples = harness._Timer(Device("cuda", 0), None).time_calls(gpu.kernel, 20, 1)
+    # The start event runs on an idle GPU; the kernel arrives a launch later.
+    assert min(samples) == pytest.approx(gpu.LAUNCH_HOST + gpu.KERNEL_GPU, rel=1e-6)
+
+
+def test_cuda_calls_are_placed_on_the_telemetry_clock(gpu) -> None:
+    from exabench.bench.harness import COVER_CYCLES, _Timer
+
+    timer = _Timer(Device("cuda", 0), None, clock=lambda: gpu.host)
+    samples = timer.time_calls(gpu.kernel, 5, 1)
+    assert [end - start for start, end in timer.spans] == pytest.approx(samples, rel=1e-6)
+    # Anchored at the host's time of the first start event: off by at most the first spin.
+    period = gpu.KERNEL_GPU + COVER_CYCLES / gpu.CLOCK_HZ
+    assert timer.spans[1][0] - timer.spans[0][0] == pytest.approx(period, rel=1e-6)
+    spin = COVER_CYCLES / gpu.CLOCK_HZ
+    first_start_on_gpu = 3e-6 + spin  # queued after the first spin, which queued at 3 µs
+    assert abs(timer.spans[0][0] - first_start_on_gpu) <= spin
