@@ -15,6 +15,7 @@ from typing import Any
 
 from exabench.analysis.plan import build_plan
 from exabench.analysis.step import Context
+from exabench.errors import UserError
 from exabench.workloads.clusters import load_cluster
 from exabench.workloads.models import load_model
 from exabench.workloads.profile import (
@@ -24,7 +25,6 @@ from exabench.workloads.profile import (
     load_reference,
     profile_from_run,
     run_device_name,
-    shipped_measured,
 )
 
 MODEL = "llama3-405b"
@@ -39,13 +39,14 @@ REFERENCE = "h100-sxm"
 def _fallback(why: str, **extra: str) -> tuple[HardwareProfile, dict[str, str]]:
     """This machine's Run can't stand for an H100: the H100 SXM Runs that ship with exabench
     (``workloads/measured/``) when there are any, else the published reference curves."""
-    if any(name == REFERENCE for name, _ in shipped_measured()):
+    try:
         profile = load_measured(REFERENCE)
-        return profile, {"basis": "shipped-measured", "profile": f"{REFERENCE}{MEASURED_SUFFIX}", **extra,
-                         "why": f"{why}: the H100 SXM Runs that ship with exabench ({profile.run_id}, "
-                                "workloads/measured/) are used"}
-    return load_reference(REFERENCE), {"basis": "reference", "profile": REFERENCE, **extra,
-                                       "why": f"{why}: the reference H100 SXM profile (published curves) is used"}
+    except UserError:  # no H100 SXM Run ships yet
+        return load_reference(REFERENCE), {"basis": "reference", "profile": REFERENCE, **extra,
+                                           "why": f"{why}: the reference H100 SXM profile (published curves) is used"}
+    return profile, {"basis": "shipped-measured", "profile": f"{REFERENCE}{MEASURED_SUFFIX}", **extra,
+                     "why": f"{why}: the H100 SXM Runs that ship with exabench ({profile.run_id}, "
+                            "workloads/measured/) are used"}
 
 
 def scenario_profile(run_doc: dict[str, Any] | None) -> tuple[HardwareProfile, dict[str, str]]:
