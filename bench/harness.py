@@ -216,11 +216,16 @@ def _graphed(case: Case, device: Device, calls: int, slots: int) -> Callable[[in
     stream = torch.cuda.Stream(device.index)
     stream.wait_stream(torch.cuda.current_stream(device.index))
     with torch.cuda.stream(stream):
-        for i in range(3):  # warm up on the side stream, as CUDA graph capture requires
+        # Warm up on the side stream, as CUDA graph capture requires, every slot the capture
+        # will call: a slot's first call may do host work a capture forbids (the cupy backend
+        # imports its tensors through __dlpack__, which makes the legacy default stream wait).
+        for i in range(max(3, min(calls, slots))):
             case.call(i % slots)
     torch.cuda.current_stream(device.index).wait_stream(stream)
     graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
+    # Captured on the warmed-up stream: cupy's memory pool keeps freed blocks per stream, so a
+    # workspace cupy needs again (cupy.sum's, through CUB) is found there, not allocated mid-capture.
+    with torch.cuda.graph(graph, stream=stream):
         for i in range(calls):
             case.call(i % slots)
     return lambda _slot: graph.replay()

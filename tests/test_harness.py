@@ -187,3 +187,55 @@ def test_cuda_calls_are_placed_on_the_telemetry_clock(gpu) -> None:
     spin = COVER_CYCLES / gpu.CLOCK_HZ
     first_start_on_gpu = 3e-6 + spin  # queued after the first spin, which queued at 3 µs
     assert abs(timer.spans[0][0] - first_start_on_gpu) <= spin
+
+
+# -- CUDA graph capture on a simulated torch.cuda ----------------------------------------------
+
+def test_graph_capture_only_calls_slots_warmed_up_on_the_capture_stream(monkeypatch) -> None:
+    import contextlib
+
+    import torch
+
+    from exabench.bench import harness
+
+    state = {"stream": None, "capturing": None}
+
+    class Stream:
+        def __init__(self, device=None) -> None:
+            pass
+
+        def wait_stream(self, other) -> None:
+            pass
+
+    @contextlib.contextmanager
+    def use(stream):
+        before, state["stream"] = state["stream"], stream
+        yield
+        state["stream"] = before
+
+    @contextlib.contextmanager
+    def capture(graph, stream=None):
+        with use(stream if stream is not None else Stream()):
+            state["capturing"] = state["stream"]
+            yield
+            state["capturing"] = None
+
+    monkeypatch.setattr(torch.cuda, "Stream", Stream)
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda device=None: Stream())
+    monkeypatch.setattr(torch.cuda, "stream", use)
+    monkeypatch.setattr(torch.cuda, "CUDAGraph", lambda: type("G", (), {"replay": lambda self: None})())
+    monkeypatch.setattr(torch.cuda, "graph", capture)
+
+    warmed, captured = {}, []
+
+    class RotatingCase:
+        def call(self, slot: int) -> None:
+            if state["capturing"] is None:
+                warmed.setdefault(slot, state["stream"])
+            else:
+                captured.append((slot, state["capturing"]))
+
+    harness._graphed(RotatingCase(), Device("cuda", 0), calls=20, slots=34)
+    assert {slot for slot, _ in captured} == set(range(20))
+    # Each captured slot had its first call before the capture, on the stream then captured.
+    assert all(warmed.get(slot) is stream for slot, stream in captured)
