@@ -150,8 +150,10 @@ class GemmCase:
         if cc is not None and cc < p.min_capability:
             need = ".".join(map(str, p.min_capability))
             return f"{p.name} needs compute capability >= {need}; this GPU is {cc[0]}.{cc[1]}"
-        if p.name == "fp8" and any(d % 16 for d in (self.m, self.n, self.k)):
-            return "fp8 (torch._scaled_mm) needs m, n, k multiples of 16"
+        # torch's _scaled_mm checks (ScaledBlas.cpp): mat1's trailing dim (k) and both dims of
+        # mat2 (k, n) divisible by 16; m is free, so fp8 decode shapes (m = 1..8) run.
+        if p.name == "fp8" and (self.n % 16 or self.k % 16):
+            return "fp8 (torch._scaled_mm) needs n and k multiples of 16"
         if p.name == "int8" and (self.m <= 16 or self.n % 8 or self.k % 8):
             return "int8 (torch._int_mm) needs m > 16 and n, k multiples of 8"
         return None

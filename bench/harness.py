@@ -72,7 +72,10 @@ class Check:
 
 
 class Case(Protocol):
-    """What a benchmark family supplies for one point of its sweep."""
+    """What a benchmark family supplies for one point of its sweep. A case may also set
+    ``graphable = False`` when its call can't be captured in a CUDA graph (a pageable host
+    copy, a copy that waits on another device's stream): ``--cuda-graph`` then times it
+    call by call, and its ``timing.cuda_graph`` says false."""
 
     suite: str
     name: str
@@ -231,6 +234,11 @@ def _graphed(case: Case, device: Device, calls: int, slots: int) -> Callable[[in
     return lambda _slot: graph.replay()
 
 
+def uses_graph(case: Case, device: Device, config: TimingConfig) -> bool:
+    """Whether ``case`` is replayed from a CUDA graph: asked for, on a GPU, and capturable."""
+    return config.cuda_graph and device.is_cuda and getattr(case, "graphable", True)
+
+
 def measure(case: Case, device: Device, config: TimingConfig, telemetry: Telemetry | None = None) -> dict[str, Any]:
     """Run the whole protocol on one case and return its result record (never raises for a
     case's own failure: skip, OOM, wrong result and runtime errors become the record's status)."""
@@ -254,7 +262,7 @@ def measure(case: Case, device: Device, config: TimingConfig, telemetry: Telemet
         timer = _Timer(device, flusher)
         fn: Callable[[int], None] = case.call
         per_sample_calls = 1
-        if config.cuda_graph and device.is_cuda:
+        if uses_graph(case, device, config):
             per_sample_calls = config.graph_calls
             fn = _graphed(case, device, per_sample_calls, slots)
         estimate = _warm_up(timer, fn, config, slots)

@@ -145,3 +145,30 @@ def test_fp8_check_helpers_select_and_upcast_exactly() -> None:
     assert torch.equal(_upcast(b), b.to(torch.float32).double())
     x = torch.randn(4, 4, dtype=torch.bfloat16)
     assert torch.equal(_upcast(_select_rows(x, torch.tensor([2]))), x[2:3].double())
+
+
+class _Hopper(Device):
+    """A CUDA device record that answers compute capability 9.0 without a GPU."""
+
+    def compute_capability(self):
+        return (9, 0)
+
+
+@pytest.mark.parametrize(("shape", "precision", "reason"), [
+    ((1, 4096, 4096), "fp8", None),  # a decode GEMM: m is free for _scaled_mm
+    ((8, 14336, 4096), "fp8", None),
+    ((16, 4104, 4096), "fp8", "fp8 (torch._scaled_mm) needs n and k multiples of 16"),
+    ((16, 4096, 4104), "fp8", "fp8 (torch._scaled_mm) needs n and k multiples of 16"),
+    ((16, 4096, 4096), "int8", "int8 (torch._int_mm) needs m > 16 and n, k multiples of 8"),
+    ((32, 4096, 4096), "int8", None),
+])
+def test_what_hopper_skips_follows_torchs_own_checks(shape, precision, reason) -> None:
+    assert GemmCase(*shape, precision).skip_reason(_Hopper("cuda", 0)) == reason
+
+
+def test_fp8_is_skipped_below_ada() -> None:
+    class Ampere(Device):
+        def compute_capability(self):
+            return (8, 0)
+
+    assert GemmCase(64, 64, 64, "fp8").skip_reason(Ampere("cuda", 0)) == "fp8 needs compute capability >= 8.9; this GPU is 8.0"

@@ -239,3 +239,19 @@ def test_graph_capture_only_calls_slots_warmed_up_on_the_capture_stream(monkeypa
     assert {slot for slot, _ in captured} == set(range(20))
     # Each captured slot had its first call before the capture, on the stream then captured.
     assert all(warmed.get(slot) is stream for slot, stream in captured)
+
+
+def test_only_capturable_cases_are_replayed_from_a_graph() -> None:
+    from exabench.bench.harness import uses_graph
+    from exabench.bench.hostlinks import HostCopyCase
+    from exabench.bench.memory import StreamCase
+    from exabench.bench.peerlinks import PeerCopyCase
+
+    graph = TimingConfig(cuda_graph=True, flush="none")
+    gpu = Device("cuda", 0)
+    assert uses_graph(StreamCase("triad", 1 << 20), gpu, graph)
+    assert not uses_graph(StreamCase("triad", 1 << 20), CPU, graph)
+    assert not uses_graph(StreamCase("triad", 1 << 20), gpu, TimingConfig(flush="none"))
+    # A pageable host copy can't be captured, nor a copy waiting on another GPU's stream.
+    assert not uses_graph(HostCopyCase("h2d", "pageable", 1 << 20), gpu, graph)
+    assert not uses_graph(PeerCopyCase(0, 1, "d2d", 1 << 20), gpu, graph)
