@@ -42,6 +42,27 @@ def test_cupy_kernels_pass_the_check(dtype) -> None:
             case.teardown()
 
 
+@pytest.mark.gpu
+@pytest.mark.parametrize("backend", ["torch", "cupy"])
+def test_stream_kernels_replay_from_a_cuda_graph_over_rotated_inputs(backend) -> None:
+    """--cuda-graph --flush rotate: a 1 MiB triad rotates over dozens of input slots, each first
+    called (a cupy view made through __dlpack__) before the capture, on the capture stream."""
+    if backend == "cupy":
+        pytest.importorskip("cupy")
+    import torch
+
+    from exabench.bench.device import Device
+    from exabench.bench.harness import TimingConfig, measure
+    from exabench.bench.memory import StreamCase
+
+    torch.cuda.set_device(0)
+    config = TimingConfig(warmup_ms=5, rep_ms=20, flush="rotate", cuda_graph=True)
+    for kernel in ("triad", "dot"):
+        result = measure(StreamCase(kernel, 1 << 20, "fp32", backend), Device("cuda", 0), config)
+        assert result["status"] == "ok", result.get("error")
+        assert result["timing"]["cuda_graph"] and result["timing"]["slots"] > 3
+
+
 WIDE = re.compile(r"\.v(4\.[bfsu]32|2\.[bfsu]64) ")  # one 16-byte access per instruction
 
 
