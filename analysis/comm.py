@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from exabench.analysis.fabric import path_efficiency, step_latency_s
+from exabench.analysis.fabric import levels_crossed, path_efficiency, step_latency_s
 from exabench.workloads.clusters import ClusterSpec
 from exabench.workloads.profile import HardwareProfile
 
@@ -40,10 +40,23 @@ class Fabric:
         return self.cluster.nvlink_domain
 
     def nic_bytes_per_s(self, span_gpus: int) -> float:
-        """Achievable scale-out bandwidth per GPU for a group spanning ``span_gpus`` consecutive ranks."""
+        """Achievable scale-out bandwidth per GPU for a group spanning ``span_gpus`` consecutive ranks.
+
+        Modelled: NIC line rate x NCCL's achievable share (``nic_efficiency``) x the fabric's
+        path efficiency. Measured (a profile from a multi-node Run, ``scaleout_gbps``): the Run's
+        all-reduce plateau, capped at the planned NICs' line rate; a group that climbs more
+        switch levels than the Run's ranks did adds the path efficiency the Run never saw.
+        """
         net = self.cluster.network
-        # Multipath collisions grow with the switch levels the group climbs (fabric.py).
-        bw = net.nic_gbytes_per_gpu(self.cluster.gpus_per_node) * 1e9 * net.nic_efficiency * path_efficiency(self.cluster, span_gpus)
+        line = net.nic_gbytes_per_gpu(self.cluster.gpus_per_node) * 1e9
+        measured = self.profile.scaleout_gbps
+        if measured:
+            bw = min(measured * 1e9, line)
+            if levels_crossed(self.cluster, span_gpus) > levels_crossed(self.cluster, self.profile.scaleout_span_gpus):
+                bw *= path_efficiency(self.cluster, span_gpus)
+        else:
+            # Multipath collisions grow with the switch levels the group climbs (fabric.py).
+            bw = line * net.nic_efficiency * path_efficiency(self.cluster, span_gpus)
         if net.pod_gpus and span_gpus > net.pod_gpus:
             bw /= net.oversubscription
         return bw

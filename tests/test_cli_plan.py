@@ -150,3 +150,28 @@ def test_a_cluster_size_no_batch_splits_plans_on_the_largest_usable_part() -> No
     # Asked for explicitly, the count is the user's: no silent change, a hint instead.
     result = CliRunner().invoke(cli, ["plan", "--model", "llama3-70b", "--cluster", "colossus-100k", "--gpus", "100000"])
     assert result.exit_code != 0 and "try --gpus 98304" in str(result.exception or result.output)
+
+
+def test_plan_from_a_multinode_run_uses_its_measured_scaleout_bandwidth(capsys, tmp_path) -> None:
+    """The same layout, planned on the published profile and on a 2-node Run whose all-reduce
+    plateau is 20 GB/s per GPU (under half the RoCE model's 42.3): the data-parallel
+    communication grows, and the Plan says where that bandwidth came from."""
+    results = [{"suite": "collectives", "name": "all_reduce", "unit": "s", "samples": [0.01], "stats": {},
+                "params": {"collective": "all_reduce", "bytes": mb << 20, "nranks": 16},
+                "metrics": {"busbw_gbps": 20.0}, "status": "ok"} for mb in (64, 256, 1024)]
+    run_doc = {"schema": "exabench.run/1", "id": "two-nodes", "created": "2026-01-01T00:00:00Z",
+               "config": {"ranks": [{"rank": r, "host": f"node{r // 8}"} for r in range(16)]},
+               "environment": {"gpu": {"devices": [{"name": "NVIDIA H100 80GB HBM3"}]}}, "results": results}
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(run_doc))
+    layout = ["plan", "--model", "llama3-8b", "--cluster", "meta-24k-roce", "--gpus", "1024", "--tp", "1", "--pp", "1",
+              "--zero", "1", "--mbs", "2", "--global-batch", "2048", "--format", "json"]
+    code, out, _ = run(capsys, *layout)
+    published = json.loads(out)
+    code2, out2, _ = run(capsys, *layout, "--hardware", str(path))
+    measured = json.loads(out2)
+    assert code == code2 == 0
+    prov = measured["inputs"]["hardware"]["provenance"]["scaleout_busbw"]
+    assert prov["kind"] == "measured" and "20.0 GB/s per GPU over 2 nodes" in prov["source"]
+    dp = [k for k in published["breakdown_s"] if k.startswith("dp")]
+    assert dp and sum(measured["breakdown_s"][k] for k in dp) > sum(published["breakdown_s"][k] for k in dp)

@@ -5,6 +5,7 @@ from dataclasses import replace
 import pytest
 
 from exabench.analysis.comm import Fabric, collective_time, p2p_time, ranks_per_domain
+from exabench.analysis.fabric import step_latency_s
 from exabench.workloads.clusters import load_cluster
 from exabench.workloads.profile import load_reference
 
@@ -46,3 +47,19 @@ def test_p2p_and_fabric_efficiency() -> None:
     spectrum = Fabric(H100, load_cluster("colossus-100k"))
     standard = Fabric(H100, replace(load_cluster("colossus-100k"), network=replace(spectrum.cluster.network, fabric_efficiency=0.6)))
     assert collective_time(standard, "all_gather", 1e9, 64, 8) > collective_time(spectrum, "all_gather", 1e9, 64, 8)
+
+
+def test_a_measured_scaleout_plateau_replaces_the_nic_model() -> None:
+    """A profile from a 2-node Run (16 ranks, under one leaf): its all-reduce plateau is the
+    per-GPU bandwidth of groups that climb no higher; groups that do add the path efficiency
+    (0.9 on this RoCE fabric) and, beyond a 3,072-GPU pod, the 7:1 oversubscription."""
+    measured = Fabric(replace(H100, scaleout_gbps=40.0, scaleout_span_gpus=16), META)
+    assert measured.nic_bytes_per_s(256) == pytest.approx(40e9)  # still one switch level
+    assert measured.nic_bytes_per_s(512) == pytest.approx(40e9 * 0.9)
+    assert measured.nic_bytes_per_s(4096) == pytest.approx(40e9 * 0.9 / 7)
+    # Faster than the planned NICs' 400 Gb/s per GPU: capped at their line rate.
+    assert Fabric(replace(H100, scaleout_gbps=80.0, scaleout_span_gpus=16), META).nic_bytes_per_s(16) == pytest.approx(50e9)
+    s = 1e9
+    t = collective_time(measured, "reduce_scatter", s, 16, stride=8)  # one rank per node, 128 GPUs
+    assert t == pytest.approx(15 / 16 * s / 40e9 + 15 * step_latency_s(META, 128))
+    assert FAB.nic_bytes_per_s(256) == pytest.approx(50e9 * 0.94 * 0.9)  # the model, unchanged without a Run

@@ -196,3 +196,30 @@ def test_every_shipped_measured_run_is_a_gpu_run_a_profile_matches() -> None:
     for name, run in profile.shipped_measured():
         p = load_profile(f"{name}-measured")
         assert any(v["kind"] == "measured" for v in p.provenance.values()), run.get("id")
+
+
+def _multinode_run(sizes_mb: list[float], busbw: float = 42.0) -> dict:
+    results = [_result("collectives", {"collective": "all_reduce", "bytes": int(mb * 1e6), "nranks": 16},
+                       {"busbw_gbps": busbw * (1 + 0.01 * i)}) for i, mb in enumerate(sizes_mb)]
+    run = _run("NVIDIA H100 80GB HBM3", results)
+    run["config"] = {"ranks": [{"rank": r, "host": f"node{r // 8}"} for r in range(16)]}
+    return run
+
+
+def test_a_multinode_all_reduce_plateau_is_the_measured_scaleout_bandwidth() -> None:
+    p = profile_from_run(_multinode_run([1, 16, 64, 256, 1024]))
+    # Median of the three sizes >= 64 MB (42 x 1.02, 1.03, 1.04); the latency-bound sizes stay out.
+    assert p.scaleout_gbps == pytest.approx(42.0 * 1.03) and p.scaleout_span_gpus == 16
+    prov = p.provenance["scaleout_busbw"]
+    assert prov["kind"] == "measured" and "over 2 nodes (16 ranks; median of 3 sizes >= 64 MB)" in prov["source"]
+
+
+def test_a_multinode_sweep_short_of_the_plateau_keeps_the_nic_model() -> None:
+    p = profile_from_run(_multinode_run([0.001, 0.032, 1]))  # the quick suite's sizes
+    assert p.scaleout_gbps is None and p.scaleout_span_gpus == 0
+    assert p.provenance["scaleout_busbw"]["kind"] == "published"
+    assert "below the 64 MB plateau: rerun with --max-bytes 1G" in p.provenance["scaleout_busbw"]["source"]
+    one_node = _multinode_run([256, 1024])
+    one_node["config"] = {"ranks": [{"rank": r, "host": "node0"} for r in range(16)]}
+    assert profile_from_run(one_node).scaleout_gbps is None and "scaleout_busbw" not in profile_from_run(one_node).provenance
+    assert load_reference("h100-sxm").scaleout_gbps is None

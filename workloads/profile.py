@@ -43,6 +43,13 @@ class HardwareProfile:
     nvlink_ring: Curve
     """Reduce-scatter / all-gather / all-to-all bus bandwidth in the NVLink domain, GB/s, by MB."""
     p2p_gbps: float
+    scaleout_gbps: float | None = None
+    """Measured scale-out bus bandwidth per GPU, GB/s: the all-reduce plateau of a Run whose
+    ranks span several nodes (:func:`scaleout_plateau`). None (every reference profile): the
+    cluster's NIC line rate x its ``nic_efficiency`` is used."""
+    scaleout_span_gpus: int = 0
+    """GPUs (ranks) that measurement spanned: a group that climbs no more switch levels saw
+    the same fabric; one that climbs more adds the fabric model's path efficiency."""
     node_spread: float = 0.0
     """Max-min spread of per-GPU matmul throughput within one 8-GPU node (fraction)."""
     provenance: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -245,16 +252,46 @@ def profile_from_run(run: dict[str, Any], *, default: str = "h100-sxm") -> Hardw
                       f"triad results moving more than twice the L2); the size fall-off is the reference's"}
     ar, ring = _busbw_points(ok)
     hosts = _rank_hosts(run)
+    scaleout, span = None, 0
     if (ar or ring) and len(hosts) > 1:
         # Ranks on several nodes: their busbw is the scale-out fabric's, not NVLink's.
-        ar, ring = [], []
         prov["nvlink_busbw"] = {**prov["nvlink_busbw"], "note": f"Run {run_id}'s collectives span {len(hosts)} "
                                 f"nodes (scale-out figures, not NVLink): the published NVLink curves are kept"}
+        span = max(int(r["params"].get("nranks", 1)) for r in ok if r.get("suite") == "collectives"
+                   and r.get("params", {}).get("collective") == "all_reduce") if ar else 0
+        scaleout, prov["scaleout_busbw"] = scaleout_plateau(ar, src, len(hosts), span)
+        ar, ring = [], []
     if ar or ring:
         prov["nvlink_busbw"] = {"kind": "measured", "source": f"{src} (ranks within one node)"}
     return replace(base, gemm=gemm, hbm=hbm, provenance=prov, run_id=run_id,
                    nvlink_all_reduce=Curve.from_points(ar) if ar else base.nvlink_all_reduce,
-                   nvlink_ring=Curve.from_points(ring) if ring else base.nvlink_ring)
+                   nvlink_ring=Curve.from_points(ring) if ring else base.nvlink_ring,
+                   scaleout_gbps=scaleout, scaleout_span_gpus=span if scaleout else 0)
+
+
+SCALEOUT_PLATEAU_MB = 64.0
+"""All-reduce messages from this size up are bandwidth-bound across nodes (nccl-tests busbw
+flattens from tens of MB on 400G InfiniBand; microbenchmarks.md §2): below it latency shows."""
+
+
+def scaleout_plateau(all_reduce: list[tuple[float, float]], src: str, nodes: int,
+                     ranks: int) -> tuple[float | None, dict[str, str]]:
+    """The per-GPU scale-out bandwidth of a multi-node all-reduce sweep: the median busbw of its
+    sizes >= :data:`SCALEOUT_PLATEAU_MB`, and its provenance. A sweep that stops short of the
+    plateau (the quick suite's 1 MB) measures latency, not bandwidth: None, and the cluster's
+    NIC model stays, saying why."""
+    plateau = sorted(gbps for mb, gbps in all_reduce if mb >= SCALEOUT_PLATEAU_MB)
+    if not plateau:
+        largest = max((mb for mb, _ in all_reduce), default=0.0)
+        return None, {"kind": "published", "source": f"the planned cluster's NIC line rate x its nic_efficiency ({src} spans "
+                      f"{nodes} nodes but its largest all_reduce is {largest:.3g} MB, below the "
+                      f"{SCALEOUT_PLATEAU_MB:g} MB plateau: rerun with --max-bytes 1G to measure it)"}
+    value = statistics.median(plateau)
+    return value, {"kind": "measured", "source": f"{src}: all_reduce busbw plateau {value:.1f} GB/s per GPU over "
+                   f"{nodes} nodes ({ranks} ranks; median of {len(plateau)} sizes >= {SCALEOUT_PLATEAU_MB:g} MB), "
+                   "in place of the planned cluster's NIC line rate x nic_efficiency (capped at its line rate: "
+                   "the planned NICs are taken to be the Run's); groups climbing more switch levels than the "
+                   "Run's add the fabric's path efficiency"}
 
 
 OFF_OPTIMUM_SHAPE = 0.85
