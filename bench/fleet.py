@@ -54,7 +54,22 @@ def _local_suites(run_suites: Any, names: list[str], *, quick: bool, device: str
         except Exception as problem:  # noqa: BLE001
             error = f"{type(problem).__name__}: {problem}"
     runs = sorted(out_dir.glob("*.json"))
+    if runs and error and error.startswith("local suites ended with exit code 1"):
+        error = _below_floor(runs[-1]) or error
     return (str(runs[-1]) if runs else None), error
+
+
+def _below_floor(path: Path) -> str | None:
+    """Why a rank's suites ended 1 when it was a missed ``--floor``: the GPU measured fine and is
+    too slow, which the fleet summary lists as that rank's failure in those words."""
+    from exabench.bench.floors import describe, missed
+    from exabench.bench.rundoc import load_run
+
+    try:
+        below = missed(load_run(path).get("floors") or [])
+    except Exception:  # noqa: BLE001 - the generic message stands
+        return None
+    return f"below acceptance floor: {'; '.join(describe(v) for v in below)}" if below else None
 
 
 def _record(session: Any, spec: Any, run_path: str | None, error: str | None) -> dict[str, Any]:

@@ -21,6 +21,8 @@ from exabench.errors import UserError
 
 COMPARED = ("suites", "quick", "device", "options")
 """The config fields that must match for two invocations to be one run."""
+UNMEASURED_OPTIONS = ("floor",)
+"""Options that judge a Run without changing what it measures: a resume may change them."""
 
 
 def result_key(suite: str, name: str, params: Any) -> str:
@@ -80,6 +82,8 @@ def open_resumed(path: str, config: dict[str, Any], environment: dict[str, Any])
     old = doc["config"] if isinstance(doc["config"], dict) else {}
     for key in COMPARED:
         was, now = _normal(old.get(key)), _normal(config.get(key))
+        if key == "options" and isinstance(was, dict) and isinstance(now, dict):
+            was, now = ({k: v for k, v in side.items() if k not in UNMEASURED_OPTIONS} for side in (was, now))
         if was == now:
             continue
         what = f"{key} was {was!r}, now {now!r}"

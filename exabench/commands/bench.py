@@ -33,6 +33,9 @@ def common_options(fn: Callable) -> Callable:
                      help="NVML sampling rate for power, clocks and throttle reasons (0: off)."),
         click.option("--resume", "resume", default=None, metavar="RUN", type=click.Path(dir_okay=False),
                      help="Continue this interrupted Run (same options): measure only what it lacks."),
+        click.option("--floor", "floor", multiple=True, metavar="NAME[:METRIC]=MIN",
+                     help="Acceptance floor, repeatable: exit 1 unless the best ok result NAME reaches MIN "
+                          "(metric default: tflops, gbps or busbw_gbps), e.g. --floor gemm_bf16=700."),
     ]
     for decorator in reversed(decorators):
         fn = decorator(fn)
@@ -225,6 +228,7 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
     interrupted Run to continue (:mod:`exabench.bench.resume`)."""
     from exabench.bench import device as device_mod
     from exabench.bench.env import capture
+    from exabench.bench.floors import parse_floors
     from exabench.bench.harness import measure
     from exabench.bench.rundoc import RunWriter
     from exabench.bench.suites import SUITES
@@ -232,6 +236,7 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
     from exabench.bench.telemetry import DEFAULT_HZ, add_work_figures, open_sampler
 
     resolved = device_mod.resolve(device)
+    floors = parse_floors(options.get("floor"))
     _layer_dims(options)
     plan, runners = [], []
     for name in expand_suites(names):
@@ -244,7 +249,8 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
 
     config = {"suites": [s.name for s, _, _ in plan] + [s.name for s in runners], "quick": quick, "device": f"{resolved.kind}:{resolved.index}",
               # `is`, not `in (None, False)`: 0 == False would drop --warmup-ms 0 from the record.
-              "options": {k: v for k, v in options.items() if v is not None and v is not False and k != "layer_dims"},
+              "options": {k: v for k, v in options.items()
+                          if v is not None and v is not False and v != () and k != "layer_dims"},
               "argv": sys.argv[1:]}
     if resume:
         from exabench.bench.resume import case_key, finished_keys, open_resumed
@@ -296,6 +302,7 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
             writer.set("telemetry", sampler.run_summary())
             sampler.close()
         writer.close()
+    below = apply_floors(writer.path, floors, quiet=as_json)
     if as_json:
         from exabench.bench.rundoc import load_run
 
@@ -304,7 +311,36 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
         click.echo(footer(writer.results, str(writer.path)))
     if check_failures:
         exit_on_failures(writer.results, writer.path)
+        exit_below_floors(below, writer.path)
     return str(writer.path)
+
+
+def apply_floors(path, floors, *, quiet: bool) -> list[dict[str, Any]]:
+    """Check the finished Run at ``path`` against ``--floor`` and record the verdicts in it
+    (``floors``); print one line each unless ``quiet``. Returns the floors missed."""
+    if not floors:
+        return []
+    from exabench.bench.floors import check_floors, describe, missed
+    from exabench.bench.rundoc import RunWriter
+
+    writer = RunWriter.resume(path)
+    verdicts = check_floors(writer.results, floors)
+    writer.set("floors", verdicts)
+    writer.close()
+    if not quiet:
+        for verdict in verdicts:
+            click.echo(f"# floor {describe(verdict)}")
+    return missed(verdicts)
+
+
+def exit_below_floors(below: list[dict[str, Any]], path) -> None:
+    """Exit 1 when a floor was missed: the node measured fine and is not fast enough."""
+    if not below:
+        return
+    from exabench.bench.floors import describe
+
+    click.echo(f"error: {len(below)} acceptance floor(s) missed ({describe(below[0])}); Run kept in {path}", err=True)
+    sys.exit(1)
 
 
 def _prewarm_if_timing_gemm(plan, device, quick: bool, seconds: float | None, writer, *, quiet: bool) -> None:

@@ -52,12 +52,18 @@ def collectives_command(**options: Any) -> None:
     from exabench.bench import launch
     from exabench.bench.colldriver import default_nproc
     from exabench.bench.collspec import build_spec, child_argv
+    from exabench.bench.floors import parse_floors
+    from exabench.commands.bench import apply_floors, exit_below_floors
 
+    floors = parse_floors(options.pop("floor", ()))
     quick, out_dir, as_json = options.pop("quick"), options.pop("out_dir"), options.pop("as_json")
     device = _device_kind(options.pop("device"))
     spec = build_spec(options, device, quick)
     world = launch.world_from_env()
     if world is not None:
+        if floors:
+            raise UserError("--floor is not checked for bench collectives under torchrun or srun; use it with "
+                            "--nproc (a local launch), or run exabench bench all --floor, which every rank checks")
         _run_rank(world, spec, out_dir=out_dir, as_json=as_json, append_to=options.get("append_to"))
         return
     nproc = options.get("nproc") or default_nproc(device)
@@ -66,10 +72,12 @@ def collectives_command(**options: Any) -> None:
                         "GPU per rank); use --nproc <= the GPU count, or --device cpu")
     argv = child_argv(spec, out_dir=out_dir, as_json=as_json, append_to=options.get("append_to"))
     outcome = launch.launch_local(argv, nproc, timeout_s=spec.timeout_s, bind=options["master_addr"])
+    below = apply_floors(outcome.run_path, floors, quiet=as_json) if outcome.run_path else []
     if outcome.message:
         click.echo(f"error: {outcome.message}", err=True)
     if outcome.exit_code:
         sys.exit(outcome.exit_code)
+    exit_below_floors(below, outcome.run_path)
 
 
 def _device_kind(requested: str | None) -> str:
