@@ -109,6 +109,27 @@ def runs_table(runs: list[Document]) -> Table | None:
     return _table("runs", "Runs", columns, rows)
 
 
+def floors_table(runs: list[Document]) -> Table | None:
+    """The acceptance floors each Run was checked against (``bench --floor``), one row each."""
+    rows = []
+    for document in runs:
+        verdicts = document.doc.get("floors")
+        for v in verdicts if isinstance(verdicts, list) else ():
+            if not isinstance(v, dict):
+                continue
+            best = v.get("best")
+            rows.append([tr.run_label(document.doc), str(v.get("name")), str(v.get("metric") or fmt.MISSING),
+                         fmt.sig(v.get("min")), fmt.MISSING if best is None else fmt.sig(best),
+                         "met" if v.get("ok") else ("not measured" if best is None else "MISSED")])
+    if not rows:
+        return None
+    columns = [("Run", False), ("result", False), ("metric", False), ("floor (given)", True), ("best (measured)", True),
+               ("verdict", False)]
+    return _table("floors", "Acceptance floors", columns, rows,
+                  "bench --floor NAME[:METRIC]=MIN: the best ok result of that name must reach the floor; "
+                  "a floor nothing measured is missed.")
+
+
 def comparisons_table(comparisons: list[Document]) -> Table | None:
     if not comparisons:
         return None
@@ -219,7 +240,7 @@ def environment_table(runs: list[Document]) -> Table | None:
 
 def headline_tables(inputs: Inputs) -> list[Table]:
     found = [comparisons_table(inputs.comparisons), plans_table(inputs.plans), best_table(inputs.runs),
-             runs_table(inputs.runs)]
+             floors_table(inputs.runs), runs_table(inputs.runs)]
     return [t for t in found if t is not None]
 
 

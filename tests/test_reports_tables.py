@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from exabench.reports import samples, tables
+from exabench.reports import fmt, samples, tables
 from exabench.reports.inputs import Document, Inputs
 
 
@@ -79,3 +79,16 @@ def test_memory_rows_are_the_largest_array_and_cupy_is_its_own_series():
     assert rows["copy"][2] == "2,900 GB/s" and rows["copy"][4] == "1.00 GiB"
     assert rows["copy · cupy"][2] == "3,050 GB/s"
     assert rows["host_copy (h2d)"][2] == "55.0 GB/s"
+
+
+def test_floors_table_lists_each_verdict_of_each_run():
+    from exabench.bench.floors import check_floors, parse_floors
+
+    run = samples.sample_run(run_id="accept")
+    assert tables.floors_table([Document("run", "a", run)]) is None  # no --floor: no table
+    run["floors"] = check_floors(run["results"], parse_floors(["gemm_bf16=1", "gemm_bf16=1e9", "gemm_fp4=1"]))
+    table = tables.floors_table([Document("run", "a", run)])
+    assert table.columns == ["Run", "result", "metric", "floor (given)", "best (measured)", "verdict"]
+    assert [row[5] for row in table.rows] == ["met", "MISSED", "not measured"]
+    assert table.rows[0][:4] == ["accept", "gemm_bf16", "tflops", "1.00"] and table.rows[2][4] == fmt.MISSING
+    assert table in tables.headline_tables(Inputs(runs=[Document("run", "a", run)]))
