@@ -35,7 +35,8 @@ def command(as_json: bool) -> None:
         ("cuda runtime", gpu["cuda_runtime"]),
         ("driver", gpu["driver"]),
         ("nccl", gpu["nccl"]),
-        ("gpus", str(gpu["count"]) + ("" if gpu["nvml"] else f"  ({gpu['nvml_unavailable_reason'] or 'no NVML'})")),
+        ("gpus", str(gpu["count"]) + _node_note(gpu)
+         + ("" if gpu["nvml"] else f"  ({gpu['nvml_unavailable_reason'] or 'no NVML'})")),
     ]
     for device in gpu["devices"]:
         rows.append((
@@ -43,8 +44,17 @@ def command(as_json: bool) -> None:
             f"{device.get('name')}  {(device.get('memory_bytes') or 0) / 2**30:.0f} GiB  "
             f"cc {device.get('compute_capability')}  SMs {device.get('sm_count')}  "
             f"power limit {device.get('power_limit_w')} W  SM clock {device.get('sm_clock_mhz')}/{device.get('sm_clock_max_mhz')} MHz  "
-            f"ECC {device.get('ecc_enabled')}  MIG {device.get('mig_enabled')}",
+            f"ECC {device.get('ecc_enabled')}  MIG {device.get('mig_enabled')}"
+            + (f"  board {device['nvml_index']} {device.get('uuid')}" if device.get("nvml_index") is not None else ""),
         ))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         click.echo(f"{key:<{width}}  {value if value is not None else '-'}")
+
+
+def _node_note(gpu: dict) -> str:
+    """``of N on this node (CUDA_VISIBLE_DEVICES=...)`` when this process sees fewer GPUs than NVML."""
+    node, visible = gpu.get("node_count"), gpu.get("cuda_visible_devices")
+    if not node or node == gpu["count"]:
+        return ""
+    return f" of {node} on this node" + (f" (CUDA_VISIBLE_DEVICES={visible})" if visible is not None else "")

@@ -1,0 +1,163 @@
+"""`exabench bench` down its CUDA branches on a machine without a GPU.
+
+A simulated ``torch.cuda`` answers as one H100 SXM would (name, properties, capability,
+memory, events, the spin kernel) while every tensor stays on the CPU, and a fake NVML answers
+as its driver would. What this checks is the wiring a real GPU run goes through and CI
+otherwise never executes: device resolution, the event timer, peaks and ``pct_of_peak`` from
+the H100 profile, telemetry windows and per-call throttle flags, NVML-to-CUDA pairing by
+UUID, the table and the Run. It says nothing about speed or kernels: that needs the GPU.
+"""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from exabench.bench.device import Device
+from exabench.bench.rundoc import load_run
+from exabench.cli import main
+
+H100_UUID = "6b1c1f8e-0a2b-4c3d-9e4f-5a6b7c8d9e0f"
+H100 = SimpleNamespace(name="NVIDIA H100 80GB HBM3", total_memory=85_520_809_984, multi_processor_count=132,
+                       L2_cache_size=1 << 20,  # small, so the CPU's flush buffer stays cheap
+                       major=9, minor=0, uuid=H100_UUID)
+
+
+class _HostTimedEvent:
+    """A CUDA event whose timestamp is the host clock: on CPU tensors every op is synchronous,
+    so the span between two events is the op's time."""
+
+    def __init__(self, enable_timing: bool = False) -> None:
+        self.t = 0.0
+
+    def record(self, stream=None) -> None:
+        self.t = time.perf_counter()
+
+    def elapsed_time(self, end: _HostTimedEvent) -> float:
+        return (end.t - self.t) * 1e3
+
+
+class _FakeNvml:
+    """The NVML calls exabench makes, answered for one H100 that power-caps when told to."""
+
+    NVML_CLOCK_SM, NVML_CLOCK_MEM, NVML_TEMPERATURE_GPU = 1, 2, 0
+
+    def __init__(self) -> None:
+        self.reasons = 0
+        self.energy_mj = 5_000_000
+
+    def nvmlInit(self): pass
+    def nvmlShutdown(self): pass
+    def nvmlSystemGetDriverVersion(self): return "580.95.05"
+    def nvmlDeviceGetCount(self): return 2  # another board this process doesn't use
+    def nvmlDeviceGetHandleByIndex(self, i): return f"h{i}"
+
+    def nvmlDeviceGetHandleByUUID(self, uuid):
+        assert uuid == f"GPU-{H100_UUID}", uuid
+        return "h1"
+
+    def nvmlDeviceGetUUID(self, h): return f"GPU-{H100_UUID}" if h == "h1" else "GPU-00000000-0000-0000-0000-000000000000"
+    def nvmlDeviceGetName(self, h): return b"NVIDIA H100 80GB HBM3"
+    def nvmlDeviceGetPciInfo(self, h): return SimpleNamespace(busId=b"00000000:1B:00.0" if h == "h1" else b"00000000:0A:00.0")
+    def nvmlDeviceGetEnforcedPowerLimit(self, h): return 700_000
+    def nvmlDeviceGetPowerUsage(self, h): return 650_000
+    def nvmlDeviceGetClockInfo(self, h, kind): return 1980 if kind == 1 else 2619
+    def nvmlDeviceGetTemperature(self, h, sensor): return 61
+    def nvmlDeviceGetUtilizationRates(self, h): return SimpleNamespace(gpu=100, memory=70)
+    def nvmlDeviceGetCurrentClocksEventReasons(self, h): return self.reasons
+
+    def nvmlDeviceGetTotalEnergyConsumption(self, h):
+        self.energy_mj += 1000
+        return self.energy_mj
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    import sys
+
+    import torch
+
+    nvml = _FakeNvml()
+    cuda = torch.cuda
+    for name, value in {
+        "is_available": lambda: True, "device_count": lambda: 1, "set_device": lambda i: None,
+        "current_device": lambda: 0, "get_device_name": lambda i=0: H100.name,
+        "get_device_properties": lambda i=0: H100, "get_device_capability": lambda i=0: (9, 0),
+        "mem_get_info": lambda i=0: (80 << 30, H100.total_memory), "synchronize": lambda i=None: None,
+        "empty_cache": lambda: None, "Event": _HostTimedEvent, "_sleep": lambda cycles: None,
+    }.items():
+        monkeypatch.setattr(cuda, name, value)
+    monkeypatch.setattr(Device, "torch_device", property(lambda self: torch.device("cpu")))
+    monkeypatch.setitem(sys.modules, "pynvml", nvml)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
+    return nvml
+
+
+def _bench(args: list[str], tmp_path, capsys) -> tuple[int, str, dict]:
+    with pytest.raises(SystemExit) as info:
+        main(["bench", *args, "--device", "cuda", "--out", str(tmp_path), "--warmup-ms", "1", "--rep-ms", "3"])
+    out, err = capsys.readouterr()
+    (path,) = tmp_path.glob("*.json")
+    return info.value.code, out + err, load_run(path)
+
+
+def test_gemm_down_the_cuda_branches(fake_gpu, tmp_path, capsys, monkeypatch) -> None:
+    from exabench.bench import prewarm
+
+    monkeypatch.setattr(prewarm, "GPU_SHAPE", (64, "bf16"))  # the GPU's 8192 bf16 would take minutes here
+    code, text, run = _bench(["gemm", "--sizes", "64", "--dtype", "fp32,tf32,bf16,fp8,int8", "--prewarm-s", "0.2",
+                              "--floor", "gemm_bf16=0"], tmp_path, capsys)
+    assert code == 0, text
+    (warm,) = run["prewarm"]
+    assert warm["dtype"] == "bf16" and warm["calls"] >= 1 and warm["seconds"] >= 0.2
+    assert run["config"]["device"] == "cuda:0"
+    results = {r["params"]["dtype"]: r for r in run["results"]}
+    assert set(results) == {"fp32", "tf32", "bf16", "fp8", "int8"}
+    assert all(r["status"] == "ok" for r in results.values()), [r.get("error") for r in results.values()]
+    bf16 = results["bf16"]
+    assert bf16["metrics"]["peak_tflops"] == pytest.approx(989.4, rel=1e-3)
+    assert bf16["metrics"]["peak_source"] == "workloads/hardware/h100-sxm.toml"
+    assert bf16["metrics"]["pct_of_peak"] == pytest.approx(100 * bf16["metrics"]["tflops"] / 989.4, rel=1e-6)
+    assert results["fp8"]["metrics"]["peak_tflops"] > bf16["metrics"]["peak_tflops"]
+    assert bf16["timing"]["flush"] == "l2" and not bf16["timing"]["cuda_graph"]
+    # Telemetry from the (fake) board this process uses, found by UUID, not NVML index 0.
+    tel = bf16["telemetry"]
+    assert tel["power_mean_w"] > 0 and tel["throttled_timings"] == [] and tel["energy_source"] == "nvml_total_energy"
+    assert run["telemetry"]["device"] == "NVIDIA H100 80GB HBM3"
+    gpu = run["environment"]["gpu"]
+    assert gpu["count"] == 1 and gpu["node_count"] == 2 and gpu["cuda_visible_devices"] == "1"
+    (device,) = gpu["devices"]
+    assert device["nvml_index"] == 1 and device["pci_bus_id"] == "00000000:1B:00.0" and device["sm_count"] == 132
+    assert run["floors"][0]["ok"] and "# floor gemm_bf16:tflops" in text
+    assert "5 ok, 0 failed (0 wrong), 0 skipped" in text
+
+
+def test_memory_down_the_cuda_branches_flags_power_capped_calls(fake_gpu, tmp_path, capsys) -> None:
+    fake_gpu.reasons = 0x4  # SwPowerCap from the start: every timed call was capped
+    code, text, run = _bench(["memory", "--kernels", "copy,triad,dot", "--sizes", "1M", "--backend", "torch"],
+                             tmp_path, capsys)
+    assert code == 0, text
+    triad = next(r for r in run["results"] if r["name"] == "triad")
+    assert triad["status"] == "ok" and triad["metrics"]["peak_gbps"] == pytest.approx(3350.0)
+    assert triad["telemetry"]["throttle_reasons"] == ["SwPowerCap"]
+    assert triad["telemetry"]["throttled_timings"] == list(range(len(triad["samples"])))
+    assert "unthrottled_median_s" not in triad["telemetry"] and "THROTTLED" in text
+    assert triad["telemetry"]["j_per_gb"] > 0
+
+
+def test_env_names_the_board_this_process_uses(fake_gpu, capsys) -> None:
+    import json
+
+    with pytest.raises(SystemExit) as info:
+        main(["env", "--json"])
+    gpu = json.loads(capsys.readouterr().out)["gpu"]
+    assert info.value.code == 0 and gpu["driver"] == "580.95.05"
+    assert [(d["index"], d["nvml_index"], d["uuid"], d["power_limit_w"]) for d in gpu["devices"]] == [
+        (0, 1, f"GPU-{H100_UUID}", 700.0)]
+    with pytest.raises(SystemExit) as info:
+        main(["env"])
+    text = capsys.readouterr().out
+    assert info.value.code == 0 and "NVIDIA H100 80GB HBM3" in text
+    assert "1 of 2 on this node (CUDA_VISIBLE_DEVICES=1)" in text and f"board 1 GPU-{H100_UUID}" in text
