@@ -10,6 +10,7 @@ UUID, the table and the Run. It says nothing about speed or kernels: that needs 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from types import SimpleNamespace
 
@@ -73,6 +74,16 @@ class _FakeNvml:
         return self.energy_mj
 
 
+class _Stream:
+    """A CUDA stream on the CPU: work runs as it is issued, so every wait is already met."""
+
+    def __init__(self, device=None) -> None:
+        self.cuda_stream = 0
+
+    def wait_event(self, event) -> None: pass
+    def wait_stream(self, stream) -> None: pass
+
+
 @pytest.fixture
 def fake_gpu(monkeypatch):
     import sys
@@ -87,8 +98,10 @@ def fake_gpu(monkeypatch):
         "get_device_properties": lambda i=0: H100, "get_device_capability": lambda i=0: (9, 0),
         "mem_get_info": lambda i=0: (80 << 30, H100.total_memory), "synchronize": lambda i=None: None,
         "empty_cache": lambda: None, "Event": _HostTimedEvent, "_sleep": lambda cycles: None,
+        "Stream": _Stream, "current_stream": lambda device=None: _Stream(), "stream": lambda s: contextlib.nullcontext(),
     }.items():
         monkeypatch.setattr(cuda, name, value)
+    monkeypatch.setattr(torch.Tensor, "pin_memory", lambda self: self.clone())
     monkeypatch.setattr(Device, "torch_device", property(lambda self: torch.device("cpu")))
     monkeypatch.setitem(sys.modules, "pynvml", nvml)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
@@ -161,3 +174,16 @@ def test_env_names_the_board_this_process_uses(fake_gpu, capsys) -> None:
     text = capsys.readouterr().out
     assert info.value.code == 0 and "NVIDIA H100 80GB HBM3" in text
     assert "1 of 2 on this node (CUDA_VISIBLE_DEVICES=1)" in text and f"board 1 GPU-{H100_UUID}" in text
+
+
+def test_host_links_down_the_cuda_branches(fake_gpu, tmp_path, capsys) -> None:
+    """Pinned and pageable copies, one way and both at once on two streams (fork_join)."""
+    code, text, run = _bench(["memory", "--kernels", "host", "--sizes", "1M"], tmp_path, capsys)
+    assert code == 0, text
+    by_name = {r["name"]: r for r in run["results"]}
+    assert set(by_name) == {f"{d}_{m}" for d in ("h2d", "d2h", "both") for m in ("pinned", "pageable")}
+    assert all(r["status"] == "ok" and r["check"]["ok"] for r in by_name.values())
+    both = by_name["both_pinned"]
+    assert both["metrics"]["bytes_moved"] == 2 << 20
+    assert both["metrics"]["gbps_per_direction"] == pytest.approx(both["metrics"]["gbps"] / 2)
+    assert both["metrics"]["peak_gbps"] == pytest.approx(2 * by_name["h2d_pinned"]["metrics"]["peak_gbps"])
