@@ -187,3 +187,39 @@ def test_host_links_down_the_cuda_branches(fake_gpu, tmp_path, capsys) -> None:
     assert both["metrics"]["bytes_moved"] == 2 << 20
     assert both["metrics"]["gbps_per_direction"] == pytest.approx(both["metrics"]["gbps"] / 2)
     assert both["metrics"]["peak_gbps"] == pytest.approx(2 * by_name["h2d_pinned"]["metrics"]["peak_gbps"])
+
+
+def test_collectives_rank_down_the_cuda_branches(fake_gpu, tmp_path, monkeypatch) -> None:
+    """One rank's sweep as NCCL would run it (events per operation, the device synchronised),
+    on a world of one over gloo with CPU buffers: the rank record, the timer, the check, the Run."""
+    import socket
+
+    import torch
+    import torch.distributed as dist
+
+    from exabench.bench import colldriver, collrun
+    from exabench.bench.collspec import build_spec
+    from exabench.bench.launch import Session, World
+
+    monkeypatch.setattr(collrun, "_device", lambda spec, session: torch.device("cpu"))
+    monkeypatch.setattr(colldriver, "start_watchdog", lambda *args: None)  # it would outlive the test
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    world = World(rank=0, size=1, local_rank=0, local_size=1, master_addr="127.0.0.1", master_port=port,
+                  agent_store=False)
+    spec = build_spec({"collectives": "all_reduce,all_gather,sendrecv", "min_bytes": "1K", "max_bytes": "4K",
+                       "iters": 3, "warmup_iters": 1}, "cuda", quick=False)
+    session = Session(world, "gloo", 30.0)
+    try:
+        code, message, path = colldriver.run_on_session(session, spec, out_dir=str(tmp_path), quiet=True)
+    finally:
+        dist.destroy_process_group()
+    assert code == 0, message
+    run = load_run(path)
+    (rank,) = run["config"]["ranks"]
+    assert rank["device"] == "cuda:0" and rank["gpu"] == "NVIDIA H100 80GB HBM3"
+    results = [r for r in run["results"] if r["status"] == "ok"]
+    assert {r["name"] for r in results} == {"all_reduce", "all_gather", "sendrecv"}
+    assert all(r["metrics"]["wrong"] == 0 and len(r["samples"]) == 3 for r in results)
+    assert run["environment"]["topology"]["nccl"] is None  # the CPU build has no NCCL to report
