@@ -221,15 +221,22 @@ def open_sampler(device: Any, hz: float = DEFAULT_HZ, nvml: Any = None) -> tuple
 
 def _handle_for(nvml: Any, cuda_index: int) -> Any:
     """The NVML handle of CUDA device ``cuda_index``, by UUID (CUDA_VISIBLE_DEVICES renumbers
-    CUDA devices but not NVML's), else by the same index."""
+    CUDA devices but not NVML's), else by the same index. torch prints a UUID bare, and under
+    MIG that UUID is the instance's, which NVML spells ``MIG-...``: both spellings are tried."""
     try:
         import torch
 
         from exabench.bench.env import nvml_uuid
 
-        return nvml.nvmlDeviceGetHandleByUUID(nvml_uuid(torch.cuda.get_device_properties(cuda_index)))
-    except Exception:  # noqa: BLE001 - older torch without .uuid, MIG, or a fake NVML
-        return nvml.nvmlDeviceGetHandleByIndex(cuda_index)
+        uuid = nvml_uuid(torch.cuda.get_device_properties(cuda_index))
+    except Exception:  # noqa: BLE001 - older torch without .uuid
+        uuid = None
+    for spelling in ([uuid, "MIG-" + uuid[4:]] if uuid and uuid.startswith("GPU-") else [uuid] if uuid else []):
+        try:
+            return nvml.nvmlDeviceGetHandleByUUID(spelling)
+        except Exception:  # noqa: BLE001 - not this spelling (or a fake NVML without UUIDs)
+            continue
+    return nvml.nvmlDeviceGetHandleByIndex(cuda_index)
 
 
 def add_work_figures(result: dict[str, Any]) -> None:

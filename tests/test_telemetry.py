@@ -335,3 +335,22 @@ def test_an_unthrottled_window_flags_no_call() -> None:
     config = TimingConfig(warmup_ms=0, rep_ms=1e-3, min_samples=5, max_samples=5, flush="none")
     tel = measure(_PowerCapHitsMidway(sampler, nvml, clock), Device("cpu"), config, telemetry=sampler)["telemetry"]
     assert tel["throttled_timings"] == [] and "unthrottled_median_s" not in tel
+
+
+@pytest.mark.parametrize(("known", "handle"), [
+    ({"GPU-6b1c1f8e-0000-4c3a-9b7d-000000000006": "board"}, "board"),
+    ({"MIG-6b1c1f8e-0000-4c3a-9b7d-000000000006": "instance"}, "instance"),  # a MIG instance's UUID
+    ({}, "handle3"),  # neither: the CUDA index
+])
+def test_the_nvml_handle_is_found_by_uuid_in_either_spelling(monkeypatch, known, handle) -> None:
+    import torch
+
+    class ByUuid(FakeNvml):
+        def nvmlDeviceGetHandleByUUID(self, uuid: str) -> str:
+            if uuid not in known:
+                raise NVMLError("Not Found")
+            return known[uuid]
+
+    props = type("Props", (), {"uuid": "6b1c1f8e-0000-4c3a-9b7d-000000000006"})()
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda index: props)
+    assert telemetry._handle_for(ByUuid(), 3) == handle
