@@ -159,9 +159,9 @@ class _Timer:
     ``spans`` so the samples taken while the GPU throttled can be flagged one by one. On the
     GPU the first call's start event is anchored at the host time it was queued on an idle
     device (the warm-up ends with a synchronise; only its flush and spin run first, tens of
-    µs, well inside NVML's 50 ms between readings), and
-    every later edge is that anchor plus the event's offset from the first start event, so
-    queueing ahead of the GPU does not skew the placement.
+    µs, well inside NVML's 50 ms between readings), and every later edge is that anchor plus
+    the event's offset from the first start event, so queueing ahead of the GPU does not skew
+    the placement.
     """
 
     def __init__(self, device: Device, flush: Callable[[], None] | None,
