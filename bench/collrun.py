@@ -110,7 +110,7 @@ def measure_rank(session: Session, spec: SweepSpec, name: str, count: int, dtype
     dtype = collcheck.DTYPES[dtype_name]
     device = _device(spec, session)
     cuda = device.type == "cuda"
-    out: dict[str, Any] = {"samples": [], "wrong": 0, "error": None, "fallback": False}
+    out: dict[str, Any] = {"samples": [], "batch_s": None, "wrong": 0, "error": None, "fallback": False}
     send = recv = None
     try:
         send, recv = collcheck.make_buffers(name, count, session.rank, session.size, inplace, dtype, device)
@@ -134,9 +134,10 @@ def measure_rank(session: Session, spec: SweepSpec, name: str, count: int, dtype
         for _ in range(spec.warmup_iters):
             fn()
         if cuda:
-            out["samples"] = _time_cuda(fn, spec, session)
+            out["samples"], out["batch_s"] = _time_cuda(fn, spec, session)
         else:
             out["samples"] = _time_cpu(fn, spec, session)
+            out["batch_s"] = sum(out["samples"]) / len(out["samples"])  # barrier-separated: the mean
         collcheck.fill_pattern(send, recv, session.rank, session.size, spec.op)
         fn()
         if cuda:
@@ -163,7 +164,12 @@ def _time_cpu(fn, spec: SweepSpec, session: Session) -> list[float]:
     return samples
 
 
-def _time_cuda(fn, spec: SweepSpec, session: Session) -> list[float]:
+def _time_cuda(fn, spec: SweepSpec, session: Session) -> tuple[list[float], float]:
+    """Per-operation times from an event pair around each (pipelined: no synchronise between
+    operations, as nccl-tests ``-I 1``), and the batch time per operation, first start event to
+    last end event over the count: nccl-tests' default measure (its host clock around ``-n``
+    back-to-back operations), which for messages shorter than their launch is the host's
+    launch rate rather than the operation's own time."""
     import torch
     import torch.distributed as dist
 
@@ -190,7 +196,8 @@ def _time_cuda(fn, spec: SweepSpec, session: Session) -> list[float]:
         run()
         ends[i].record()
     torch.cuda.synchronize()
-    return [s.elapsed_time(e) * 1e-3 / calls for s, e in zip(starts, ends, strict=True)]
+    batch = starts[0].elapsed_time(ends[-1]) * 1e-3 / (spec.iters * calls)
+    return [s.elapsed_time(e) * 1e-3 / calls for s, e in zip(starts, ends, strict=True)], batch
 
 
 def build_result(spec: SweepSpec, name: str, nbytes: int, count: int, dtype: str, inplace: bool,
@@ -223,7 +230,13 @@ def build_result(spec: SweepSpec, name: str, nbytes: int, count: int, dtype: str
     metrics = {"algbw_gbps": algbw_gbps(nbytes, median), "busbw_gbps": algbw_gbps(nbytes, median) * factor,
                "busbw_factor": factor, "wrong": wrong,
                "slowest_rank": max(range(n), key=lambda r: medians[r])}
-    extra["ranks"] = {"samples": rank_samples, "median_s": medians,
+    batches = [p.get("batch_s") for p in per_rank]
+    if all(isinstance(b, (int, float)) and b > 0 for b in batches):
+        # nccl-tests' own columns: time per operation over the batch, averaged over ranks (-a 1).
+        avg = sum(batches) / n
+        metrics.update(time_avg_s=avg, algbw_gbps_avg=algbw_gbps(nbytes, avg),
+                       busbw_gbps_avg=algbw_gbps(nbytes, avg) * factor)
+    extra["ranks"] = {"samples": rank_samples, "median_s": medians, "batch_s": batches,
                       "busbw_gbps": [algbw_gbps(nbytes, m) * factor for m in medians]}
     status, error = "ok", None
     if wrong:

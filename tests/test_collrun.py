@@ -41,6 +41,19 @@ def test_result_keeps_every_rank_and_paces_by_the_slowest() -> None:
                                 "nranks": 2, "dtype": "fp32", "inplace": True, "op": "sum", "root": None}
 
 
+def test_nccl_tests_own_measure_is_the_batch_time_averaged_over_ranks() -> None:
+    """nccl-tests' time column: -n operations back to back per rank, divided by -n, averaged over
+    ranks (-a 1); kept beside the per-operation medians (its -I 1 view), never instead of them."""
+    spec = SweepSpec(collectives=("all_reduce",), sizes=(8,), iters=3)
+    per_rank = [dict(_part([1.0, 1.0, 1.0]), batch_s=1.5), dict(_part([2.0, 0.5, 2.0]), batch_s=2.5)]
+    metrics = build_result(spec, "all_reduce", 2_000_000_000, 500_000_000, "fp32", True, per_rank, "gloo")["metrics"]
+    assert metrics["time_avg_s"] == pytest.approx(2.0)
+    assert metrics["algbw_gbps_avg"] == pytest.approx(1.0) and metrics["busbw_gbps_avg"] == pytest.approx(1.0)
+    assert metrics["busbw_gbps"] == pytest.approx(1.0)  # the median of the slowest rank's, as before
+    without = build_result(spec, "all_reduce", 8, 2, "fp32", True, [_part([1.0]), _part([1.0])], "gloo")["metrics"]
+    assert "busbw_gbps_avg" not in without  # a rank that did not report a batch time: no average
+
+
 def test_wrong_elements_fail_the_result_but_keep_the_timing() -> None:
     spec = SweepSpec(collectives=("broadcast",), sizes=(8,))
     result = build_result(spec, "broadcast", 8, 2, "fp32", True, [_part([1e-3]), _part([1e-3], wrong=2)], "gloo")

@@ -222,6 +222,8 @@ def test_collectives_rank_down_the_cuda_branches(fake_gpu, tmp_path, monkeypatch
     results = [r for r in run["results"] if r["status"] == "ok"]
     assert {r["name"] for r in results} == {"all_reduce", "all_gather", "sendrecv"}
     assert all(r["metrics"]["wrong"] == 0 and len(r["samples"]) == 3 for r in results)
+    # nccl-tests' own measure beside the per-operation one: first start to last end, over the count.
+    assert all(r["metrics"]["algbw_gbps_avg"] > 0 and r["ranks"]["batch_s"][0] > 0 for r in results)
     assert run["environment"]["topology"]["nccl"] is None  # the CPU build has no NCCL to report
 
 
