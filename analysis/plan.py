@@ -113,7 +113,9 @@ def plan_document(ctx: Context, lo: Layout, result: dict[str, Any], *, gpus: int
             "model": {**{k: v for k, v in asdict(model).items() if v is not None},
                       "params_total": total_params(model, lo.tp), "params_active": active_matmul_params(model, lo.tp)},
             "hardware": {"name": profile.name, "run_id": profile.run_id, "peak_tflops": profile.peaks.peak(lo.precision),
-                         "hbm_gib": profile.peaks.capacity_gb, "provenance": profile.provenance},
+                         "hbm_gib": profile.peaks.capacity_gb, "provenance": profile.provenance,
+                         **({"scaleout_gbps": profile.scaleout_gbps, "scaleout_span_gpus": profile.scaleout_span_gpus}
+                            if profile.scaleout_gbps else {})},
             "cluster": {"name": cluster.name, "gpus": cluster.gpus, "gpus_per_node": cluster.gpus_per_node,
                         "nvlink_domain": cluster.nvlink_domain, "network": asdict(cluster.network), "source": cluster.source},
             "gpus": gpus,

@@ -173,5 +173,7 @@ def test_plan_from_a_multinode_run_uses_its_measured_scaleout_bandwidth(capsys, 
     assert code == code2 == 0
     prov = measured["inputs"]["hardware"]["provenance"]["scaleout_busbw"]
     assert prov["kind"] == "measured" and "20.0 GB/s per GPU over 2 nodes" in prov["source"]
+    assert prov["value"] == "20.0 GB/s per GPU" and measured["inputs"]["hardware"]["scaleout_gbps"] == 20.0
+    assert "scaleout_gbps" not in published["inputs"]["hardware"]
     dp = [k for k in published["breakdown_s"] if k.startswith("dp")]
     assert dp and sum(measured["breakdown_s"][k] for k in dp) > sum(published["breakdown_s"][k] for k in dp)

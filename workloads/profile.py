@@ -287,7 +287,7 @@ def scaleout_plateau(all_reduce: list[tuple[float, float]], src: str, nodes: int
                       f"{nodes} nodes but its largest all_reduce is {largest:.3g} MB, below the "
                       f"{SCALEOUT_PLATEAU_MB:g} MB plateau: rerun with --max-bytes 1G to measure it)"}
     value = statistics.median(plateau)
-    return value, {"kind": "measured", "source": f"{src}: all_reduce busbw plateau {value:.1f} GB/s per GPU over "
+    return value, {"kind": "measured", "value": f"{value:.1f} GB/s per GPU", "source": f"{src}: all_reduce busbw plateau {value:.1f} GB/s per GPU over "
                    f"{nodes} nodes ({ranks} ranks; median of {len(plateau)} sizes >= {SCALEOUT_PLATEAU_MB:g} MB), "
                    "in place of the planned cluster's NIC line rate x nic_efficiency (capped at its line rate: "
                    "the planned NICs are taken to be the Run's); groups climbing more switch levels than the "
