@@ -126,6 +126,7 @@ def all_command(**options: Any) -> None:
     \b
     Examples:
       exabench bench all --quick
+      exabench bench all --quick --floor gemm_bf16=600 --floor triad=2800   # acceptance: exit 1 below
       torchrun --nnodes 4 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint HEAD:29500 \\
           -m exabench bench all --quick --out fleet/
     """
