@@ -19,7 +19,10 @@ step() { echo; echo "=== $* ($(date -u +%H:%M:%S))"; }
 step install
 python3 -m pip install -q --no-deps --no-build-isolation -e . || exit 1
 nvidia-smi --query-gpu=name,driver_version,power.limit,clocks.max.sm,temperature.gpu --format=csv | tee "$OUT/nvidia-smi.csv"
+# The card's own account of its clocks, power and throttle state, before and after (read only).
+nvidia-smi -q -d PERFORMANCE,POWER,CLOCK > "$OUT/nvidia-smi-before.txt" 2>&1
 exabench env --json > "$OUT/env.json"
+exabench env
 
 # Most valuable first: the quick suite's Run is what workloads/measured/ needs. Each step has
 # its own time limit, so one hang can't eat the others' device time.
@@ -39,4 +42,5 @@ timeout 90 exabench bench memory --out "$OUT/run" 2>&1 | tail -40 | tee "$OUT/me
 timeout 60 python3 benchmarks/memory_figures.py 2>&1 | tee "$OUT/memory-figures.log"
 
 step done
+nvidia-smi -q -d PERFORMANCE,POWER,CLOCK > "$OUT/nvidia-smi-after.txt" 2>&1
 ls -la "$OUT" "$OUT/run"
