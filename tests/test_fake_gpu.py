@@ -236,3 +236,35 @@ def test_cuda_graph_refuses_only_cupys_gemm(fake_gpu, tmp_path, capsys) -> None:
                              tmp_path, capsys)
     assert code == 0, text
     assert run["results"][0]["status"] in ("ok", "skipped")  # skipped where cupy is not installed
+
+
+def test_main_job_plans_on_the_run_a_simulated_h100_measured(fake_gpu, tmp_path, monkeypatch, capsys) -> None:
+    """`exabench run` bench, plan, report on an "H100" that is this CPU: its measured curves are
+    far too slow (0.07 TFLOP/s of bf16), and the main job must still plan on them (115,000 days)
+    and say they are measured, not fall back to the published H100."""
+    import json
+    from dataclasses import replace
+
+    from exabench.bench import hostlinks, memory, prewarm, shapes, suites
+
+    monkeypatch.setattr(shapes, "QUICK_GPU_SIZES", (64, 128))
+    monkeypatch.setattr(memory, "QUICK_GPU_SIZES", (4 << 20, 16 << 20))  # beyond twice the fake 1 MiB L2
+    monkeypatch.setattr(hostlinks, "QUICK_SIZES", (1 << 20,))
+    monkeypatch.setattr(prewarm, "GPU_SHAPE", (64, "bf16"))
+    monkeypatch.setattr(prewarm, "QUICK_S", 0.2)
+    # NCCL needs a GPU: the collectives ranks (child processes) are left out here.
+    monkeypatch.setitem(suites.SUITES, "collectives", replace(suites.SUITES["collectives"], run=lambda w, *a: w))
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--quick", "--device", "cuda", "--out", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert info.value.code == 0, err
+    (run_path,) = [p for p in tmp_path.glob("*.json") if not p.name.endswith("_plan.json")]
+    run = load_run(run_path)
+    plan = json.loads(next(tmp_path.glob("*_plan.json")).read_text())
+    assert {r["suite"] for r in run["results"]} == {"gemm", "memory"} and run["telemetry"]["device"]
+    scenario = plan["inputs"]["scenario"]
+    assert scenario["basis"] == "measured" and scenario["run_id"] == run["id"]
+    provenance = plan["inputs"]["hardware"]["provenance"]
+    assert provenance["gemm_efficiency"]["kind"] == provenance["hbm_efficiency"]["kind"] == "measured"
+    assert plan["training"]["days"] > 1000  # a CPU-slow "H100": honest, not the published 19 days
+    assert "profile          measured (h100-sxm)" in out and (tmp_path / "report" / "report.html").is_file()
