@@ -34,15 +34,19 @@ def _rank_info(session: Session, spec: SweepSpec) -> dict[str, Any]:
 
 
 def avg_busbw_line(results: list[dict[str, Any]]) -> str:
-    """nccl-tests' footer, with the sweep it depends on (never compare it across sweeps)."""
+    """nccl-tests' footer, with the sweep it depends on (never compare it across sweeps). Like
+    nccl-tests', it averages the busbw of nccl-tests' own measure (``busbw_gbps_avg``: batch
+    time per operation, averaged over ranks) where every result has it; else the table's."""
     ok = [r for r in results if r["suite"] == "collectives" and r["status"] == "ok"]
     if not ok:
         return "# Avg bus bandwidth    : n/a (no result)"
     sizes = sorted(r["params"]["bytes"] for r in ok)
-    avg = sum(r["metrics"]["busbw_gbps"] for r in ok) / len(ok)
+    key = "busbw_gbps_avg" if all(r["metrics"].get("busbw_gbps_avg") is not None for r in ok) else "busbw_gbps"
+    avg = sum(r["metrics"][key] for r in ok) / len(ok)
+    how = "batch time per operation, averaged over ranks" if key == "busbw_gbps_avg" else "per-operation medians"
     wrong = sum(r["metrics"].get("wrong") or 0 for r in results if r["suite"] == "collectives")
     return (f"# Out of bounds values : {wrong} {'OK' if wrong == 0 else 'FAILED'}\n"
-            f"# Avg bus bandwidth    : {avg:.3f} GB/s (mean over {len(ok)} results, sizes "
+            f"# Avg bus bandwidth    : {avg:.3f} GB/s (mean over {len(ok)} results of {key}: {how}; sizes "
             f"{sizes[0]}..{sizes[-1]} B, both passes; compare only across identical sweeps)")
 
 

@@ -74,3 +74,16 @@ def test_short_error_drops_source_paths() -> None:
     error = RuntimeError("[/x/gloo/pair.cc:537] Read error [127.0.0.1]:1: Connection reset by peer. "
                          "This is typically caused by a remote worker hanging")
     assert short_error(error) == "RuntimeError: Read error [127.0.0.1]:1: Connection reset by peer."
+
+
+def test_the_avg_bus_bandwidth_footer_is_nccl_tests_own_measure() -> None:
+    from exabench.bench.colldriver import avg_busbw_line
+
+    def result(busbw, avg=None):
+        metrics = {"busbw_gbps": busbw, "wrong": 0, **({"busbw_gbps_avg": avg} if avg is not None else {})}
+        return {"suite": "collectives", "status": "ok", "params": {"bytes": 1024}, "metrics": metrics}
+
+    line = avg_busbw_line([result(10.0, 12.0), result(20.0, 16.0)])
+    assert "14.000 GB/s (mean over 2 results of busbw_gbps_avg: batch time per operation" in line
+    assert "15.000 GB/s (mean over 2 results of busbw_gbps: per-operation medians" in avg_busbw_line(
+        [result(10.0, 12.0), result(20.0)])  # an older Run without it: the table's figure
