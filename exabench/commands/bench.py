@@ -310,11 +310,25 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
 
         click.echo(json.dumps(load_run(writer.path), indent=1))  # the writer keeps summaries only
     else:
+        if check_failures and len(config["suites"]) > 1:
+            _print_headline(writer.path)
         click.echo(footer(writer.results, str(writer.path)))
     if check_failures:
         exit_on_failures(writer.results, writer.path)
         exit_below_floors(below, writer.path)
     return str(writer.path)
+
+
+def _print_headline(path) -> None:
+    """After a multi-suite Run's tables: its best figure per precision, kernel, link direction and
+    collective, as ``exabench run`` prints them (memory kernels at their largest array)."""
+    from exabench.bench.rundoc import load_run
+    from exabench.reports.terminal import measured_lines
+
+    click.echo("# headline (best median per precision, kernel and collective):")
+    for line in measured_lines(load_run(path)):
+        if not line.lstrip().startswith("results"):  # the footer below counts them
+            click.echo("#" + line[1:])
 
 
 def apply_floors(path, floors, *, quiet: bool) -> list[dict[str, Any]]:
