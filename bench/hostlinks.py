@@ -55,8 +55,8 @@ class HostCopyCase:
     suite = "memory"
     unit = "s"
     graphable = False
-    """Copies of hundreds of µs or more are not launch-bound, and CUDA can't capture a pageable
-    host copy nor a wait on another device's stream: timed call by call under --cuda-graph."""
+    """Copies of hundreds of µs or more are not launch-bound, and CUDA cannot capture a copy
+    from pageable host memory: timed call by call under --cuda-graph."""
 
     def __init__(self, direction: str, memory: str, nbytes: int, seed: int = 0) -> None:
         assert direction in DIRECTIONS and memory in HOST_MEMORY

@@ -48,8 +48,8 @@ class PeerCopyCase:
     suite = "memory"
     unit = "s"
     graphable = False
-    """Copies of hundreds of µs or more are not launch-bound, and CUDA can't capture a pageable
-    host copy nor a wait on another device's stream: timed call by call under --cuda-graph."""
+    """Copies of hundreds of µs or more are not launch-bound, and a copy to another GPU waits on
+    that device's stream, which a capture cannot hold: timed call by call under --cuda-graph."""
 
     def __init__(self, src: int, dst: int, direction: str, nbytes: int, seed: int = 0) -> None:
         assert direction in DIRECTIONS and src != dst

@@ -70,10 +70,14 @@ class NvmlSampler:
             self.nvml.nvmlDeviceGetCurrentClocksThrottleReasons
         return int(getter(self.handle))
 
+    def now(self) -> float:
+        """Seconds since the sampler started, on its clock: the ``t_s`` of its rows."""
+        return self.clock() - self.t0
+
     def read(self) -> tuple[Any, ...]:
         """One sample, in :data:`COLUMNS` order (``t_s`` from the sampler's start)."""
         n, h = self.nvml, self.handle
-        t = self.clock() - self.t0
+        t = self.now()
         mw = self._get("power", lambda: n.nvmlDeviceGetPowerUsage(h))
         util = self._get("util", lambda: n.nvmlDeviceGetUtilizationRates(h))
         return (
@@ -136,7 +140,7 @@ class NvmlSampler:
 
     def run_summary(self, max_rows: int = 20000) -> dict[str, Any]:
         """The whole run: the window summary from the start to now, plus the timeline."""
-        end = self.clock() - self.t0
+        end = self.now()
         energy = self.read_energy()
         with self._lock:
             rows = list(self.rows)
@@ -157,15 +161,15 @@ class Window:
 
     def open(self) -> None:
         self.energy_start = self.sampler.read_energy()
-        self.start = self.sampler.clock() - self.sampler.t0
+        self.start = self.sampler.now()
 
     def close(self) -> None:
-        self.end = self.sampler.clock() - self.sampler.t0
+        self.end = self.sampler.now()
         self.energy_end = self.sampler.read_energy()
 
     def now(self) -> float:
         """The sampler's clock, as its rows' ``t_s`` read it: timed calls are placed on it."""
-        return self.sampler.clock() - self.sampler.t0
+        return self.sampler.now()
 
     def throttled_calls(self, spans: list[tuple[float, float]]) -> list[int]:
         """Which timed calls, ``(start, end)`` on :meth:`now`'s clock, ran throttled
@@ -231,7 +235,10 @@ def _handle_for(nvml: Any, cuda_index: int) -> Any:
         uuid = nvml_uuid(torch.cuda.get_device_properties(cuda_index))
     except Exception:  # noqa: BLE001 - older torch without .uuid
         uuid = None
-    for spelling in ([uuid, "MIG-" + uuid[4:]] if uuid and uuid.startswith("GPU-") else [uuid] if uuid else []):
+    spellings = [uuid] if uuid else []
+    if uuid and uuid.startswith("GPU-"):
+        spellings.append("MIG-" + uuid[4:])
+    for spelling in spellings:
         try:
             return nvml.nvmlDeviceGetHandleByUUID(spelling)
         except Exception:  # noqa: BLE001 - not this spelling (or a fake NVML without UUIDs)

@@ -70,7 +70,7 @@ def throttled_spans(rows: Sequence[Sequence[Any]], spans: Sequence[tuple[float, 
     for index, (start, end) in enumerate(spans):
         first = max(0, bisect.bisect_right(times, start) - 1)
         last = bisect.bisect_right(times, end)
-        if any(throttle.is_throttled(r[REASONS]) for r in rows[first:last] if r[T] <= end):
+        if any(throttle.is_throttled(r[REASONS]) for r in rows[first:last]):
             flagged.append(index)
     return flagged
 
