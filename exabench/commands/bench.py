@@ -296,6 +296,7 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
         table.finish()
         for suite in runners:
             writer = suite.run(writer, resolved, quick, as_json)
+        below = record_floors(writer, floors, quiet=as_json)
     except KeyboardInterrupt:
         raise UserError(f"interrupted; {len(writer.results)} finished results kept in {writer.path} "
                         f"(add --resume {writer.path} to the same command to finish it)") from None
@@ -304,14 +305,13 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
             writer.set("telemetry", sampler.run_summary())
             sampler.close()
         writer.close()
-    below = apply_floors(writer.path, floors, quiet=as_json)
     if as_json:
         from exabench.bench.rundoc import load_run
 
         click.echo(json.dumps(load_run(writer.path), indent=1))  # the writer keeps summaries only
     else:
         if check_failures and len(config["suites"]) > 1:
-            _print_headline(writer.path)
+            _print_headline(writer.results)
         click.echo(footer(writer.results, str(writer.path)))
     if check_failures:
         exit_on_failures(writer.results, writer.path)
@@ -319,34 +319,44 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
     return str(writer.path)
 
 
-def _print_headline(path) -> None:
+def _print_headline(results: list[dict[str, Any]]) -> None:
     """After a multi-suite Run's tables: its best figure per precision, kernel, link direction and
     collective, as ``exabench run`` prints them (memory kernels at their largest array)."""
-    from exabench.bench.rundoc import load_run
     from exabench.reports.terminal import measured_lines
 
     click.echo("# headline (best median per precision, kernel and collective):")
-    for line in measured_lines(load_run(path)):
+    for line in measured_lines({"results": results}):
         if not line.lstrip().startswith("results"):  # the footer below counts them
             click.echo("#" + line[1:])
 
 
-def apply_floors(path, floors, *, quiet: bool) -> list[dict[str, Any]]:
-    """Check the finished Run at ``path`` against ``--floor`` and record the verdicts in it
+def record_floors(writer, floors, *, quiet: bool) -> list[dict[str, Any]]:
+    """Check the Run being written against ``--floor`` and record the verdicts in it
     (``floors``); print one line each unless ``quiet``. Returns the floors missed."""
     if not floors:
         return []
     from exabench.bench.floors import check_floors, describe, missed
-    from exabench.bench.rundoc import RunWriter
 
-    writer = RunWriter.resume(path)
     verdicts = check_floors(writer.results, floors)
     writer.set("floors", verdicts)
-    writer.close()
     if not quiet:
         for verdict in verdicts:
             click.echo(f"# floor {describe(verdict)}")
     return missed(verdicts)
+
+
+def apply_floors(path, floors, *, quiet: bool) -> list[dict[str, Any]]:
+    """:func:`record_floors` for a finished Run another process wrote (``bench collectives``'
+    rank 0)."""
+    if not floors:
+        return []
+    from exabench.bench.rundoc import RunWriter
+
+    writer = RunWriter.resume(path)
+    try:
+        return record_floors(writer, floors, quiet=quiet)
+    finally:
+        writer.close()
 
 
 def exit_below_floors(below: list[dict[str, Any]], path) -> None:
