@@ -28,6 +28,7 @@ from typing import Any
 from exabench.documents import FLEET_SCHEMA
 
 FLEET_COLLECTIVES = ("all_reduce", "sendrecv")
+EXITED = "local suites ended with exit code"
 
 
 def _stamp() -> str:
@@ -48,27 +49,21 @@ def _local_suites(run_suites: Any, names: list[str], *, quick: bool, device: str
         try:
             run_suites(names, quick=quick, device=device, out_dir=str(out_dir), as_json=False, options=dict(options))
         except SystemExit as exit_:
-            error = f"local suites ended with exit code {exit_.code}" if exit_.code else None
+            error = f"{EXITED} {exit_.code}" if exit_.code else None
         except UserError as problem:
             error = problem.message
         except Exception as problem:  # noqa: BLE001
             error = f"{type(problem).__name__}: {problem}"
     runs = sorted(out_dir.glob("*.json"))
-    if runs and error and error.startswith("local suites ended with exit code 1"):
-        error = _below_floor(runs[-1]) or error
     return (str(runs[-1]) if runs else None), error
 
 
-def _below_floor(path: Path) -> str | None:
+def _below_floor(run: dict[str, Any]) -> str | None:
     """Why a rank's suites ended 1 when it was a missed ``--floor``: the GPU measured fine and is
     too slow, which the fleet summary lists as that rank's failure in those words."""
     from exabench.bench.floors import describe, missed
-    from exabench.bench.rundoc import load_run
 
-    try:
-        below = missed(load_run(path).get("floors") or [])
-    except Exception:  # noqa: BLE001 - the generic message stands
-        return None
+    below = missed(run.get("floors") or [])
     return f"below acceptance floor: {'; '.join(describe(v) for v in below)}" if below else None
 
 
@@ -93,7 +88,10 @@ def _record(session: Any, spec: Any, run_path: str | None, error: str | None) ->
             record["uuid"] = None
     if run_path:
         try:
-            record["figures"] = figures_from_run(load_run(run_path))
+            run = load_run(run_path)
+            record["figures"] = figures_from_run(run)
+            if error == f"{EXITED} 1":  # a missed floor ends the suites 1 too: say which
+                record["error"] = _below_floor(run) or error
         except Exception as problem:  # noqa: BLE001
             record["error"] = record["error"] or f"cannot read {run_path}: {problem}"
     return record

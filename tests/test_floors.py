@@ -116,7 +116,7 @@ def test_a_fleet_rank_below_its_floor_says_so(tmp_path) -> None:
     writer = RunWriter(tmp_path, {"fingerprint": "f"}, {})
     writer.set("floors", check_floors(RESULTS, parse_floors(["gemm_bf16=800"])))
     writer.close()
-    assert _below_floor(writer.path) == "below acceptance floor: gemm_bf16:tflops best 712.5 < 800 MISSED"
+    assert _below_floor(load_run(writer.path)) == "below acceptance floor: gemm_bf16:tflops best 712.5 < 800 MISSED"
 
 
 def test_collectives_floor_is_checked_on_rank_0s_run(tmp_path, capsys) -> None:
@@ -128,3 +128,19 @@ def test_collectives_floor_is_checked_on_rank_0s_run(tmp_path, capsys) -> None:
     (path,) = tmp_path.glob("*.json")
     assert info.value.code == 1 and "# floor all_reduce:busbw_gbps best" in out and "MISSED" in err
     assert load_run(path)["floors"][0]["metric"] == "busbw_gbps"
+
+
+def test_a_fleet_rank_record_names_the_floor_it_missed(tmp_path) -> None:
+    from types import SimpleNamespace
+
+    from exabench.bench.fleet import EXITED, _record
+    from exabench.bench.rundoc import RunWriter
+
+    writer = RunWriter(tmp_path, {"fingerprint": "f"}, {})
+    writer.set("floors", check_floors(RESULTS, parse_floors(["gemm_bf16=800"])))
+    writer.close()
+    session = SimpleNamespace(rank=3, world=SimpleNamespace(local_rank=3))
+    spec = SimpleNamespace(device="cpu")
+    record = _record(session, spec, str(writer.path), f"{EXITED} 1")
+    assert record["error"] == "below acceptance floor: gemm_bf16:tflops best 712.5 < 800 MISSED"
+    assert _record(session, spec, str(writer.path), f"{EXITED} 2")["error"] == f"{EXITED} 2"  # not a floor's exit
