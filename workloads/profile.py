@@ -250,23 +250,21 @@ def profile_from_run(run: dict[str, Any], *, default: str = "h100-sxm") -> Hardw
             "kind": "measured",
             "source": f"{src}: plateau {measured:.3f} of the HBM peak (median of {len(plateau_points)} copy/scale/add/"
                       f"triad results moving more than twice the L2); the size fall-off is the reference's"}
-    ar, ring = _busbw_points(ok)
+    ar, ring, ranks = _busbw_points(ok)
     hosts = _rank_hosts(run)
-    scaleout, span = None, 0
+    scaleout = None
     if (ar or ring) and len(hosts) > 1:
         # Ranks on several nodes: their busbw is the scale-out fabric's, not NVLink's.
         prov["nvlink_busbw"] = {**prov["nvlink_busbw"], "note": f"Run {run_id}'s collectives span {len(hosts)} "
                                 f"nodes (scale-out figures, not NVLink): the published NVLink curves are kept"}
-        span = max(int(r["params"].get("nranks", 1)) for r in ok if r.get("suite") == "collectives"
-                   and r.get("params", {}).get("collective") == "all_reduce") if ar else 0
-        scaleout, prov["scaleout_busbw"] = scaleout_plateau(ar, src, len(hosts), span)
+        scaleout, prov["scaleout_busbw"] = scaleout_plateau(ar, src, len(hosts), ranks)
         ar, ring = [], []
     if ar or ring:
         prov["nvlink_busbw"] = {"kind": "measured", "source": f"{src} (ranks within one node)"}
     return replace(base, gemm=gemm, hbm=hbm, provenance=prov, run_id=run_id,
                    nvlink_all_reduce=Curve.from_points(ar) if ar else base.nvlink_all_reduce,
                    nvlink_ring=Curve.from_points(ring) if ring else base.nvlink_ring,
-                   scaleout_gbps=scaleout, scaleout_span_gpus=span if scaleout else 0)
+                   scaleout_gbps=scaleout, scaleout_span_gpus=ranks if scaleout else 0)
 
 
 SCALEOUT_PLATEAU_MB = 64.0
@@ -280,15 +278,16 @@ def scaleout_plateau(all_reduce: list[tuple[float, float]], src: str, nodes: int
     sizes >= :data:`SCALEOUT_PLATEAU_MB`, and its provenance. A sweep that stops short of the
     plateau (the quick suite's 1 MB) measures latency, not bandwidth: None, and the cluster's
     NIC model stays, saying why."""
-    plateau = sorted(gbps for mb, gbps in all_reduce if mb >= SCALEOUT_PLATEAU_MB)
+    plateau = [gbps for mb, gbps in all_reduce if mb >= SCALEOUT_PLATEAU_MB]
     if not plateau:
         largest = max((mb for mb, _ in all_reduce), default=0.0)
         return None, {"kind": "published", "source": f"the planned cluster's NIC line rate x its nic_efficiency ({src} spans "
                       f"{nodes} nodes but its largest all_reduce is {largest:.3g} MB, below the "
                       f"{SCALEOUT_PLATEAU_MB:g} MB plateau: rerun with --max-bytes 1G to measure it)"}
     value = statistics.median(plateau)
-    return value, {"kind": "measured", "value": f"{value:.1f} GB/s per GPU", "source": f"{src}: all_reduce busbw plateau {value:.1f} GB/s per GPU over "
-                   f"{nodes} nodes ({ranks} ranks; median of {len(plateau)} sizes >= {SCALEOUT_PLATEAU_MB:g} MB), "
+    return value, {"kind": "measured", "value": f"{value:.1f} GB/s per GPU",
+                   "source": f"{src}: all_reduce busbw plateau {value:.1f} GB/s per GPU over {nodes} nodes "
+                   f"({ranks} ranks; median of {len(plateau)} sizes >= {SCALEOUT_PLATEAU_MB:g} MB), "
                    "in place of the planned cluster's NIC line rate x nic_efficiency (capped at its line rate: "
                    "the planned NICs are taken to be the Run's); groups climbing more switch levels than the "
                    "Run's add the fabric's path efficiency"}
@@ -345,12 +344,13 @@ def _rank_hosts(run: dict[str, Any]) -> set[str]:
     return {str(r["host"]) for r in ranks if isinstance(r, dict) and r.get("host")}
 
 
-def _busbw_points(results: list[dict[str, Any]]) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-    """(MB, GB/s) points of the largest rank count measured, all-reduce and ring-like apart."""
+def _busbw_points(results: list[dict[str, Any]]) -> tuple[list[tuple[float, float]], list[tuple[float, float]], int]:
+    """(MB, GB/s) points of the largest rank count measured, all-reduce and ring-like apart, and
+    that rank count."""
     coll = [r for r in results if r.get("suite") == "collectives" and r["metrics"].get("busbw_gbps")
             and r.get("params", {}).get("bytes")]
     if not coll:
-        return [], []
+        return [], [], 0
     top = max(int(r["params"].get("nranks", 1)) for r in coll)
     ar, ring = [], []
     for r in coll:
@@ -362,4 +362,4 @@ def _busbw_points(results: list[dict[str, Any]]) -> tuple[list[tuple[float, floa
             ar.append(point)
         elif p.get("collective") in RING_COLLECTIVES:
             ring.append(point)
-    return ar, ring
+    return ar, ring, top
