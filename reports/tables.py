@@ -117,10 +117,9 @@ def floors_table(runs: list[Document]) -> Table | None:
         for v in verdicts if isinstance(verdicts, list) else ():
             if not isinstance(v, dict):
                 continue
-            best = v.get("best")
             rows.append([tr.run_label(document.doc), str(v.get("name")), str(v.get("metric") or fmt.MISSING),
-                         fmt.sig(v.get("min")), fmt.MISSING if best is None else fmt.sig(best),
-                         "met" if v.get("ok") else ("not measured" if best is None else "MISSED")])
+                         fmt.sig(v.get("min")), fmt.sig(v.get("best")),
+                         "met" if v.get("ok") else ("not measured" if v.get("best") is None else "MISSED")])
     if not rows:
         return None
     columns = [("Run", False), ("result", False), ("metric", False), ("floor (given)", True), ("best (measured)", True),
