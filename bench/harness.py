@@ -185,8 +185,9 @@ class _Timer:
             t0 = time.perf_counter_ns()
             fn((start_slot + i) % slots)
             samples.append((time.perf_counter_ns() - t0) * 1e-9)
-            spans.append((at, at + samples[-1]))
-        self.spans = spans if clock else []
+            if clock:
+                spans.append((at, at + samples[-1]))
+        self.spans = spans
         return samples
 
     def _cuda(self, fn, count, slots, start_slot) -> list[float]:
@@ -268,7 +269,7 @@ def measure(case: Case, device: Device, config: TimingConfig, telemetry: Telemet
         estimate = _warm_up(timer, fn, config, slots)
         count = int(min(config.max_samples, max(config.min_samples, config.rep_ms * 1e-3 / max(estimate, 1e-9))))
         with _window(telemetry) as summary:
-            timer.clock = summary.get("clock")
+            timer.clock = getattr(summary.get("window"), "now", None)
             samples = timer.time_calls(fn, count, slots)
         samples = [s / per_sample_calls for s in samples]
         median = summarize(samples)["median"]
@@ -302,15 +303,15 @@ def _warm_up(timer: _Timer, fn: Callable[[int], None], config: TimingConfig, slo
 
 @contextmanager
 def _window(telemetry: Telemetry | None) -> Iterator[dict[str, Any]]:
-    """The telemetry window of the timed calls: ``holder["value"]`` is its summary afterwards;
-    ``holder["clock"]`` (when the window has one) places the calls on the telemetry's clock."""
+    """The telemetry window of the timed calls: ``holder["window"]`` while it is open (its
+    ``now``, when it has one, places the calls on the telemetry's clock), ``holder["value"]``
+    its summary afterwards."""
     holder: dict[str, Any] = {}
     if telemetry is None:
         yield holder
         return
     with telemetry.window() as window:
         holder["window"] = window
-        holder["clock"] = getattr(window, "now", None)
         yield holder
     holder["value"] = window.summary() if hasattr(window, "summary") else None
 
