@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from exabench.analysis.plan import build_plan
-from exabench.analysis.step import Context
+from exabench.analysis.planner.plan import build_plan
+from exabench.analysis.planner.step import Context
 from exabench.workloads.endtoend import EndToEndRun
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from exabench.analysis.flops import megatron_hardware_flops, padded_vocab
-from exabench.analysis.plan import choose_layouts
-from exabench.analysis.step import Context
+from exabench.analysis.planner.flops import megatron_hardware_flops, padded_vocab
+from exabench.analysis.planner.plan import choose_layouts
+from exabench.analysis.planner.step import Context
 from exabench.workloads.published import PublishedRun
 
 

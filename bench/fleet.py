@@ -102,8 +102,8 @@ def run_fleet(world: Any, run_suites: Any, *, quick: bool, device: str | None, o
     import torch.distributed as dist
 
     from exabench.analysis.fleet import link_figures, summarize_fleet
-    from exabench.bench.colldriver import join, run_on_session
-    from exabench.bench.collspec import build_spec
+    from exabench.bench.collectives.driver import join, run_on_session
+    from exabench.bench.collectives.spec import build_spec
     from exabench.bench.device import resolve
     from exabench.bench.rundoc import atomic_write_text, load_run
     from exabench.bench.suites import SUITES

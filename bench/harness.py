@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from exabench.bench.device import Device
 from exabench.bench.rundoc import make_result
-from exabench.bench.stats import summarize
+from exabench.documents.stats import summarize
 
 FLUSH_MODES = ("l2", "rotate", "none")
 COVER_CYCLES = 100_000

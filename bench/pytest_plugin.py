@@ -16,7 +16,7 @@ Enable it per project (it is not auto-loaded, so it can never disturb unrelated 
     # or: pytest -p exabench.bench.pytest_plugin --benchmark-json out.json
 
     def test_gemm_bf16(gpu_benchmark):
-        from exabench.bench.gemm import GemmCase
+        from exabench.bench.gemm.cases import GemmCase
         result = gpu_benchmark(GemmCase(4096, 4096, 4096, "bf16"))
         assert result["metrics"]["tflops"] > 100
 

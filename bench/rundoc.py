@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from exabench import __version__
-from exabench.bench.stats import summarize
 from exabench.documents import (
     RUN_SCHEMA,
     atomic_write_bytes,
@@ -37,6 +36,7 @@ from exabench.documents import (
     read_json,
     write_hint,
 )
+from exabench.documents.stats import summarize
 from exabench.errors import UserError
 
 SCHEMA = RUN_SCHEMA

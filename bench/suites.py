@@ -10,9 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from exabench.bench import gemm, memsuite, shapes
 from exabench.bench.device import Device
+from exabench.bench.gemm import cases as gemm
+from exabench.bench.gemm import shapes
 from exabench.bench.harness import Case, TimingConfig
+from exabench.bench.memory import suite as memsuite
 from exabench.errors import UserError
 
 
@@ -85,13 +87,13 @@ class Suite:
 
 
 def _run_collectives(writer: Any, device: Device, quick: bool, quiet: bool) -> Any:
-    from exabench.bench.colldriver import run_in_all
+    from exabench.bench.collectives.driver import run_in_all
 
     return run_in_all(writer, device, quick, quiet)
 
 
 def _collectives_pending(results: list[dict[str, Any]], device: Device, quick: bool) -> int:
-    from exabench.bench.colldriver import pending_in_all
+    from exabench.bench.collectives.driver import pending_in_all
 
     return pending_in_all(results, device, quick)
 

@@ -29,7 +29,7 @@ DTYPES = ("bf16", "fp8") if _has_cuda() else ("fp32",)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("size", SIZES)
 def test_gemm(gpu_benchmark, size: int, dtype: str) -> None:
-    from exabench.bench.gemm import GemmCase
+    from exabench.bench.gemm.cases import GemmCase
 
     result = gpu_benchmark(GemmCase(size, size, size, dtype))
     assert result["metrics"]["tflops"] > 0

@@ -17,10 +17,10 @@ from pathlib import Path
 from exabench.documents import atomic_write_bytes
 from exabench.errors import UserError
 from exabench.reports import export, html, markdown
-from exabench.reports.charts import build_figures
-from exabench.reports.inputs import Inputs, load_inputs
-from exabench.reports.tables import appendix_tables, headline_tables
-from exabench.reports.tables_fleet import fleet_section
+from exabench.reports.charts.registry import build_figures
+from exabench.reports.inputs.documents import Inputs, load_inputs
+from exabench.reports.tables.fleet import fleet_section
+from exabench.reports.tables.sections import appendix_tables, headline_tables
 
 HTML_NAME, MARKDOWN_NAME, CHARTS_DIR = "report.html", "report.md", "charts"
 

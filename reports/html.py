@@ -18,10 +18,10 @@ import json
 from collections.abc import Sequence
 
 from exabench import __version__
-from exabench.reports.charts import Figure
-from exabench.reports.inputs import Inputs
-from exabench.reports.tables import Table
-from exabench.reports.tables_fleet import FleetSection
+from exabench.reports.charts.style import Figure
+from exabench.reports.inputs.documents import Inputs
+from exabench.reports.tables.fleet import FleetSection
+from exabench.reports.tables.sections import Table
 
 CSS = """
 body{font-family:"DejaVu Sans",Helvetica,Arial,sans-serif;margin:0 auto;max-width:1280px;padding:0 24px 48px;color:#1b1b1b}

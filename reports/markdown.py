@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from exabench import __version__
-from exabench.reports.charts import Figure
+from exabench.reports.charts.style import Figure
 from exabench.reports.html import empty_summary, summary_line
-from exabench.reports.inputs import Inputs
-from exabench.reports.tables import Table
-from exabench.reports.tables_fleet import FleetSection
+from exabench.reports.inputs.documents import Inputs
+from exabench.reports.tables.fleet import FleetSection
+from exabench.reports.tables.sections import Table
 
 
 def md(text: object) -> str:

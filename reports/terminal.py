@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from exabench.reports.fmt import count, duration, num, pct, usd
-from exabench.reports.tidy_runs import LINK_KERNELS
+from exabench.reports.tidy.runs import LINK_KERNELS
 
 # The headline metric of each suite: (metric key, unit, label).
 HEADLINES = {

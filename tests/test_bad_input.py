@@ -221,7 +221,8 @@ def argv_cases(draw, files: dict[str, str]) -> list[str]:
 
 def _stub_measuring(monkeypatch: pytest.MonkeyPatch) -> None:
     """bench builds and validates its cases for real; measuring them is not what is fuzzed here."""
-    from exabench.bench import harness, mamf, prewarm, suites
+    from exabench.bench import harness, suites
+    from exabench.bench.gemm import mamf, prewarm
     from exabench.bench.rundoc import make_result
 
     # --prewarm-s runs GEMMs for the asked seconds (up to 600): not what is fuzzed either.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from exabench.analysis import changepoint
-from exabench.analysis.changepoint import e_divisive, q_profile
+from exabench.analysis.regression import changepoint
+from exabench.analysis.regression.changepoint import e_divisive, q_profile
 
 
 def _q_direct(z: np.ndarray, tau: int) -> float:

@@ -128,7 +128,7 @@ def test_resume_finishes_a_half_done_collectives_sweep(tmp_path, monkeypatch, ca
     import json
 
     from exabench.bench import suites
-    from exabench.bench.collrun import case_id
+    from exabench.bench.collectives.sweep import case_id
     from exabench.cli import main
 
     monkeypatch.setattr(suites, "SUITES", {"collectives": suites.SUITES["collectives"]})

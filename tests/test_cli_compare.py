@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from exabench.analysis.synthetic_runs import environment, gemm_run
 from exabench.cli import main
+from exabench.testing.synthetic_runs import environment, gemm_run
 
 
 def run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

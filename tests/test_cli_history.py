@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from exabench.analysis.synthetic_runs import gemm_result, noisy, run_doc
 from exabench.cli import main
+from exabench.testing.synthetic_runs import gemm_result, noisy, run_doc
 
 
 def run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from exabench.bench import collcheck
-from exabench.bench.collectives import COLLECTIVES
+from exabench.bench.collectives import check as collcheck
+from exabench.bench.collectives.ops import COLLECTIVES
 
 
 def simulate(name: str, inputs: list[torch.Tensor], op: str) -> list[torch.Tensor | None]:

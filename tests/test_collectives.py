@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import pytest
 
-from exabench.bench.collectives import COLLECTIVES, algbw_gbps, busbw_gbps, element_count
+from exabench.bench.collectives.ops import COLLECTIVES, algbw_gbps, busbw_gbps, element_count
 
 # nccl-tests' *GetBw factors, written out independently of the code under test.
 EXPECTED = {

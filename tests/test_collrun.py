@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from exabench.bench.collrun import SweepSpec, build_result, cases, is_fault, short_error
+from exabench.bench.collectives.sweep import SweepSpec, build_result, cases, is_fault, short_error
 
 
 def test_cases_follow_nccl_tests_order() -> None:
@@ -77,7 +77,7 @@ def test_short_error_drops_source_paths() -> None:
 
 
 def test_the_avg_bus_bandwidth_footer_is_nccl_tests_own_measure() -> None:
-    from exabench.bench.colldriver import avg_busbw_line
+    from exabench.bench.collectives.driver import avg_busbw_line
 
     def result(busbw, avg=None):
         metrics = {"busbw_gbps": busbw, "wrong": 0, **({"busbw_gbps_avg": avg} if avg is not None else {})}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from exabench.bench.collspec import build_spec, child_argv, parse_bytes, sweep_sizes
+from exabench.bench.collectives.spec import build_spec, child_argv, parse_bytes, sweep_sizes
 from exabench.errors import UserError
 
 

@@ -4,8 +4,8 @@ from dataclasses import replace
 
 import pytest
 
-from exabench.analysis.comm import Fabric, collective_time, p2p_time, ranks_per_domain
-from exabench.analysis.fabric import step_latency_s
+from exabench.analysis.planner.comm import Fabric, collective_time, p2p_time, ranks_per_domain
+from exabench.analysis.planner.fabric import step_latency_s
 from exabench.workloads.clusters import load_cluster
 from exabench.workloads.profile import load_reference
 

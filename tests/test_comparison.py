@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from exabench.analysis.comparison import (
+from exabench.analysis.regression.comparison import (
     compare_runs,
     fingerprint_differences,
     overall,
     throttle_flags,
 )
-from exabench.analysis.regress import Gate
-from exabench.analysis.synthetic_runs import environment, gemm_result, gemm_run, noisy, run_doc
-from exabench.analysis.thresholds import parse_rules
+from exabench.analysis.regression.stats import Gate
+from exabench.analysis.regression.thresholds import parse_rules
 from exabench.errors import UserError
+from exabench.testing.synthetic_runs import environment, gemm_result, gemm_run, noisy, run_doc
 
 
 def _pair(slowdown: float = 1.0, results: int = 3, seed: int = 0) -> tuple[dict, dict]:

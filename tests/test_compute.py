@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from exabench.analysis.compute import (
+from exabench.analysis.planner.compute import (
     attention_time,
     gemm_time,
     layer_gemms,
     layer_time,
     straggler_factor,
 )
-from exabench.analysis.layout import Layout
+from exabench.analysis.planner.layout import Layout
 from exabench.workloads.models import load_model
 from exabench.workloads.profile import load_reference
 

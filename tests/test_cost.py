@@ -2,15 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from exabench.analysis.cost import (
+from exabench.analysis.atscale.cost import (
     cost_section,
     crf,
     network_usd_per_gpu,
     run_cost,
     tco_per_gpu_hour,
 )
-from exabench.analysis.fabric import size_fabric
-from exabench.analysis.scaleparams import from_cluster
+from exabench.analysis.atscale.params import from_cluster
+from exabench.analysis.planner.fabric import size_fabric
 from exabench.workloads.clusters import load_cluster
 
 COLOSSUS = load_cluster("colossus-100k")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from exabench.analysis.endtoend import check_run
-from exabench.analysis.step import Context
+from exabench.analysis.planner.step import Context
 from exabench.workloads.clusters import load_cluster
 from exabench.workloads.endtoend import load_endtoend
 from exabench.workloads.models import load_model
@@ -26,7 +26,7 @@ def test_plan_tokens_gpu_hours_against_published(run_id: str) -> None:
 
 
 def test_deepseek_cost_arithmetic() -> None:
-    from exabench.analysis.cost import run_cost
+    from exabench.analysis.atscale.cost import run_cost
 
     assert run_cost(2.788e6, 2.0) == pytest.approx(5.576e6)
     assert run_cost(2.664e6, 2.0) == pytest.approx(5.328e6)

@@ -4,8 +4,8 @@ from dataclasses import replace
 
 import pytest
 
-from exabench.analysis.comm import FACTOR, Fabric
-from exabench.analysis.fabric import (
+from exabench.analysis.planner.comm import FACTOR, Fabric
+from exabench.analysis.planner.fabric import (
     collective_scaling,
     endpoints,
     levels_crossed,

@@ -117,7 +117,7 @@ def _bench(args: list[str], tmp_path, capsys) -> tuple[int, str, dict]:
 
 
 def test_gemm_down_the_cuda_branches(fake_gpu, tmp_path, capsys, monkeypatch) -> None:
-    from exabench.bench import prewarm
+    from exabench.bench.gemm import prewarm
 
     monkeypatch.setattr(prewarm, "GPU_SHAPE", (64, "bf16"))  # the GPU's 8192 bf16 would take minutes here
     code, text, run = _bench(["gemm", "--sizes", "64", "--dtype", "fp32,tf32,bf16,fp8,int8", "--prewarm-s", "0.2",
@@ -197,9 +197,10 @@ def test_collectives_rank_down_the_cuda_branches(fake_gpu, tmp_path, monkeypatch
     import torch
     import torch.distributed as dist
 
-    from exabench.bench import colldriver, collrun
-    from exabench.bench.collspec import build_spec
-    from exabench.bench.launch import Session, World
+    from exabench.bench.collectives import driver as colldriver
+    from exabench.bench.collectives import sweep as collrun
+    from exabench.bench.collectives.launch import Session, World
+    from exabench.bench.collectives.spec import build_spec
 
     monkeypatch.setattr(collrun, "_device", lambda spec, session: torch.device("cpu"))
     monkeypatch.setattr(colldriver, "start_watchdog", lambda *args: None)  # it would outlive the test
@@ -245,7 +246,10 @@ def test_main_job_plans_on_the_run_a_simulated_h100_measured(fake_gpu, tmp_path,
     import json
     from dataclasses import replace
 
-    from exabench.bench import hostlinks, memory, prewarm, shapes, suites
+    from exabench.bench import suites
+    from exabench.bench.gemm import prewarm, shapes
+    from exabench.bench.memory import hostlinks
+    from exabench.bench.memory import stream as memory
 
     monkeypatch.setattr(shapes, "QUICK_GPU_SIZES", (64, 128))
     monkeypatch.setattr(memory, "QUICK_GPU_SIZES", (4 << 20, 16 << 20))  # beyond twice the fake 1 MiB L2

@@ -60,7 +60,7 @@ def _raise_on(cls: type, when, error: BaseException, monkeypatch: pytest.MonkeyP
     (RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"), "out of memory", 2),
 ])
 def test_a_raising_gemm_is_failed_and_the_sweep_goes_on(error, status, exit_code, tmp_path, monkeypatch, capsys) -> None:
-    from exabench.bench.gemm import GemmCase
+    from exabench.bench.gemm.cases import GemmCase
 
     _raise_on(GemmCase, lambda case: case.m == 16, error, monkeypatch)
     code, _out, err = run_main(["bench", "gemm", *FAST, "--dtype", "fp32", "--sizes", "8,16,32",
@@ -73,7 +73,7 @@ def test_a_raising_gemm_is_failed_and_the_sweep_goes_on(error, status, exit_code
 
 
 def test_a_raising_memory_kernel_is_failed_and_the_sweep_goes_on(tmp_path, monkeypatch, capsys) -> None:
-    from exabench.bench.memory import StreamCase
+    from exabench.bench.memory.stream import StreamCase
 
     _raise_on(StreamCase, lambda case: case.params["kernel"] == "add",
               RuntimeError("CUDA error: unspecified launch failure"), monkeypatch)
@@ -88,7 +88,7 @@ def test_bench_all_goes_on_to_the_next_suite_after_a_failure(tmp_path, monkeypat
     """gemm raising everywhere still lets memory run (collectives are left out: their faults are
     covered on real gloo ranks in test_cli_collectives.py)."""
     from exabench.bench import suites
-    from exabench.bench.gemm import GemmCase
+    from exabench.bench.gemm.cases import GemmCase
 
     monkeypatch.setitem(suites.SUITES, "collectives", suites.SUITES["collectives"].__class__(
         "collectives", lambda *_: [], suites.gemm_timing, run=lambda writer, *_: writer))
@@ -365,7 +365,7 @@ def test_a_real_full_filesystem(tmp_path) -> None:
 
 
 def test_ctrl_c_says_how_to_resume(tmp_path, monkeypatch, capsys) -> None:
-    from exabench.bench.gemm import GemmCase
+    from exabench.bench.gemm.cases import GemmCase
 
     _raise_on(GemmCase, lambda case: case.m == 24, KeyboardInterrupt(), monkeypatch)
     code, _out, err = run_main(["bench", "gemm", *FAST, "--dtype", "fp32", "--sizes", "8,16,24,32",

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from exabench.analysis.fleet import summarize_fleet
-from exabench.bench import launch
+from exabench.bench.collectives import launch
 from exabench.bench.fleet import render_summary
 from exabench.bench.rundoc import load_run
 
@@ -15,7 +15,7 @@ from exabench.bench.rundoc import load_run
 @pytest.mark.slow
 def test_bench_all_under_a_launcher_screens_every_rank(tmp_path) -> None:
     outcome = launch.launch_local(["bench", "all", "--quick", "--device", "cpu", "--out", str(tmp_path)], 3,
-                                  timeout_s=120, module="exabench")
+                                  timeout_s=120)
     assert outcome.exit_code == 0, outcome.message
     (fleet_dir,) = tmp_path.glob("fleet_*")
     summary = json.loads((fleet_dir / "fleet.json").read_text())

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from exabench.analysis.flops import (
+from exabench.analysis.planner.flops import (
     hardware_flops_per_token,
     megatron_hardware_flops,
     megatron_model_flops,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from exabench.bench.device import Device
-from exabench.bench.gemm import PRECISIONS, GemmCase, gemm_flops, pct_of_peak, tflops
+from exabench.bench.gemm.cases import PRECISIONS, GemmCase, gemm_flops, pct_of_peak, tflops
 from exabench.bench.harness import TimingConfig, measure
 
 CPU = Device("cpu")
@@ -136,7 +136,7 @@ def test_fp8_check_helpers_select_and_upcast_exactly() -> None:
     float32; both must give exactly the quantised values (checked on CPU fp8 tensors)."""
     import torch
 
-    from exabench.bench.gemm import _select_rows, _upcast
+    from exabench.bench.gemm.cases import _select_rows, _upcast
 
     a = torch.randn(32, 16).to(torch.float8_e4m3fn)
     rows = torch.tensor([3, 1, 7])

@@ -243,9 +243,9 @@ def test_graph_capture_only_calls_slots_warmed_up_on_the_capture_stream(monkeypa
 
 def test_only_capturable_cases_are_replayed_from_a_graph() -> None:
     from exabench.bench.harness import uses_graph
-    from exabench.bench.hostlinks import HostCopyCase
-    from exabench.bench.memory import StreamCase
-    from exabench.bench.peerlinks import PeerCopyCase
+    from exabench.bench.memory.hostlinks import HostCopyCase
+    from exabench.bench.memory.peerlinks import PeerCopyCase
+    from exabench.bench.memory.stream import StreamCase
 
     graph = TimingConfig(cuda_graph=True, flush="none")
     gpu = Device("cuda", 0)

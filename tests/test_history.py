@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from exabench.analysis.history import analyse_history, collect_series
-from exabench.analysis.synthetic_runs import gemm_result, noisy, run_doc
+from exabench.analysis.regression.history import analyse_history, collect_series
 from exabench.errors import UserError
+from exabench.testing.synthetic_runs import gemm_result, noisy, run_doc
 
 
 def _history(n: int = 30, step_at: int | None = 20, step: float = 1.05, fingerprint: str = "fp-a",

@@ -6,7 +6,7 @@ import pytest
 
 from exabench.bench.device import Device
 from exabench.bench.harness import TimingConfig, measure
-from exabench.bench.hostlinks import HostCopyCase, host_cases
+from exabench.bench.memory.hostlinks import HostCopyCase, host_cases
 
 
 class FakeH100(Device):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from exabench.analysis.inference import Serving, batch_table, capacity, default_tp
+from exabench.analysis.serving.inference import Serving, batch_table, capacity, default_tp
 from exabench.errors import UserError
 from exabench.workloads.models import load_model
 from exabench.workloads.profile import load_reference

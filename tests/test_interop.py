@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from exabench.analysis.synthetic_runs import gemm_result, noisy, run_doc
 from exabench.reports.interop import pytest_benchmark_stats, to_bmf, to_pytest_benchmark
+from exabench.testing.synthetic_runs import gemm_result, noisy, run_doc
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 6, 7, 8, 9, 10, 13, 40])

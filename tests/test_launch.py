@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from exabench.bench import launch
+from exabench.bench.collectives import launch
 from exabench.errors import UserError
 
 

@@ -42,7 +42,7 @@ def _check_run(out: Path, nranks: int) -> None:
 def test_torchrun_standalone_two_ranks(tmp_path) -> None:
     out = tmp_path / "runs"
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes", "1",
-                           "--nproc-per-node", "2", "-m", "exabench.bench.collectives", *SWEEP, "--out", str(out)],
+                           "--nproc-per-node", "2", "-m", "exabench", "bench", "collectives", *SWEEP, "--out", str(out)],
                           capture_output=True, text=True, timeout=240, env=CLEAN)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Avg bus bandwidth" in proc.stdout

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from exabench.analysis.layout import Layout, check_fixed, check_layout
+from exabench.analysis.planner.layout import Layout, check_fixed, check_layout
 from exabench.errors import UserError
 from exabench.workloads.models import load_model
 

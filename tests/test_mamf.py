@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from exabench.bench.device import Device
-from exabench.bench.mamf import _neighbours, mamf_search
+from exabench.bench.gemm.mamf import _neighbours, mamf_search
 
 
 def test_neighbours_step_each_axis_within_bounds() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from exabench.bench.memcheck import TOLERANCES, check_kernel, dot_reference
+from exabench.bench.memory.check import TOLERANCES, check_kernel, dot_reference
 
 
 def arrays(n=4096, dtype=torch.float32):

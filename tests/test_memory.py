@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from exabench.analysis.layout import Layout
-from exabench.analysis.memory import (
+from exabench.analysis.planner.layout import Layout
+from exabench.analysis.planner.memory import (
     GIB,
     RESERVED_GIB,
     layer_activation_bytes,

@@ -7,10 +7,11 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from exabench.bench import memory, memsuite
 from exabench.bench.device import Device
-from exabench.bench.hostlinks import HostCopyCase
-from exabench.bench.memory import StreamCase
+from exabench.bench.memory import stream as memory
+from exabench.bench.memory import suite as memsuite
+from exabench.bench.memory.hostlinks import HostCopyCase
+from exabench.bench.memory.stream import StreamCase
 from exabench.bench.rundoc import load_run
 from exabench.bench.suites import SUITES
 from exabench.cli import cli, main

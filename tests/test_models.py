@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from exabench.analysis.flops import active_matmul_params, total_params
+from exabench.analysis.planner.flops import active_matmul_params, total_params
 from exabench.errors import UserError
 from exabench.workloads.models import load_model, parse_model, shipped_models
 

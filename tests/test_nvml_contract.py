@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from exabench.bench import throttle
+from exabench.bench.telemetry import throttle
 
 pynvml = pytest.importorskip("pynvml", reason="nvidia-ml-py is in the [bench] extra")
 

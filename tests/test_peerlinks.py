@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from exabench.bench import peerlinks
 from exabench.bench.device import Device
 from exabench.bench.harness import TimingConfig, measure
-from exabench.bench.peerlinks import PeerCopyCase, pairs, peer_cases
+from exabench.bench.memory import peerlinks
+from exabench.bench.memory.peerlinks import PeerCopyCase, pairs, peer_cases
 
 
 class FakeH100(Device):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from exabench.analysis.pipeline import bubble_fraction, inflight_microbatches, stage_layers
+from exabench.analysis.planner.pipeline import bubble_fraction, inflight_microbatches, stage_layers
 
 
 def test_llama3_uneven_stages() -> None:

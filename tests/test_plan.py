@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from exabench.analysis.plan import SCHEMA, build_plan
-from exabench.analysis.step import Context
+from exabench.analysis.planner.plan import SCHEMA, build_plan
+from exabench.analysis.planner.step import Context
 from exabench.errors import UserError
 from exabench.workloads.clusters import load_cluster
 from exabench.workloads.models import load_model

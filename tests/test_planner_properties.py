@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exabench.analysis.plan import build_plan
-from exabench.analysis.step import Context
+from exabench.analysis.planner.plan import build_plan
+from exabench.analysis.planner.step import Context
 from exabench.errors import UserError
 from exabench.workloads.clusters import load_cluster
 from exabench.workloads.models import parse_model

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from exabench.analysis.atscale import peak_eflops
-from exabench.analysis.power import measured_gpu_watts, power_section
-from exabench.analysis.scaleparams import from_cluster
+from exabench.analysis.atscale.params import from_cluster
+from exabench.analysis.atscale.power import measured_gpu_watts, power_section
+from exabench.analysis.atscale.sections import peak_eflops
 from exabench.workloads.clusters import load_cluster
 from exabench.workloads.profile import load_reference
 

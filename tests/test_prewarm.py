@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from exabench.bench.device import Device
-from exabench.bench.prewarm import FULL_S, QUICK_S, default_seconds, prewarm
+from exabench.bench.gemm.prewarm import FULL_S, QUICK_S, default_seconds, prewarm
 from exabench.cli import cli
 
 FAST = ["--device", "cpu", "--warmup-ms", "0", "--rep-ms", "1", "--telemetry-hz", "0", "--sizes", "16"]

@@ -13,7 +13,7 @@ pytest.importorskip("pytest_benchmark")
 pytest.importorskip("torch")
 
 TEST_FILE = '''
-from exabench.bench.gemm import GemmCase
+from exabench.bench.gemm.cases import GemmCase
 
 def test_small_gemm(gpu_benchmark):
     result = gpu_benchmark(GemmCase(64, 64, 64, "fp32"), device="cpu", warmup_ms=1, rep_ms=5)

@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from exabench.analysis.regress import (
+from exabench.analysis.regression.stats import (
     HIGHER,
     Gate,
     bootstrap_medians,

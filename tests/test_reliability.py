@@ -4,15 +4,15 @@ import math
 
 import pytest
 
-from exabench.analysis.montecarlo import simulate, simulate_events
-from exabench.analysis.reliability import (
+from exabench.analysis.atscale.montecarlo import simulate, simulate_events
+from exabench.analysis.atscale.params import LLAMA3_RATE
+from exabench.analysis.atscale.reliability import (
     daly_interval,
     expected_wall,
     job_mtbf_hours,
     reliability,
     young_interval,
 )
-from exabench.analysis.scaleparams import LLAMA3_RATE
 
 
 def test_llama3_rate_and_interruptions_per_day() -> None:

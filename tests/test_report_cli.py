@@ -7,7 +7,7 @@ import json
 from click.testing import CliRunner
 
 from exabench.cli import cli, main
-from exabench.reports import samples
+from exabench.testing import samples
 
 
 def _invoke(args, capsys):

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from exabench.cli import main
-from exabench.reports.samples_fleet import sample_fleet, write_fleet
+from exabench.testing.samples_fleet import sample_fleet, write_fleet
 
 
 def _invoke(args, capsys):

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from exabench.reports import samples
 from exabench.reports.build import render, write
-from exabench.reports.inputs import Document, FleetDocument, Inputs
-from exabench.reports.samples_fleet import sample_fleet
+from exabench.reports.inputs.documents import Document, FleetDocument, Inputs
+from exabench.testing import samples
+from exabench.testing.samples_fleet import sample_fleet
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

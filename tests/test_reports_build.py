@@ -8,8 +8,8 @@ import os
 import pytest
 
 from exabench.errors import UserError
-from exabench.reports import samples
 from exabench.reports.build import build_report
+from exabench.testing import samples
 
 
 def test_writes_html_markdown_and_both_images_per_chart(tmp_path):

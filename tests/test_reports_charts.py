@@ -7,9 +7,10 @@ import json
 
 import pandas as pd
 
-from exabench.reports import samples
-from exabench.reports.charts import MAX_POINTS, aggregate, build_figures, thin
-from exabench.reports.inputs import Document, Inputs
+from exabench.reports.charts.registry import build_figures
+from exabench.reports.charts.style import MAX_POINTS, aggregate, thin
+from exabench.reports.inputs.documents import Document, Inputs
+from exabench.testing import samples
 
 ALL = ["comparison", "scaling", "time-and-cost", "step-breakdown", "uncertainty", "sensitivity",
        "gemm-throughput", "roofline", "memory-bandwidth", "collectives-busbw", "telemetry-timeline"]

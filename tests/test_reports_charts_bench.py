@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from exabench.reports import charts_bench, samples
-from exabench.reports import tidy_runs as tr
-from exabench.reports.inputs import Document
+from exabench.reports.charts import bench as charts_bench
+from exabench.reports.inputs.documents import Document
+from exabench.reports.tidy import runs as tr
+from exabench.testing import samples
 
 
 def _frames(doc):

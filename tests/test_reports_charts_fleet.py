@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from exabench.reports import charts_fleet as cf
-from exabench.reports import tidy_fleet as tf
-from exabench.reports.charts import MAX_POINTS, build_figures
-from exabench.reports.inputs import FleetDocument, Inputs
-from exabench.reports.samples_fleet import sample_fleet
+from exabench.reports.charts import fleet as cf
+from exabench.reports.charts.registry import build_figures
+from exabench.reports.charts.style import MAX_POINTS
+from exabench.reports.inputs.documents import FleetDocument, Inputs
+from exabench.reports.tidy import fleet as tf
+from exabench.testing.samples_fleet import sample_fleet
 
 
 @pytest.fixture(scope="module")

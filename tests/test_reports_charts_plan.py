@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from exabench.reports import charts_plan, samples
-from exabench.reports import tidy_plans as tp
-from exabench.reports.inputs import Document
+from exabench.reports.charts import plan as charts_plan
+from exabench.reports.inputs.documents import Document
+from exabench.reports.tidy import plans as tp
+from exabench.testing import samples
 
 
 def _docs(*gpus, **kw):

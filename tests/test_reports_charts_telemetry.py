@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from exabench.reports import charts_telemetry as ct
+from exabench.reports.charts import telemetry as ct
 
 
 def _frame(n_runs, n):

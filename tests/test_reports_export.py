@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from exabench.reports import export, samples
-from exabench.reports.charts import build_figures
-from exabench.reports.inputs import Document, Inputs
+from exabench.reports import export
+from exabench.reports.charts.registry import build_figures
+from exabench.reports.inputs.documents import Document, Inputs
+from exabench.testing import samples
 
 
 def test_svg_and_png_of_a_chart():

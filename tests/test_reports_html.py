@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import re
 
-from exabench.reports import html, samples
+from exabench.reports import html
 from exabench.reports.build import render
-from exabench.reports.inputs import Document, Inputs
+from exabench.reports.inputs.documents import Document, Inputs
+from exabench.testing import samples
 
 EVIL = '</script><script>document.body.dataset.pwned="1"</script><img src=x onerror=alert(1)>'
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from exabench.errors import UserError
-from exabench.reports import samples
-from exabench.reports.inputs import check_plan, load_inputs, load_plan
+from exabench.reports.inputs.documents import check_plan, load_inputs, load_plan
+from exabench.testing import samples
 
 
 def _write(path, doc):

@@ -11,9 +11,9 @@ import pytest
 
 from exabench.documents import FLEET_SCHEMA
 from exabench.errors import UserError
-from exabench.reports.inputs import FleetDocument, classify, load_inputs
-from exabench.reports.inputs_fleet import check_fleet
-from exabench.reports.samples_fleet import sample_fleet, write_fleet
+from exabench.reports.inputs.documents import FleetDocument, classify, load_inputs
+from exabench.reports.inputs.fleet import check_fleet
+from exabench.testing.samples_fleet import sample_fleet, write_fleet
 
 
 @pytest.fixture(scope="module")

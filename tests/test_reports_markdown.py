@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from exabench.reports import markdown
 from exabench.reports.build import render
-from exabench.reports.tables import Table
+from exabench.reports.tables.sections import Table
 
 from .test_reports_html import evil_inputs
 

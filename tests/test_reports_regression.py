@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from exabench.analysis.comparison import compare_runs
-from exabench.analysis.regress import Gate
-from exabench.analysis.synthetic_runs import gemm_result, gemm_run, noisy, run_doc
+from exabench.analysis.regression.comparison import compare_runs
+from exabench.analysis.regression.stats import Gate
 from exabench.reports.regression import compare_markdown, compare_table, fmt_value, history_table
+from exabench.testing.synthetic_runs import gemm_result, gemm_run, noisy, run_doc
 
 
 def _doc(slowdown: float = 1.10) -> dict:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from exabench.reports import fmt, samples, tables
-from exabench.reports.inputs import Document, Inputs
+from exabench.reports import fmt
+from exabench.reports.inputs.documents import Document, Inputs
+from exabench.reports.tables import sections as tables
+from exabench.testing import samples
 
 
 def _plan_docs():

@@ -6,9 +6,10 @@ import copy
 
 import pytest
 
-from exabench.reports import html, markdown, tables_fleet
-from exabench.reports.inputs import FleetDocument, Inputs
-from exabench.reports.samples_fleet import sample_fleet
+from exabench.reports import html, markdown
+from exabench.reports.inputs.documents import FleetDocument, Inputs
+from exabench.reports.tables import fleet as tables_fleet
+from exabench.testing.samples_fleet import sample_fleet
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from exabench.reports import tidy_fleet as tf
-from exabench.reports.inputs import FleetDocument
-from exabench.reports.samples_fleet import sample_fleet
+from exabench.reports.inputs.documents import FleetDocument
+from exabench.reports.tidy import fleet as tf
+from exabench.testing.samples_fleet import sample_fleet
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from exabench.reports import samples
-from exabench.reports import tidy_plans as tp
-from exabench.reports.inputs import Document
+from exabench.reports.inputs.documents import Document
+from exabench.reports.tidy import plans as tp
+from exabench.testing import samples
 
 
 def _plans(*gpus, **kw):

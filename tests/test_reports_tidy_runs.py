@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from exabench.bench.rundoc import make_result
-from exabench.reports import samples
-from exabench.reports import tidy_runs as tr
-from exabench.reports.inputs import Document
+from exabench.reports.inputs.documents import Document
+from exabench.reports.tidy import runs as tr
+from exabench.testing import samples
 
 
 def _run(**kw):

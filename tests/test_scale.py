@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from exabench.analysis.scale import curve_points, gpu_counts, gpus_for_days, scaling_curve
-from exabench.analysis.step import Context
+from exabench.analysis.planner.scale import curve_points, gpu_counts, gpus_for_days, scaling_curve
+from exabench.analysis.planner.step import Context
 from exabench.errors import UserError
 from exabench.workloads.clusters import load_cluster
 from exabench.workloads.models import load_model

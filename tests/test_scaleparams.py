@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from exabench.analysis.scaleparams import LLAMA3_RATE, check, from_cluster
+from exabench.analysis.atscale.params import LLAMA3_RATE, check, from_cluster
 from exabench.errors import UserError
 from exabench.workloads.clusters import load_cluster
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from exabench.analysis.scenario import GPUS, TOKENS, default_scenario_plan, scenario_profile
+from exabench.analysis.planner.scenario import GPUS, TOKENS, default_scenario_plan, scenario_profile
 
 
 def test_scenario_on_reference_without_a_run() -> None:

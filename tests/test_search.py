@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from exabench.analysis.layout import Layout
-from exabench.analysis.search import candidates, search, why_best
-from exabench.analysis.step import Context
+from exabench.analysis.planner.layout import Layout
+from exabench.analysis.planner.search import candidates, search, why_best
+from exabench.analysis.planner.step import Context
 from exabench.workloads.clusters import load_cluster
 from exabench.workloads.models import load_model
 from exabench.workloads.profile import load_reference

@@ -89,7 +89,7 @@ def test_the_html_report_escapes_every_input_string(tmp_path: Path, capsys) -> N
     """Names, params, errors, host and GPU names from a Run and a model name from a Plan:
     all text in the page, never markup (tests/test_reports_html.py checks the renderer itself)."""
     run = _evil_run(tmp_path / "runs")
-    from exabench.reports import samples
+    from exabench.testing import samples
 
     plan = samples.sample_plan(gpus=8)
     plan["inputs"]["model"]["name"] = EVIL
@@ -105,7 +105,7 @@ def test_the_html_report_escapes_every_input_string(tmp_path: Path, capsys) -> N
 
 
 def test_the_rendezvous_binds_to_loopback_by_default() -> None:
-    from exabench.bench import launch
+    from exabench.bench.collectives import launch
     from exabench.commands.bench_collectives import collectives_command
 
     assert inspect.signature(launch.launch_local).parameters["bind"].default == "127.0.0.1"
@@ -117,7 +117,7 @@ def test_the_rendezvous_listens_where_it_is_told(monkeypatch: pytest.MonkeyPatch
     """launch_local binds its socket to ``bind`` (loopback unless --master-addr says otherwise)."""
     import socket
 
-    from exabench.bench import launch
+    from exabench.bench.collectives import launch
     from exabench.errors import UserError
 
     bound = []

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from exabench.bench import shapes
+from exabench.bench.gemm import shapes
 from exabench.errors import UserError
 
 

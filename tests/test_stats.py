@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from exabench.bench.stats import STAT_FIELDS, summarize
+from exabench.documents.stats import STAT_FIELDS, summarize
 
 
 def test_quartiles_and_median_hand_computed() -> None:

@@ -4,8 +4,8 @@ from dataclasses import replace
 
 import pytest
 
-from exabench.analysis.layout import Layout
-from exabench.analysis.step import BREAKDOWN_KEYS, Context, evaluate
+from exabench.analysis.planner.layout import Layout
+from exabench.analysis.planner.step import BREAKDOWN_KEYS, Context, evaluate
 from exabench.workloads.clusters import load_cluster
 from exabench.workloads.models import load_model
 from exabench.workloads.profile import load_reference

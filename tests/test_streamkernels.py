@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from exabench.bench import streamkernels as sk
+from exabench.bench.memory import kernels as sk
 
 
 @pytest.mark.parametrize("dtype", ["fp32", "fp64"])
@@ -31,7 +31,7 @@ def test_dot_source_reduces_every_lane() -> None:
 def test_cupy_kernels_pass_the_check(dtype) -> None:
     pytest.importorskip("cupy")
     from exabench.bench.device import Device
-    from exabench.bench.memory import KERNELS, StreamCase
+    from exabench.bench.memory.stream import KERNELS, StreamCase
 
     for kernel in KERNELS:
         case = StreamCase(kernel, (16 << 20) + 48, dtype, backend="cupy")
@@ -53,7 +53,7 @@ def test_stream_kernels_replay_from_a_cuda_graph_over_rotated_inputs(backend) ->
 
     from exabench.bench.device import Device
     from exabench.bench.harness import TimingConfig, measure
-    from exabench.bench.memory import StreamCase
+    from exabench.bench.memory.stream import StreamCase
 
     torch.cuda.set_device(0)
     config = TimingConfig(warmup_ms=5, rep_ms=20, flush="rotate", cuda_graph=True)

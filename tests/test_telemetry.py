@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import pytest
 from click.testing import CliRunner
 
-from exabench.bench import telemetry
 from exabench.bench.device import Device
-from exabench.bench.telemetry import NvmlSampler, add_work_figures, open_sampler
+from exabench.bench.telemetry import sampler as telemetry
+from exabench.bench.telemetry.sampler import NvmlSampler, add_work_figures, open_sampler
 from exabench.cli import cli
 
 
@@ -264,7 +264,7 @@ def test_bench_wires_a_sampler_into_every_result_and_the_run(tmp_path, monkeypat
     ([], [(0.1, 0.2)], []),
 ])
 def test_throttled_spans(rows, spans, flagged) -> None:
-    from exabench.bench.telemetry_summary import throttled_spans
+    from exabench.bench.telemetry.summary import throttled_spans
 
     full = [(t, 500.0, 1980, 2619, 60, 100, 80, reasons) for t, reasons in rows]
     assert throttled_spans(full, spans) == flagged

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from exabench.bench.telemetry import COLUMNS
-from exabench.bench.telemetry_summary import integrate, summarize_rows, timeline
+from exabench.bench.telemetry.sampler import COLUMNS
+from exabench.bench.telemetry.summary import integrate, summarize_rows, timeline
 
 
 def row(t, power=500.0, sm=1980, reasons=0):

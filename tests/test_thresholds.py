@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from exabench.analysis.regress import Gate
-from exabench.analysis.thresholds import parse_rules
+from exabench.analysis.regression.stats import Gate
+from exabench.analysis.regression.thresholds import parse_rules
 from exabench.errors import UserError
 
 PARAMS = {"m": 128, "n": 128, "k": 128, "dtype": "fp64"}

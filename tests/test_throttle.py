@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from exabench.bench import throttle
+from exabench.bench.telemetry import throttle
 
 # (mask, all names, throttling names)
 CASES = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import types
 
-from exabench.bench import topology
+from exabench.bench.collectives import topology
 
 
 class _NotSupported(Exception):

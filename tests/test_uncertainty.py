@@ -3,8 +3,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from exabench.analysis.scaleparams import from_cluster
-from exabench.analysis.uncertainty import RANGES, bounds, outcomes, spearman, uncertainty_section
+from exabench.analysis.atscale.params import from_cluster
+from exabench.analysis.atscale.uncertainty import (
+    RANGES,
+    bounds,
+    outcomes,
+    spearman,
+    uncertainty_section,
+)
 from exabench.workloads.clusters import load_cluster
 
 PARAMS = from_cluster(load_cluster("colossus-100k"), 700.0)

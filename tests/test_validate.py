@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from exabench.analysis.step import Context
+from exabench.analysis.planner.step import Context
 from exabench.analysis.validate import validate
 from exabench.workloads.clusters import load_cluster
 from exabench.workloads.models import load_model

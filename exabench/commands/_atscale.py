@@ -32,8 +32,8 @@ def apply_economics(context: Any, options: dict[str, Any]) -> None:
     """Write the given overrides into the context's cluster (validated; exit 2 on a bad value)."""
     from dataclasses import replace
 
-    from exabench.analysis.comm import Fabric
-    from exabench.analysis.scaleparams import SPEC, check
+    from exabench.analysis.atscale.params import SPEC, check
+    from exabench.analysis.planner.comm import Fabric
 
     cluster = context.cluster
     sections = {"power": dict(cluster.power), "price": dict(cluster.price), "reliability": dict(cluster.reliability)}

@@ -65,7 +65,7 @@ def resolve(options: dict[str, Any]) -> tuple[Any, int, dict[str, Any], float | 
     """(planner context, GPUs, layout options, tokens) from the CLI options."""
     from dataclasses import replace
 
-    from exabench.analysis.step import Context
+    from exabench.analysis.planner.step import Context
     from exabench.workloads.clusters import load_cluster, single_node
     from exabench.workloads.models import load_model
     from exabench.workloads.profile import load_profile
@@ -91,7 +91,7 @@ def resolve(options: dict[str, Any]) -> tuple[Any, int, dict[str, Any], float | 
     if options.get("cluster") and not options.get("gpus") and not options.get("global_batch"):
         # A cluster's own size may split no power-of-two batch (100,000 = 2^5 x 5^5): plan on the
         # largest part of it that one can, and say so, rather than fail.
-        from exabench.analysis.plan import usable_gpus
+        from exabench.analysis.planner.plan import usable_gpus
 
         usable = usable_gpus(cluster.gpus_per_node, gpus)
         if usable and usable != gpus:

@@ -130,7 +130,7 @@ def all_command(**options: Any) -> None:
       torchrun --nnodes 4 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint HEAD:29500 \\
           -m exabench bench all --quick --out fleet/
     """
-    from exabench.bench.launch import world_from_env
+    from exabench.bench.collectives.launch import world_from_env
 
     world = world_from_env()
     if world is not None:
@@ -171,7 +171,7 @@ def _layer_dims(options: dict[str, Any]) -> None:
         if options.get("tokens"):
             raise UserError("--tokens needs --model (the model whose layer GEMMs to time)")
         return
-    from exabench.bench.shapes import LayerDims
+    from exabench.bench.gemm.shapes import LayerDims
 
     try:
         from exabench.workloads.models import load_model
@@ -235,7 +235,7 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
     from exabench.bench.rundoc import RunWriter
     from exabench.bench.suites import SUITES
     from exabench.bench.table import TablePrinter, footer
-    from exabench.bench.telemetry import DEFAULT_HZ, add_work_figures, open_sampler
+    from exabench.bench.telemetry.sampler import DEFAULT_HZ, add_work_figures, open_sampler
 
     resolved = device_mod.resolve(device)
     floors = parse_floors(options.get("floor"))
@@ -370,9 +370,9 @@ def exit_below_floors(below: list[dict[str, Any]], path) -> None:
 
 
 def _prewarm_if_timing_gemm(plan, device, quick: bool, seconds: float | None, writer, *, quiet: bool) -> None:
-    """Heat the GPU before GEMM cases are timed (:mod:`exabench.bench.prewarm`); each start of
+    """Heat the GPU before GEMM cases are timed (:mod:`exabench.bench.gemm.prewarm`); each start of
     the Run (a resume included) appends what ran to its ``prewarm`` list."""
-    from exabench.bench.prewarm import default_seconds, prewarm
+    from exabench.bench.gemm.prewarm import default_seconds, prewarm
 
     seconds = default_seconds(device, quick) if seconds is None else seconds
     if seconds <= 0 or not any(suite.name == "gemm" and cases for suite, cases, _ in plan):
@@ -406,8 +406,8 @@ def exit_on_failures(results: list[dict[str, Any]], path) -> None:
 def _mamf_requested(options: dict[str, Any], device) -> Callable[[], dict[str, Any]] | None:
     if not options.get("mamf"):
         return None
-    from exabench.bench.mamf import mamf_search
-    from exabench.bench.shapes import parse_shapes
+    from exabench.bench.gemm.mamf import mamf_search
+    from exabench.bench.gemm.shapes import parse_shapes
     from exabench.bench.suites import parse_dtypes
 
     dtypes = parse_dtypes(options.get("dtype"), ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8"),

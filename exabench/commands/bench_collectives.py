@@ -47,11 +47,11 @@ def collectives_command(**options: Any) -> None:
       exabench bench collectives --collectives all_reduce --dtype bf16 --op sum --iters 50
       exabench bench collectives --quick --device cpu --nproc 4
       torchrun --nnodes 2 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint HEAD:29500 \\
-          -m exabench.bench.collectives --max-bytes 1G
+          -m exabench bench collectives --max-bytes 1G
     """
-    from exabench.bench import launch
-    from exabench.bench.colldriver import default_nproc
-    from exabench.bench.collspec import build_spec, child_argv
+    from exabench.bench.collectives import launch
+    from exabench.bench.collectives.driver import default_nproc
+    from exabench.bench.collectives.spec import build_spec, child_argv
     from exabench.bench.floors import parse_floors
     from exabench.commands.bench import apply_floors, exit_below_floors
 
@@ -71,7 +71,7 @@ def collectives_command(**options: Any) -> None:
         raise UserError(f"--nproc {nproc}: only {default_nproc(device)} CUDA GPUs are visible (NCCL needs one "
                         "GPU per rank); use --nproc <= the GPU count, or --device cpu")
     argv = child_argv(spec, out_dir=out_dir, as_json=as_json, append_to=options.get("append_to"))
-    outcome = launch.launch_local(argv, nproc, timeout_s=spec.timeout_s, bind=options["master_addr"])
+    outcome = launch.launch_local(["bench", "collectives", *argv], nproc, timeout_s=spec.timeout_s, bind=options["master_addr"])
     below = apply_floors(outcome.run_path, floors, quiet=as_json) if outcome.run_path else []
     if outcome.message:
         click.echo(f"error: {outcome.message}", err=True)
@@ -89,7 +89,7 @@ def _device_kind(requested: str | None) -> str:
 def _run_rank(world, spec, *, out_dir: str, as_json: bool, append_to: str | None) -> None:
     """This process is one rank: sweep, and end non-zero (without tearing down a broken world,
     which can hang) on a fault."""
-    from exabench.bench.colldriver import join, run_on_session
+    from exabench.bench.collectives.driver import join, run_on_session
 
     session = join(world, spec)
     code, message, path = run_on_session(session, spec, out_dir=out_dir, append_to=append_to,

@@ -18,7 +18,7 @@ def command(fmt: str) -> None:
       exabench catalog
       exabench catalog --format json
     """
-    from exabench.analysis.flops import active_matmul_params, total_params
+    from exabench.analysis.planner.flops import active_matmul_params, total_params
     from exabench.workloads.clusters import shipped_clusters
     from exabench.workloads.models import shipped_models
     from exabench.workloads.profile import (

@@ -65,9 +65,9 @@ def command(ctx: click.Context, base: str, new: str, threshold: float | None, al
     """
     import json
 
-    from exabench.analysis.comparison import compare_runs, fingerprint_differences
-    from exabench.analysis.regress import Gate
-    from exabench.analysis.thresholds import Rules, parse_rules
+    from exabench.analysis.regression.comparison import compare_runs, fingerprint_differences
+    from exabench.analysis.regression.stats import Gate
+    from exabench.analysis.regression.thresholds import Rules, parse_rules
     from exabench.reports.regression import compare_markdown, compare_table
 
     rules = Rules()

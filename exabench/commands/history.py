@@ -54,7 +54,7 @@ def command(folder: str, fmt: str, p_value: float, permutations: int, min_size: 
     """
     import json
 
-    from exabench.analysis.history import analyse_history
+    from exabench.analysis.regression.history import analyse_history
     from exabench.reports.regression import history_table
 
     runs = load_folder(folder)

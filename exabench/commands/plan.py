@@ -38,13 +38,13 @@ def command(fmt: str, days: float | None, **options: Any) -> None:
       exabench plan --model llama3-405b --cluster colossus-100k --tokens 15.6T --days 30
       exabench plan --model llama3-70b --cluster meta-24k-roce --gpus 2048 --pue 1.3 --usd-per-gpu-hour 2.5
     """
-    from exabench.analysis.plan import build_plan
+    from exabench.analysis.planner.plan import build_plan
 
     context, gpus, layout, tokens = resolve(options)
     attach_run(context, options.get("hardware"))
     apply_economics(context, options)
     if days is not None:
-        from exabench.analysis.scale import gpus_for_days
+        from exabench.analysis.planner.scale import gpus_for_days
         from exabench.errors import UserError
 
         if tokens is None:

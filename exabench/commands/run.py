@@ -34,7 +34,7 @@ def command(quick: bool, out_dir: str, device: str | None, no_images: bool, resu
     import json
     from pathlib import Path
 
-    from exabench.analysis.scenario import default_scenario_plan
+    from exabench.analysis.planner.scenario import default_scenario_plan
     from exabench.bench.rundoc import atomic_write_text, load_run
     from exabench.commands.bench import exit_on_failures, run_suites
     from exabench.reports.build import build_report

@@ -42,8 +42,8 @@ def command(model: str, cluster: str, hardware: str | None, points: int, min_gpu
       exabench scale --model llama3-70b --cluster meta-24k-roce --points 10 --format csv
       exabench scale --model gpt3-175b --cluster colossus-100k --pue 1.3 --format json
     """
-    from exabench.analysis.fabric import size_fabric
-    from exabench.analysis.scale import scaling_curve
+    from exabench.analysis.planner.fabric import size_fabric
+    from exabench.analysis.planner.scale import scaling_curve
     from exabench.commands._planning import resolve
 
     budget = parse_tokens(tokens)

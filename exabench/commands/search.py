@@ -26,7 +26,7 @@ def command(fmt: str, top: int, **options: Any) -> None:
       exabench search --model mixtral-8x7b --cluster dgx-h100 --top 5
       exabench search --model gpt3-175b --cluster colossus-100k --gpus 4096 --format json
     """
-    from exabench.analysis.plan import build_plan
+    from exabench.analysis.planner.plan import build_plan
     from exabench.commands.plan import layout_text
 
     context, gpus, layout, tokens = resolve(options)

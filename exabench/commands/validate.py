@@ -20,7 +20,7 @@ def command(fmt: str) -> None:
       exabench validate
       exabench validate --format json
     """
-    from exabench.analysis.step import Context
+    from exabench.analysis.planner.step import Context
     from exabench.analysis.validate import validate
     from exabench.workloads.clusters import load_cluster
     from exabench.workloads.models import load_model

@@ -1,0 +1,108 @@
+"""Collective and point-to-point times from bus-bandwidth curves (nccl-tests factors) plus latency.
+
+nccl-tests define ``busbw = algbw * f`` with ``f = 2(n-1)/n`` for all-reduce and ``(n-1)/n``
+for reduce-scatter, all-gather and all-to-all (``doc/PERFORMANCE.md``), so a collective on a
+buffer of S bytes takes ``t = f S / busbw(S)``: measured busbw feeds in directly.
+
+- Inside one NVLink domain: the profile's busbw curve (measured or published) by message size;
+  the curve already holds the small-message latency.
+- Across nodes (alpha-beta, Hockney): ``t = steps * alpha + f S / B`` with B the per-GPU NIC
+  bandwidth x NCCL's achievable share x the fabric's efficiency, divided by the
+  oversubscription when the group leaves a pod. A group with g > 1 ranks per node runs
+  hierarchically: reduce-scatter over NVLink, the inter-node collective on S/g, all-gather over
+  NVLink (planner-models.md A.4.5). Latency steps: ring ``n - 1`` per phase, or
+  ``2 log2 n`` (NCCL's tree) for all-reduce when that is shorter.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from exabench.analysis.planner.fabric import levels_crossed, path_efficiency, step_latency_s
+from exabench.workloads.clusters import ClusterSpec
+from exabench.workloads.profile import HardwareProfile
+
+FACTOR = {"all_reduce": lambda n: 2 * (n - 1) / n, "reduce_scatter": lambda n: (n - 1) / n,
+          "all_gather": lambda n: (n - 1) / n, "alltoall": lambda n: (n - 1) / n}
+
+
+@dataclass(frozen=True)
+class Fabric:
+    """What a communication group sees: the GPU's NVLink curves and the cluster's NICs."""
+
+    profile: HardwareProfile
+    cluster: ClusterSpec
+
+    @property
+    def node(self) -> int:
+        """GPUs in one NVLink domain (8 for HGX; 72 for NVL72)."""
+        return self.cluster.nvlink_domain
+
+    def nic_bytes_per_s(self, span_gpus: int) -> float:
+        """Achievable scale-out bandwidth per GPU for a group spanning ``span_gpus`` consecutive ranks.
+
+        Modelled: NIC line rate x NCCL's achievable share (``nic_efficiency``) x the fabric's
+        path efficiency. Measured (a profile from a multi-node Run, ``scaleout_gbps``): the Run's
+        all-reduce plateau, capped at the planned NICs' line rate; a group that climbs more
+        switch levels than the Run's ranks did adds the path efficiency the Run never saw.
+        """
+        net = self.cluster.network
+        line = net.nic_gbytes_per_gpu(self.cluster.gpus_per_node) * 1e9
+        measured = self.profile.scaleout_gbps
+        if measured:
+            bw = min(measured * 1e9, line)
+            if levels_crossed(self.cluster, span_gpus) > levels_crossed(self.cluster, self.profile.scaleout_span_gpus):
+                bw *= path_efficiency(self.cluster, span_gpus)
+        else:
+            # Multipath collisions grow with the switch levels the group climbs (fabric.py).
+            bw = line * net.nic_efficiency * path_efficiency(self.cluster, span_gpus)
+        if net.pod_gpus and span_gpus > net.pod_gpus:
+            bw /= net.oversubscription
+        return bw
+
+    @property
+    def alpha(self) -> float:
+        return self.cluster.network.latency_us * 1e-6
+
+    def alpha_for(self, span_gpus: int) -> float:
+        """Per-step latency for a group spanning ``span_gpus``: fewer switch hops below the top tier."""
+        return step_latency_s(self.cluster, span_gpus)
+
+
+def ranks_per_domain(fabric: Fabric, n: int, stride: int) -> int:
+    """How many of the group's ``n`` ranks (``stride`` apart) share one NVLink domain."""
+    return max(1, min(n, fabric.node // stride)) if stride < fabric.node else 1
+
+
+def collective_time(fabric: Fabric, collective: str, nbytes: float, n: int, stride: int = 1) -> float:
+    """Seconds for one collective of ``nbytes`` (the full buffer) over ``n`` ranks ``stride`` apart."""
+    if n <= 1 or nbytes <= 0:
+        return 0.0
+    g = ranks_per_domain(fabric, n, stride)
+    if g >= n:
+        return FACTOR[collective](n) * nbytes / fabric.profile.nvlink_busbw(collective, nbytes)
+    nodes = n // g
+    bw = fabric.nic_bytes_per_s(n * stride)
+    if collective == "alltoall":
+        # Each rank sends (n - g)/n of its buffer over its NIC and (g - 1)/n over NVLink.
+        intra = (g - 1) / n * nbytes / fabric.profile.nvlink_busbw("alltoall", nbytes) if g > 1 else 0.0
+        return (n - g) / n * nbytes / bw + intra + (nodes - 1) * fabric.alpha_for(n * stride)
+    inner = 0.0
+    if g > 1:  # hierarchical: NVLink reduce-scatter / all-gather around the inter-node part
+        phases = {"all_reduce": 2, "reduce_scatter": 1, "all_gather": 1}[collective]
+        inner = phases * FACTOR["reduce_scatter"](g) * nbytes / fabric.profile.nvlink_busbw("reduce_scatter", nbytes)
+    share = nbytes / g
+    steps = (nodes - 1) * (2 if collective == "all_reduce" else 1)
+    if collective == "all_reduce":
+        steps = min(steps, 2 * math.ceil(math.log2(nodes)))
+    return inner + FACTOR[collective](nodes) * share / bw + steps * fabric.alpha_for(n * stride)
+
+
+def p2p_time(fabric: Fabric, nbytes: float, stride: int) -> float:
+    """One point-to-point send between neighbouring pipeline stages, ``stride`` ranks apart."""
+    if nbytes <= 0:
+        return 0.0
+    if stride < fabric.node:
+        return nbytes / (fabric.profile.p2p_gbps * 1e9) + fabric.alpha
+    return nbytes / fabric.nic_bytes_per_s(2 * stride) + fabric.alpha_for(2 * stride)

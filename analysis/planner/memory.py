@@ -1,0 +1,118 @@
+"""Memory per GPU: weights, gradients, optimizer states, activations, logits, and a stated margin.
+
+- Mixed-precision Adam (ZeRO paper; planner-models.md A.4.3): bf16 weights 2 B, fp32 main
+  gradients 4 B (Megatron's default), fp32 master weights + Adam m and v 12 B per parameter.
+  ZeRO-1 shards the optimizer states over the data-parallel ranks, ZeRO-2 also the gradients,
+  ZeRO-3 also the weights (expert parameters over the expert-data-parallel ranks, dp x cp / ep).
+- Activations per layer and micro-batch (Korthikanti et al. 2022, Table 2), in units of
+  ``s b h`` bytes: ``10`` that TP doesn't split (norm inputs, QKV and MLP inputs, dropout
+  masks; split too with sequence parallelism) plus ``24/t`` that it splits (Q, K, V, attention
+  output, MLP activations: generalised here to grouped-query attention and SwiGLU widths) plus
+  ``5 a s / (h t)`` for the s x s scores (zero with flash attention). Selective recompute drops
+  the scores; full recompute keeps only the layer input (2 s b h, /t with SP) plus one layer's
+  full set while it is recomputed.
+- The first stage holds ``inflight_microbatches`` micro-batches (see pipeline.py); the last
+  stage also holds one micro-batch of fp32 logits.
+- HBM capacities are binary (80 GB HBM3 = 80 GiB; NVML reports 81,559 MiB for an H100).
+"""
+
+from __future__ import annotations
+
+import functools
+
+from exabench.analysis.planner.flops import attention_params, mlp_params, padded_vocab
+from exabench.analysis.planner.layout import Layout
+from exabench.analysis.planner.pipeline import inflight_microbatches, stage_layers
+from exabench.workloads.models import ModelSpec
+
+GIB = 2**30
+RESERVED_GIB = 5.0
+"""Assumed margin: CUDA context (~0.5 GiB), NCCL and cuBLAS workspaces, allocator fragmentation."""
+
+
+def layer_activation_bytes(model: ModelSpec, moe_layer: bool, lo: Layout, recompute: str | None = None) -> float:
+    """Activation bytes one layer keeps for one micro-batch on one GPU."""
+    recompute = recompute or lo.recompute
+    s, b, h, t = lo.seq / lo.cp, lo.mbs, model.hidden, lo.tp
+    sbh = s * b * h
+    if recompute == "full":
+        return 2 * sbh / (t if lo.sequence_parallel else 1)
+    kv_ratio = model.kv_heads / model.heads
+    if moe_layer:
+        moe = model.moe
+        assert moe is not None
+        width = moe.expert_ffn_hidden * (moe.top_k + moe.shared_experts)
+        extra_rep = 2 * moe.top_k  # permuted copies of the MoE input
+    else:
+        width, extra_rep = model.ffn_hidden, 0
+    gated = 2 if model.gated else 1
+    split = 2 + 4 * kv_ratio + 2 + (2 * gated + 2) * width / h
+    rep = 10 + extra_rep
+    scores = 0.0 if (lo.flash_attention or recompute == "selective") else 5 * model.heads * lo.seq / h
+    return sbh * (rep / (t if lo.sequence_parallel else 1) + split / t + scores / t)
+
+
+@functools.lru_cache(maxsize=4096)
+def stage_kinds(model: ModelSpec, pp: int) -> tuple[tuple[int, int], ...]:
+    """(dense layers, MoE layers) on each stage; cached, the search asks for it thousands of times."""
+    counts = stage_layers(model.layers, pp)
+    out, first = [], 0
+    for n in counts:
+        moe = sum(model.is_moe_layer(i) for i in range(first, first + n))
+        out.append((n - moe, moe))
+        first += n
+    return tuple(out)
+
+
+def stage_params(model: ModelSpec, lo: Layout, stage: int) -> tuple[float, float]:
+    """(dense, expert) parameters one GPU of ``stage`` holds, before ZeRO sharding."""
+    n_dense, n_moe = stage_kinds(model, lo.pp)[stage]
+    per_layer = attention_params(model) / lo.tp + 2 * model.hidden
+    dense = (n_dense + n_moe) * per_layer + n_dense * mlp_params(model, model.ffn_hidden) / lo.tp
+    expert = 0.0
+    if n_moe:
+        moe = model.moe
+        assert moe is not None
+        one = mlp_params(model, moe.expert_ffn_hidden) / lo.tp
+        expert = n_moe * moe.experts / lo.ep * one
+        dense += n_moe * (moe.shared_experts * one + model.hidden * moe.experts)
+    embed = padded_vocab(model.vocab, lo.tp) * model.hidden / lo.tp
+    if stage == 0:
+        dense += embed
+    if stage == lo.pp - 1 and not (model.tied_embeddings and lo.pp == 1):
+        dense += embed
+    return dense, expert
+
+
+def memory_parts(model: ModelSpec, lo: Layout, stage: int = 0) -> dict[str, float]:
+    """Bytes per GPU of ``stage``, by part."""
+    dense, expert = stage_params(model, lo, stage)
+    dp_dense, dp_expert = lo.dp * lo.cp, max(1, lo.dp * lo.cp // lo.ep)
+    shard = lambda n, level: (dense / dp_dense + expert / dp_expert) if lo.zero >= level else dense + expert  # noqa: E731
+    n_dense, n_moe = stage_kinds(model, lo.pp)[stage]
+    per_mb = (n_dense * layer_activation_bytes(model, False, lo) if n_dense else 0.0) + (
+        n_moe * layer_activation_bytes(model, True, lo) if n_moe else 0.0)
+    held = inflight_microbatches(lo.pp, lo.vp, lo.microbatches) if stage == 0 else max(1.0, min(lo.pp - stage, lo.microbatches))
+    activations = per_mb * held
+    if lo.recompute == "full":  # the layer being recomputed holds its full set
+        activations += layer_activation_bytes(model, n_moe > 0, lo, recompute="none")
+    logits = 0.0
+    if stage == lo.pp - 1:
+        logits = 2 * 4.0 * lo.mbs * lo.seq / lo.cp * padded_vocab(model.vocab, lo.tp) / lo.tp
+    return {
+        "weights": 2.0 * shard(dense + expert, 3),
+        "gradients": 4.0 * shard(dense + expert, 2),
+        "optimizer": 12.0 * shard(dense + expert, 1),
+        "activations": activations,
+        "logits": logits,
+        "reserved": RESERVED_GIB * GIB,
+    }
+
+
+def memory_per_gpu(model: ModelSpec, lo: Layout, capacity_gib: float) -> dict[str, object]:
+    """The fullest stage's memory (GiB) by part, its total and whether it fits in ``capacity_gib``."""
+    stages = {0, lo.pp - 1}
+    worst = max((memory_parts(model, lo, s) for s in stages), key=lambda parts: sum(parts.values()))
+    total = sum(worst.values()) / GIB
+    return {"gib_per_gpu": total, "fits": total <= capacity_gib, "capacity_gib": capacity_gib,
+            "parts": {k: v / GIB for k, v in worst.items()}}

@@ -1,0 +1,150 @@
+"""The Plan document (``schema = "exabench.plan/1"``): one training run, predicted, with its inputs.
+
+``build_plan`` is the function the CLI (``exabench plan``/``search``) and reports call. Layout
+fields left out are chosen by the search; the Plan lists them in ``inputs.chosen_by_search``.
+Every assumption carries its kind (measured / published / assumed) and source.
+
+Training time, goodput, interruptions, power, cost, uncertainty and the fabric's size come from
+the at-scale models (atscale.py: reliability, power, cost, uncertainty, fabric).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+from typing import Any
+
+from exabench.analysis.atscale.sections import scale_sections
+from exabench.analysis.planner.flops import active_matmul_params, total_params
+from exabench.analysis.planner.layout import Layout, check_fixed, check_layout
+from exabench.analysis.planner.search import SEARCHED, search, why_best
+from exabench.analysis.planner.step import Context, evaluate
+from exabench.documents import PLAN_SCHEMA
+from exabench.errors import UserError
+
+SCHEMA = PLAN_SCHEMA
+DEFAULT_BATCH_TOKENS = 2**24
+"""Assumed tokens per step when --global-batch is absent: Llama 3 405B's 16M (Dubey et al. 2024, Table 4)."""
+CHINCHILLA_TOKENS_PER_PARAM = 20
+MFU_CONVENTION = ("MFU = model FLOPs per token (6N + 12 L H Q T, PaLM appendix B; N = matrix parameters a token "
+                  "goes through incl. the output layer, attention without causal halving) x tokens/s / "
+                  "(GPUs x dense peak of the precision); HFU adds recompute FLOPs")
+FRAMEWORK = {"sequence_parallel": "Megatron-LM sequence parallelism with TP (Korthikanti et al. 2022)",
+             "flash_attention": "fused attention (FlashAttention-2 class kernels)",
+             "overlap_dp": "gradient reduce-scatter overlapped with the last backward (Megatron-Core overlap_grad_reduce)",
+             "grad_reduce_bytes": "fp32 main-gradient reduction (Megatron default)"}
+
+
+def base_layout(model: Any, options: dict[str, Any]) -> tuple[Layout, list[dict[str, Any]]]:
+    """Layout defaults and the assumptions they are, overridden by ``options``."""
+    seq = options.get("seq") or model.seq_len
+    assumptions = []
+    if "seq" not in options:
+        assumptions.append({"name": "seq", "value": seq, "kind": "published", "source": f"model {model.name}: {model.source}"})
+    batch = options.get("global_batch") or max(1, round(DEFAULT_BATCH_TOKENS / seq))
+    if "global_batch" not in options:
+        assumptions.append({"name": "global_batch", "value": batch, "kind": "assumed",
+                            "source": "16M tokens per step, as Llama 3 405B (Dubey et al. 2024, Table 4)"})
+    for key, why in FRAMEWORK.items():
+        if key not in options:
+            assumptions.append({"name": key, "value": getattr(Layout, key), "kind": "assumed", "source": why})
+    fields = {k: v for k, v in options.items() if k in Layout.__dataclass_fields__ and v is not None}
+    fields.update(seq=seq, global_batch=batch)
+    return Layout(**fields), assumptions
+
+
+def choose_layouts(ctx: Context, gpus: int, options: dict[str, Any], top: int = 1) -> tuple[list[tuple[Layout, dict]], list[str], list[dict]]:
+    """The given layout (checked) or the best ``top`` found by the search; and which fields were searched."""
+    base, assumptions = base_layout(ctx.model, options)
+    fixed = {k: options[k] for k in (*SEARCHED, "dp") if options.get(k) is not None}
+    check_fixed(ctx.model, fixed, gpus, base)
+    if "dp" not in fixed and all(k in fixed for k in ("tp", "pp", "cp")):
+        denom = fixed["tp"] * fixed["pp"] * fixed["cp"]
+        if gpus % denom:
+            raise UserError(f"--gpus {gpus} is not divisible by tp x pp x cp = {denom}; dp would not be an integer")
+        fixed["dp"] = gpus // denom
+    searched = [k for k in SEARCHED if k not in fixed and not (k == "ep" and ctx.model.moe is None)]
+    if not searched:
+        lo = replace(base, **{k: v for k, v in fixed.items()})
+        check_layout(ctx.model, lo, gpus)
+        result = evaluate(ctx, lo)
+        if not result["memory"]["fits"]:
+            mem = result["memory"]
+            raise UserError(f"layout {lo.describe()} needs {mem['gib_per_gpu']:.1f} GiB per GPU; {ctx.profile.name} has "
+                            f"{mem['capacity_gib']:.0f} GiB (try --recompute full, a higher --zero, or more --tp/--pp)")
+        return [(lo, result)], [], assumptions
+    ranked = search(ctx, gpus, fixed, base, top=top)
+    if not ranked:
+        raise UserError(f"no layout of {ctx.model.name} on {gpus} x {ctx.profile.name} fits in "
+                        f"{ctx.capacity_gib:.0f} GiB per GPU with {', '.join(f'--{k} {v}' for k, v in fixed.items()) or 'any settings'} "
+                        f"and --global-batch {base.global_batch}; {_count_hint(ctx, gpus) or 'try more GPUs, a larger --global-batch or fewer fixed options'}")
+    return ranked, searched, assumptions
+
+
+def _count_hint(ctx: Context, gpus: int) -> str | None:
+    """For a GPU count no power-of-two batch divides (100,000 = 2^5 x 5^5), the largest count
+    below it that one can: node x {1, 3} x 2^a (98,304 = 96 x 1,024 for 100,000)."""
+    node = max(1, ctx.cluster.gpus_per_node)
+    best = usable_gpus(node, gpus)
+    if best is None or best == gpus:
+        return None
+    return f"{gpus:,} GPUs split no power-of-two batch evenly: try --gpus {best} ({node} x {best // node:,})"
+
+
+def usable_gpus(gpus_per_node: int, gpus: int) -> int | None:
+    """The largest count <= ``gpus`` of the form node x {1, 3} x 2^a, which a power-of-two
+    global batch can split into whole data-parallel replicas; None below one node."""
+    node = max(1, gpus_per_node)
+    usable = [node * m * 2**a for m in (1, 3) for a in range(40) if node * m * 2**a <= gpus]
+    return max(usable, default=None)
+
+
+def plan_document(ctx: Context, lo: Layout, result: dict[str, Any], *, gpus: int, tokens: float | None,
+                  searched: list[str], assumptions: list[dict[str, Any]], why: str | None = None) -> dict[str, Any]:
+    model, cluster, profile = ctx.model, ctx.cluster, ctx.profile
+    assumptions = list(assumptions)
+    if tokens is None:
+        tokens = CHINCHILLA_TOKENS_PER_PARAM * total_params(model)
+        assumptions.append({"name": "tokens", "value": tokens, "kind": "assumed",
+                            "source": "20 tokens per parameter (Chinchilla, Hoffmann et al. 2022)"})
+    scale = scale_sections(ctx, gpus=gpus, tokens=tokens, tokens_per_s_per_gpu=result["tokens_per_s_per_gpu"])
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "inputs": {
+            "model": {**{k: v for k, v in asdict(model).items() if v is not None},
+                      "params_total": total_params(model, lo.tp), "params_active": active_matmul_params(model, lo.tp)},
+            "hardware": {"name": profile.name, "run_id": profile.run_id, "peak_tflops": profile.peaks.peak(lo.precision),
+                         "hbm_gib": profile.peaks.capacity_gb, "provenance": profile.provenance,
+                         **({"scaleout_gbps": profile.scaleout_gbps, "scaleout_span_gpus": profile.scaleout_span_gpus}
+                            if profile.scaleout_gbps else {})},
+            "cluster": {"name": cluster.name, "gpus": cluster.gpus, "gpus_per_node": cluster.gpus_per_node,
+                        "nvlink_domain": cluster.nvlink_domain, "network": asdict(cluster.network), "source": cluster.source},
+            "gpus": gpus,
+            "layout": {**{k: getattr(lo, k) for k in ("tp", "pp", "vp", "cp", "ep", "dp", "zero", "mbs", "global_batch",
+                                                     "seq", "precision", "recompute")}, "microbatches": lo.microbatches},
+            "framework": {k: getattr(lo, k) for k in FRAMEWORK},
+            "chosen_by_search": searched,
+            "assumptions": assumptions,
+            "conventions": {"mfu": MFU_CONVENTION},
+        },
+        "step_time_s": result["step_time_s"],
+        "tokens_per_s_per_gpu": result["tokens_per_s_per_gpu"],
+        "model_tflops_per_gpu": result["model_tflops_per_gpu"],
+        "mfu": result["mfu"],
+        "hfu": result["hfu"],
+        "memory": result["memory"],
+        "breakdown_s": result["breakdown_s"],
+        **scale,
+    }
+    if why:
+        doc["why"] = why
+    return doc
+
+
+def build_plan(*, context: Context, gpus: int, options: dict[str, Any], tokens: float | None = None,
+               top: int = 1) -> list[dict[str, Any]]:
+    """Plans for the given options: one (``top=1``, what ``plan`` prints) or the best ``top`` (``search``)."""
+    ranked, searched, assumptions = choose_layouts(context, gpus, options, top=max(top, 2))
+    why = why_best(ranked) if searched else None  # against the runner-up, even when one plan is asked for
+    return [plan_document(context, lo, result, gpus=gpus, tokens=tokens, searched=searched,
+                          assumptions=assumptions, why=why if i == 0 else None)
+            for i, (lo, result) in enumerate(ranked[:top])]

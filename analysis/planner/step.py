@@ -1,0 +1,208 @@
+"""One training step: compute, exposed communication, pipeline bubble and optimizer, composed.
+
+Per micro-batch, each pipeline stage spends ``sum over its layers (forward + backward +
+recompute + exposed TP / CP / EP communication)`` plus the point-to-point sends of its chunks;
+the first stage adds the embedding, the last the output layer and loss. The slowest stage sets
+the pace ``t_mb``, and within it the slowest GPU (compute.straggler_factor). A step is then::
+
+    m * t_mb                      (m micro-batches per step)
+  + (p - 1) / v * t_mb            (pipeline bubble, pipeline.py)
+  + exposed data-parallel time    (gradient reduce-scatter / all-reduce, parameter all-gather,
+                                   beyond what overlaps the last backward / first forward)
+  + optimizer                     (HBM-bound Adam on the local shard)
+
+Exposed TP communication: with sequence parallelism 2 all-gathers + 2 reduce-scatters of the
+layer's activations forward and backward (the backward's re-gather for the weight gradient is
+overlapped with the data gradient, as Megatron does), else 2 all-reduces each way; full
+recompute repeats the forward's. CP ring attention sends K and V around the ring, hidden
+behind the attention compute where it is shorter. EP: an all-to-all to dispatch and one to
+combine, forward and backward, not overlapped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from exabench.analysis.planner.comm import Fabric, collective_time, p2p_time
+from exabench.analysis.planner.compute import (
+    LayerTime,
+    layer_time,
+    logits_time,
+    optimizer_time,
+    straggler_factor,
+)
+from exabench.analysis.planner.flops import (
+    attention_dims,
+    hardware_flops_per_token,
+    model_flops_per_token,
+)
+from exabench.analysis.planner.layout import Layout
+from exabench.analysis.planner.memory import GIB, memory_per_gpu, stage_kinds, stage_params
+from exabench.analysis.planner.pipeline import stage_layers
+from exabench.workloads.clusters import ClusterSpec
+from exabench.workloads.models import ModelSpec
+from exabench.workloads.profile import HardwareProfile
+
+BREAKDOWN_KEYS = ("compute", "tp_comm", "cp_comm", "ep_comm", "pp_comm", "bubble", "dp_comm", "optimizer")
+
+
+@dataclass
+class Context:
+    """Model, profile and cluster of a plan, with caches shared by every layout a search tries."""
+
+    model: ModelSpec
+    profile: HardwareProfile
+    cluster: ClusterSpec
+    _layers: dict[tuple, LayerTime] = field(default_factory=dict)
+    _flops: dict[tuple, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.fabric = Fabric(self.profile, self.cluster)
+        self.capacity_gib = self.profile.peaks.capacity_gb
+
+    def layer(self, moe_layer: bool, lo: Layout) -> LayerTime:
+        key = (moe_layer, lo.tp, lo.cp, lo.ep, lo.mbs, lo.seq, lo.precision, lo.sequence_parallel, lo.flash_attention)
+        if key not in self._layers:
+            self._layers[key] = layer_time(self.model, moe_layer, lo, self.profile)
+        return self._layers[key]
+
+    def flops(self, kind: str, seq: int, recompute: str = "none") -> float:
+        key = (kind, seq, recompute)
+        if key not in self._flops:
+            self._flops[key] = (model_flops_per_token(self.model, seq) if kind == "model"
+                                else hardware_flops_per_token(self.model, seq, recompute))
+        return self._flops[key]
+
+
+def _layer_costs(ctx: Context, moe_layer: bool, lo: Layout) -> dict[str, float]:
+    """Seconds per micro-batch of one layer, by breakdown kind."""
+    lt = ctx.layer(moe_layer, lo)
+    model, fab = ctx.model, ctx.fabric
+    recompute = {"none": 0.0, "selective": lt.attn_fwd, "full": lt.fwd}[lo.recompute]
+    tokens = lo.mbs * lo.seq // lo.cp
+    act = tokens * model.hidden * 2.0
+    tp = 0.0
+    if lo.tp > 1:
+        # Two collectives of each kind per direction (attention and MLP); x3 directions with full recompute.
+        passes = 3 if lo.recompute == "full" else 2
+        if lo.sequence_parallel:
+            one = collective_time(fab, "all_gather", act, lo.tp) + collective_time(fab, "reduce_scatter", act, lo.tp)
+        else:
+            one = collective_time(fab, "all_reduce", act, lo.tp)
+        tp = 2 * one * passes
+    cp = 0.0
+    if lo.cp > 1:
+        qk, v = attention_dims(model)
+        kv_heads = (model.heads if model.mla else max(model.kv_heads, lo.tp)) / lo.tp
+        chunk = lo.mbs * (lo.seq / lo.cp) * kv_heads * (qk + v) * 2.0
+        ring = (lo.cp - 1) * p2p_time(fab, chunk, lo.tp)
+        cp = max(0.0, ring - lt.attn_fwd) + max(0.0, 2 * ring - lt.attn_bwd)
+    ep = 0.0
+    if moe_layer and lo.ep > 1:
+        moe = model.moe
+        assert moe is not None
+        sent = tokens / (lo.tp if lo.sequence_parallel else 1) * moe.top_k * model.hidden * 2.0
+        ep = (4 + (2 if lo.recompute == "full" else 0)) * collective_time(fab, "alltoall", sent, lo.ep, lo.tp)
+    return {"compute": lt.fwd + lt.bwd + recompute, "tp_comm": tp, "cp_comm": cp, "ep_comm": ep,
+            "fwd": lt.fwd, "bwd": lt.bwd}
+
+
+def _stage_costs(ctx: Context, lo: Layout, stage: int, counts: list[int]) -> dict[str, float]:
+    n_moe = stage_kinds(ctx.model, lo.pp)[stage][1]
+    total = {k: 0.0 for k in ("compute", "tp_comm", "cp_comm", "ep_comm", "fwd", "bwd")}
+    for moe_layer, n in ((True, n_moe), (False, counts[stage] - n_moe)):
+        if n:
+            for k, v in _layer_costs(ctx, moe_layer, lo).items():
+                total[k] += n * v
+    if stage == lo.pp - 1:
+        f, b = logits_time(ctx.model, lo, ctx.profile)
+        total["compute"] += f + b
+        total["fwd"] += f
+        total["bwd"] += b
+    if lo.pp > 1:
+        # Megatron's scatter/gather optimisation: each TP rank sends 1/tp of the activation
+        # (SC'21 section 4.1); without sequence parallelism an NVLink all-gather rebuilds it.
+        act = lo.mbs * lo.seq / lo.cp * ctx.model.hidden * 2.0
+        one = p2p_time(ctx.fabric, act / lo.tp, lo.tp * lo.cp * lo.dp)
+        if not lo.sequence_parallel:
+            one += collective_time(ctx.fabric, "all_gather", act, lo.tp)
+        total["pp_comm"] = 2 * lo.vp * one
+    else:
+        total["pp_comm"] = 0.0
+    return total
+
+
+def _dp_time(ctx: Context, lo: Layout, stage: int, fwd: float, bwd: float, m: int) -> float:
+    """Exposed data-parallel communication per step."""
+    n_dense, n_exp = lo.dp * lo.cp, lo.dp * lo.cp // lo.ep
+    if n_dense <= 1 and n_exp <= 1:
+        return 0.0
+    dense, expert = stage_params(ctx.model, lo, stage)
+    fab, gb = ctx.fabric, lo.grad_reduce_bytes
+
+    def both(kind: str, per_param: float) -> float:
+        return (collective_time(fab, kind, dense * per_param, n_dense, lo.tp)
+                + collective_time(fab, kind, expert * per_param, n_exp, lo.tp * lo.ep))
+
+    if lo.zero == 3:  # FSDP: gather weights forward and backward, scatter gradients, every micro-batch
+        gather, scatter = both("all_gather", 2.0), both("reduce_scatter", gb)
+        if not lo.overlap_dp:
+            return m * (2 * gather + scatter)
+        return m * (max(0.0, gather - fwd) + max(0.0, gather + scatter - bwd))
+    if lo.zero == 0:
+        grads, params = both("all_reduce", gb), 0.0
+    else:
+        grads, params = both("reduce_scatter", gb), both("all_gather", 2.0)
+    if not lo.overlap_dp:
+        return grads + params
+    return max(0.0, grads - bwd) + max(0.0, params - fwd)
+
+
+def evaluate(ctx: Context, lo: Layout, *, with_memory: bool = True) -> dict[str, Any]:
+    """Step time, its breakdown, throughput, MFU/HFU and memory for one layout (already checked)."""
+    model = ctx.model
+    counts = stage_layers(model.layers, lo.pp)
+    stages = sorted({0, lo.pp - 1, counts.index(max(counts))})
+    costs = {s: _stage_costs(ctx, lo, s, counts) for s in stages}
+    pace = {s: sum(c[k] for k in ("compute", "tp_comm", "cp_comm", "ep_comm", "pp_comm")) for s, c in costs.items()}
+    slow = max(pace, key=lambda s: pace[s])
+    c, m = dict(costs[slow]), lo.microbatches
+    # Every collective waits for the slowest GPU: its compute sets the pace (compute.straggler_factor).
+    slowest = straggler_factor(lo.gpus, ctx.profile.node_spread) - 1.0
+    c["compute"] *= 1.0 + slowest
+    c["fwd"] *= 1.0 + slowest
+    c["bwd"] *= 1.0 + slowest
+    t_mb = pace[slow] + slowest * costs[slow]["compute"]
+    breakdown = {k: m * c[k] for k in ("compute", "tp_comm", "cp_comm", "ep_comm", "pp_comm")}
+    breakdown["bubble"] = (lo.pp - 1) / lo.vp * t_mb
+    breakdown["dp_comm"] = _dp_time(ctx, lo, slow, c["fwd"], c["bwd"], m)
+    dense, expert = stage_params(model, lo, slow)
+    local = dense / (lo.dp * lo.cp) + expert / max(1, lo.dp * lo.cp // lo.ep) if lo.zero >= 1 else dense + expert
+    breakdown["optimizer"] = optimizer_time(local, ctx.profile)
+    step = sum(breakdown.values())
+    tokens = lo.global_batch * lo.seq
+    gpus = lo.gpus
+    peak = ctx.profile.peak_flops(lo.precision)
+    model_flops = ctx.flops("model", lo.seq) * tokens
+    hw_flops = ctx.flops("hardware", lo.seq, lo.recompute) * tokens
+    result: dict[str, Any] = {
+        "step_time_s": step,
+        "tokens_per_s_per_gpu": tokens / step / gpus,
+        "model_tflops_per_gpu": model_flops / step / gpus / 1e12,
+        "mfu": model_flops / step / gpus / peak,
+        "hfu": hw_flops / step / gpus / peak,
+        "breakdown_s": breakdown,
+        "microbatches": m,
+    }
+    if with_memory:
+        result["memory"] = memory_per_gpu(model, lo, ctx.capacity_gib)
+    return result
+
+
+def fits(ctx: Context, lo: Layout) -> tuple[bool, float]:
+    mem = memory_per_gpu(ctx.model, lo, ctx.capacity_gib)
+    return bool(mem["fits"]), float(mem["gib_per_gpu"])
+
+
+__all__ = ["BREAKDOWN_KEYS", "Context", "evaluate", "fits", "GIB"]
