@@ -19,7 +19,7 @@ import time
 import torch
 
 from exabench.bench.device import Device, resolve
-from exabench.bench.gemm import GemmCase, tflops
+from exabench.bench.gemm.cases import GemmCase, tflops
 from exabench.bench.harness import TimingConfig, measure
 
 PREWARM_S = 15.0
@@ -60,8 +60,8 @@ def cpu_overhead() -> bool:
 
 
 def gpu_figures(device: Device, mamf_budget_s: float) -> None:
-    from exabench.bench.mamf import mamf_search
-    from exabench.bench.prewarm import prewarm
+    from exabench.bench.gemm.mamf import mamf_search
+    from exabench.bench.gemm.prewarm import prewarm
 
     config = TimingConfig(warmup_ms=500, rep_ms=1000, flush="l2")
     print(f"GPU: {device.name()}")

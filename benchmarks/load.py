@@ -88,7 +88,7 @@ def gemm(folder: Path) -> None:
 
 
 def history(folder: Path, runs: int = 5000, results: int = 4) -> None:
-    from exabench.analysis.synthetic_runs import stepped_history
+    from exabench.testing.synthetic_runs import stepped_history
 
     where = folder / "history"
     where.mkdir()

@@ -23,7 +23,7 @@ import torch
 
 from exabench.bench.device import Device, resolve
 from exabench.bench.harness import TimingConfig, measure
-from exabench.bench.memory import StreamCase, bytes_moved, gbps
+from exabench.bench.memory.stream import StreamCase, bytes_moved, gbps
 
 MIB, GIB = 1 << 20, 1 << 30
 
@@ -73,7 +73,7 @@ def cpu_copy() -> bool:
 
 
 def gpu_figures(device: Device) -> None:
-    from exabench.bench.hostlinks import HostCopyCase
+    from exabench.bench.memory.hostlinks import HostCopyCase
 
     config = TimingConfig(warmup_ms=200, rep_ms=500, flush="none")
     print(f"GPU: {device.name()}")
@@ -109,8 +109,8 @@ def gpu_figures(device: Device) -> None:
 
 def telemetry_overhead(device: Device) -> None:
     """bf16 8192³ GEMM median with and without the sampler, alternated, best of three each."""
-    from exabench.bench.gemm import GemmCase
-    from exabench.bench.telemetry import DEFAULT_HZ, open_sampler
+    from exabench.bench.gemm.cases import GemmCase
+    from exabench.bench.telemetry.sampler import DEFAULT_HZ, open_sampler
 
     config = TimingConfig(warmup_ms=500, rep_ms=1000, flush="l2")
     sampler, why = open_sampler(device, DEFAULT_HZ)

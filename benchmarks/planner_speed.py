@@ -9,10 +9,10 @@ from __future__ import annotations
 import statistics
 import time
 
-from exabench.analysis.layout import Layout
-from exabench.analysis.plan import build_plan
-from exabench.analysis.search import candidates
-from exabench.analysis.step import Context, evaluate
+from exabench.analysis.planner.layout import Layout
+from exabench.analysis.planner.plan import build_plan
+from exabench.analysis.planner.search import candidates
+from exabench.analysis.planner.step import Context, evaluate
 from exabench.workloads.clusters import load_cluster
 from exabench.workloads.models import load_model
 from exabench.workloads.profile import load_reference

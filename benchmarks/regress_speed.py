@@ -18,13 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from exabench.analysis.changepoint import e_divisive
-from exabench.analysis.comparison import compare_runs
-from exabench.analysis.history import analyse_history
-from exabench.analysis.regress import Gate, compare_samples
-from exabench.analysis.synthetic_runs import gemm_run, stepped_history
+from exabench.analysis.regression.changepoint import e_divisive
+from exabench.analysis.regression.comparison import compare_runs
+from exabench.analysis.regression.history import analyse_history
+from exabench.analysis.regression.stats import Gate, compare_samples
 from exabench.commands.compare import load_runs
 from exabench.commands.history import load_folder
+from exabench.testing.synthetic_runs import gemm_run, stepped_history
 
 
 def _cli(*args: str) -> float:

@@ -34,7 +34,7 @@ def make_inputs(work: Path) -> tuple[Path, Path, str]:
         plan.write_text(made.stdout)
         what = "exabench " + " ".join(PLAN_ARGS)
     else:
-        from exabench.reports.samples import sample_plan
+        from exabench.testing.samples import sample_plan
 
         plan.write_text(json.dumps(sample_plan(gpus=1024)))
         what = f"synthetic sample plan (exabench plan failed: {made.stderr.strip()[:120]})"
@@ -67,7 +67,7 @@ def main() -> None:
             verdict = "OK" if seconds <= 10 and html <= 5 else "OVER TARGET"
             print(f"  {label:26s}: {seconds:5.2f} s; report.html {html:.2f} MB, with charts/ {total:.2f} MB  {verdict}")
 
-        from exabench.reports.samples import sample_run
+        from exabench.testing.samples import sample_run
 
         many = work / "many"
         many.mkdir()

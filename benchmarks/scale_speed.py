@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import time
 
-from exabench.analysis.montecarlo import simulate
-from exabench.analysis.reliability import daly_interval
-from exabench.analysis.scale import scaling_curve
-from exabench.analysis.scaleparams import from_cluster
-from exabench.analysis.step import Context
-from exabench.analysis.uncertainty import uncertainty_section
+from exabench.analysis.atscale.montecarlo import simulate
+from exabench.analysis.atscale.params import from_cluster
+from exabench.analysis.atscale.reliability import daly_interval
+from exabench.analysis.atscale.uncertainty import uncertainty_section
+from exabench.analysis.planner.scale import scaling_curve
+from exabench.analysis.planner.step import Context
 from exabench.workloads.clusters import load_cluster
 from exabench.workloads.models import load_model
 from exabench.workloads.profile import load_reference
