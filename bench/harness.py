@@ -152,7 +152,7 @@ class _Timer:
     call. Without it, a call shorter than the host's time to queue it (a few µs of Python and
     dispatch per torch op, tens for a cupy launch) starts on an idle GPU: the start event runs
     at once, the kernel arrives later, and the gap between them is timed as if it were the
-    kernel's (on the simulated queue of tests/test_harness.py, 8 µs of launch and a 3 µs kernel
+    kernel's (on the simulated queue of tests/bench/test_harness.py, 8 µs of launch and a 3 µs kernel
     read 11 µs; no GPU has measured it yet). The flush kernel covers the same gap when there is
     one; the spin also covers the flush's own launch.
 

@@ -3,7 +3,7 @@
 The sampler and the environment capture are tested on a fake NVML; these tests keep the fake
 honest without a GPU: every ``nvml*`` function and ``NVML_*`` constant the sources use exists
 in the installed package, the fake's constants equal the real ones, and the throttle bits of
-``bench/throttle.py`` equal the masks ``nvml.h`` defines.
+``bench/telemetry/throttle.py`` equal the masks ``nvml.h`` defines.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from exabench.bench.telemetry import throttle
 
 pynvml = pytest.importorskip("pynvml", reason="nvidia-ml-py is in the [bench] extra")
 
-ROOT = Path(__file__).resolve().parents[1]
-SOURCES = sorted((ROOT / "bench").glob("*.py")) + sorted((ROOT / "exabench").rglob("*.py"))
+ROOT = Path(__file__).resolve().parents[3]
+SOURCES = sorted((ROOT / "bench").rglob("*.py")) + sorted((ROOT / "exabench").rglob("*.py"))
 NAME = re.compile(r"\.(nvml[A-Z]\w+|NVML_[A-Z0-9_]+)\b")
 
 
@@ -43,9 +43,9 @@ def test_every_nvml_name_the_code_uses_exists_in_pynvml() -> None:
 
 
 def test_the_fake_nvmls_constants_equal_the_real_ones() -> None:
-    """The fakes in test_telemetry.py and test_topology.py set NVML_* constants by hand."""
+    """The fakes in the telemetry sampler and topology tests set NVML_* constants by hand."""
     found = {}
-    for test in ("test_telemetry.py", "test_topology.py"):
+    for test in ("bench/telemetry/test_sampler.py", "bench/collectives/test_topology.py"):
         text = (ROOT / "tests" / test).read_text(encoding="utf-8")
         found.update(re.findall(r"\b(NVML_[A-Z0-9_]+) = (\d+)", text))
     assert len(found) >= 4

@@ -14,7 +14,7 @@ import pytest
 
 from exabench.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted(p for folder in ("exabench", "bench", "workloads", "analysis", "reports", "benchmarks")
                  for p in (ROOT / folder).rglob("*.py"))
 EVIL = '</script><script>document.body.dataset.pwned="1"</script><img src=x onerror=alert(1)>'
@@ -87,7 +87,7 @@ def test_run_files_are_data_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 def test_the_html_report_escapes_every_input_string(tmp_path: Path, capsys) -> None:
     """Names, params, errors, host and GPU names from a Run and a model name from a Plan:
-    all text in the page, never markup (tests/test_reports_html.py checks the renderer itself)."""
+    all text in the page, never markup (tests/reports/test_html.py checks the renderer itself)."""
     run = _evil_run(tmp_path / "runs")
     from exabench.testing import samples
 

@@ -6,7 +6,7 @@ from exabench.reports import markdown
 from exabench.reports.build import render
 from exabench.reports.tables.sections import Table
 
-from .test_reports_html import evil_inputs
+from .test_html import evil_inputs
 
 
 def test_markdown_has_tables_images_and_escaped_names():

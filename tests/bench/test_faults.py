@@ -86,7 +86,7 @@ def test_a_raising_memory_kernel_is_failed_and_the_sweep_goes_on(tmp_path, monke
 
 def test_bench_all_goes_on_to_the_next_suite_after_a_failure(tmp_path, monkeypatch, capsys) -> None:
     """gemm raising everywhere still lets memory run (collectives are left out: their faults are
-    covered on real gloo ranks in test_cli_collectives.py)."""
+    covered on real gloo ranks in tests/cli/test_collectives.py)."""
     from exabench.bench import suites
     from exabench.bench.gemm.cases import GemmCase
 

@@ -9,7 +9,7 @@ inf, unicode, paths that are missing, folders or of the wrong kind).
 
 The CLI runs in-process through ``exabench.cli.main`` (SystemExit caught) so thousands of
 cases stay fast. ``test_bad_input[quick]`` runs 1,249 cases (~30 s on 2 cores); the ``slow``
-variant runs 10,000 (~190 s; ``pytest -m slow tests/test_bad_input.py -s`` prints the counts).
+variant runs 10,000 (~190 s; ``pytest -m slow tests/cli/test_bad_input.py -s`` prints the counts).
 Measuring is stubbed out for ``bench``: what is checked is option and file handling.
 """
 
