@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from exabench.errors import UserError
+from exabench.workloads.collectives import RING_COLLECTIVES
 from exabench.workloads.curve import Curve
 from exabench.workloads.hardware import HardwarePeaks, match_device, parse_peaks
 from exabench.workloads.tomlfile import DATA_DIR, read_toml, resolve_spec
-
-RING_COLLECTIVES = ("reduce_scatter", "all_gather", "alltoall", "all_to_all")
 
 
 @dataclass(kw_only=True, frozen=True)

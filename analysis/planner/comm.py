@@ -1,8 +1,9 @@
 """Collective and point-to-point times from bus-bandwidth curves (nccl-tests factors) plus latency.
 
 nccl-tests define ``busbw = algbw * f`` with ``f = 2(n-1)/n`` for all-reduce and ``(n-1)/n``
-for reduce-scatter, all-gather and all-to-all (``doc/PERFORMANCE.md``), so a collective on a
-buffer of S bytes takes ``t = f S / busbw(S)``: measured busbw feeds in directly.
+for reduce-scatter, all-gather and all-to-all (NVIDIA/nccl-tests doc/PERFORMANCE.md; the table
+is :mod:`exabench.workloads.collectives`, shared with bench), so a collective on a buffer of
+S bytes takes ``t = f S / busbw(S)``: measured busbw feeds in directly.
 
 - Inside one NVLink domain: the profile's busbw curve (measured or published) by message size;
   the curve already holds the small-message latency.
@@ -18,13 +19,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from exabench.analysis.planner.fabric import levels_crossed, path_efficiency, step_latency_s
 from exabench.workloads.clusters import ClusterSpec
+from exabench.workloads.collectives import BUSBW_FACTOR
 from exabench.workloads.profile import HardwareProfile
-
-FACTOR = {"all_reduce": lambda n: 2 * (n - 1) / n, "reduce_scatter": lambda n: (n - 1) / n,
-          "all_gather": lambda n: (n - 1) / n, "alltoall": lambda n: (n - 1) / n}
 
 
 @dataclass(frozen=True)
@@ -81,22 +81,26 @@ def collective_time(fabric: Fabric, collective: str, nbytes: float, n: int, stri
         return 0.0
     g = ranks_per_domain(fabric, n, stride)
     if g >= n:
-        return FACTOR[collective](n) * nbytes / fabric.profile.nvlink_busbw(collective, nbytes)
+        return BUSBW_FACTOR[collective](n) * nbytes / fabric.profile.nvlink_busbw(collective, nbytes)
     nodes = n // g
     bw = fabric.nic_bytes_per_s(n * stride)
-    if collective == "alltoall":
+    if collective == "all_to_all":
         # Each rank sends (n - g)/n of its buffer over its NIC and (g - 1)/n over NVLink.
-        intra = (g - 1) / n * nbytes / fabric.profile.nvlink_busbw("alltoall", nbytes) if g > 1 else 0.0
+        intra = 0.0
+        if g > 1:
+            intra = (g - 1) / n * nbytes / fabric.profile.nvlink_busbw("all_to_all", nbytes)
         return (n - g) / n * nbytes / bw + intra + (nodes - 1) * fabric.alpha_for(n * stride)
     inner = 0.0
     if g > 1:  # hierarchical: NVLink reduce-scatter / all-gather around the inter-node part
         phases = {"all_reduce": 2, "reduce_scatter": 1, "all_gather": 1}[collective]
-        inner = phases * FACTOR["reduce_scatter"](g) * nbytes / fabric.profile.nvlink_busbw("reduce_scatter", nbytes)
+        rs_busbw = fabric.profile.nvlink_busbw("reduce_scatter", nbytes)
+        inner = phases * BUSBW_FACTOR["reduce_scatter"](g) * nbytes / rs_busbw
     share = nbytes / g
     steps = (nodes - 1) * (2 if collective == "all_reduce" else 1)
     if collective == "all_reduce":
         steps = min(steps, 2 * math.ceil(math.log2(nodes)))
-    return inner + FACTOR[collective](nodes) * share / bw + steps * fabric.alpha_for(n * stride)
+    inter = BUSBW_FACTOR[collective](nodes) * share / bw
+    return inner + inter + steps * fabric.alpha_for(n * stride)
 
 
 def p2p_time(fabric: Fabric, nbytes: float, stride: int) -> float:
@@ -106,3 +110,20 @@ def p2p_time(fabric: Fabric, nbytes: float, stride: int) -> float:
     if stride < fabric.node:
         return nbytes / (fabric.profile.p2p_gbps * 1e9) + fabric.alpha
     return nbytes / fabric.nic_bytes_per_s(2 * stride) + fabric.alpha_for(2 * stride)
+
+
+def collective_scaling(fabric: Fabric, collective: str, nbytes: float,
+                       node_counts: list[int]) -> list[dict[str, Any]]:
+    """Time, bus bandwidth and levels crossed of one collective (one GPU per node, a DP-style
+    group) as the node count grows: the measured/published NVLink curve inside a node, the
+    fabric model (fabric.py) above."""
+    stride = fabric.cluster.nvlink_domain
+    rows = []
+    for n in node_counts:
+        t = collective_time(fabric, collective, nbytes, n, stride)
+        busbw = BUSBW_FACTOR[collective](n) * nbytes / t / 1e9 if t > 0 else None
+        rows.append({"nodes": n, "gpus": n * stride,
+                     "levels": levels_crossed(fabric.cluster, n * stride), "time_s": t, "busbw_gbps": busbw,
+                     "path_efficiency": path_efficiency(fabric.cluster, n * stride),
+                     "step_latency_us": step_latency_s(fabric.cluster, n * stride) * 1e6})
+    return rows

@@ -132,20 +132,3 @@ def step_latency_s(cluster: ClusterSpec, span_gpus: int) -> float:
     level = max(1, levels_crossed(cluster, span_gpus))
     return max(cluster.network.latency_us + 2 * (level - 2) * SWITCH_HOP_US, SWITCH_HOP_US) * 1e-6
 
-
-def collective_scaling(fabric: Any, collective: str, nbytes: float, node_counts: list[int]) -> list[dict[str, Any]]:
-    """Time, bus bandwidth and levels crossed of one collective (one GPU per node, a DP-style
-    group) as the node count grows: the measured/published NVLink curve inside a node, the
-    model above. ``fabric`` is a :class:`exabench.analysis.planner.comm.Fabric`."""
-    from exabench.analysis.planner.comm import FACTOR, collective_time
-
-    stride = fabric.cluster.nvlink_domain
-    rows = []
-    for n in node_counts:
-        t = collective_time(fabric, collective, nbytes, n, stride)
-        busbw = FACTOR[collective](n) * nbytes / t / 1e9 if t > 0 else None
-        rows.append({"nodes": n, "gpus": n * stride, "levels": levels_crossed(fabric.cluster, n * stride),
-                     "time_s": t, "busbw_gbps": busbw,
-                     "path_efficiency": path_efficiency(fabric.cluster, n * stride),
-                     "step_latency_us": step_latency_s(fabric.cluster, n * stride) * 1e6})
-    return rows

@@ -103,7 +103,7 @@ def _layer_costs(ctx: Context, moe_layer: bool, lo: Layout) -> dict[str, float]:
         moe = model.moe
         assert moe is not None
         sent = tokens / (lo.tp if lo.sequence_parallel else 1) * moe.top_k * model.hidden * 2.0
-        ep = (4 + (2 if lo.recompute == "full" else 0)) * collective_time(fab, "alltoall", sent, lo.ep, lo.tp)
+        ep = (4 + (2 if lo.recompute == "full" else 0)) * collective_time(fab, "all_to_all", sent, lo.ep, lo.tp)
     return {"compute": lt.fwd + lt.bwd + recompute, "tp_comm": tp, "cp_comm": cp, "ep_comm": ep,
             "fwd": lt.fwd, "bwd": lt.bwd}
 

@@ -1,6 +1,7 @@
 """The seven collectives of ``exabench bench collectives``: what each one moves, how it is called
 through ``torch.distributed`` (NCCL on GPUs, gloo on CPUs), its nccl-tests bus-bandwidth factor
-and the result a correct run must give.
+(one table for bench and planner, with derivations: ``exabench.workloads.collectives``) and the
+result a correct run must give.
 
 nccl-tests conventions (``src/<coll>.cu``; reference/microbenchmarks.md section 2):
 
@@ -23,51 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from exabench.workloads.collectives import BUSBW_FACTOR
+
 PATTERN_PERIOD = 10
 """The check pattern repeats every 10 elements (``value(rank, i % 10)``)."""
-
-
-# --- bus-bandwidth factors, each with its derivation (nccl-tests doc/PERFORMANCE.md) ----------
-# S = size in bytes, n = ranks, B = per-rank link bandwidth, t = time of one operation.
-
-def all_reduce_factor(n: int) -> float:
-    """2(n-1)/n. A ring all_reduce is a reduce-scatter then an all-gather: each rank sends (and
-    receives) 2(n-1) chunks of S/n bytes, so t = 2(n-1)/n * S/B and B = algbw * 2(n-1)/n."""
-    return 2 * (n - 1) / n
-
-
-def all_gather_factor(n: int) -> float:
-    """(n-1)/n, S the gathered size: each rank receives the n-1 chunks of S/n it lacks,
-    t = (n-1)/n * S/B, B = algbw * (n-1)/n."""
-    return (n - 1) / n
-
-
-def reduce_scatter_factor(n: int) -> float:
-    """(n-1)/n, S the input size: each rank sends n-1 of its n chunks of S/n to be reduced
-    elsewhere and keeps one, t = (n-1)/n * S/B."""
-    return (n - 1) / n
-
-
-def all_to_all_factor(n: int) -> float:
-    """(n-1)/n, S the whole send buffer: each rank sends n-1 of its n chunks of S/n (the chunk
-    for itself stays local), t = (n-1)/n * S/B."""
-    return (n - 1) / n
-
-
-def broadcast_factor(n: int) -> float:
-    """1: the root's link carries S once (a pipelined chain), t = S/B, independent of n."""
-    return 1.0
-
-
-def reduce_factor(n: int) -> float:
-    """1: the root's link receives S once (a pipelined chain), t = S/B."""
-    return 1.0
-
-
-def sendrecv_factor(n: int) -> float:
-    """1: each rank sends S to its successor and receives S from its predecessor on its own
-    link at once, t = S/B."""
-    return 1.0
 
 
 def algbw_gbps(nbytes: int, seconds: float) -> float:
@@ -177,23 +137,24 @@ class Collective:
 # tensor in place), and no in-place all_to_all or sendrecv; those passes are not run rather
 # than emulated with an extra copy that would be timed with them.
 COLLECTIVES: dict[str, Collective] = {c.name: c for c in (
-    Collective(name="all_reduce", factor=all_reduce_factor, run=_run_all_reduce, reduces=True,
-               rooted=False, passes=(True,), send_chunk=False, recv_chunk=False),
-    Collective(name="all_gather", factor=all_gather_factor, run=_run_all_gather, reduces=False,
-               rooted=False, passes=(False, True), send_chunk=True, recv_chunk=False,
+    Collective(name="all_reduce", factor=BUSBW_FACTOR["all_reduce"], run=_run_all_reduce,
+               reduces=True, rooted=False, passes=(True,), send_chunk=False, recv_chunk=False),
+    Collective(name="all_gather", factor=BUSBW_FACTOR["all_gather"], run=_run_all_gather,
+               reduces=False, rooted=False, passes=(False, True), send_chunk=True, recv_chunk=False,
                fallback_note="gloo fallback: all_gather into per-rank views of the output"),
-    Collective(name="reduce_scatter", factor=reduce_scatter_factor, run=_run_reduce_scatter,
-               reduces=True, rooted=False, passes=(False, True), send_chunk=False, recv_chunk=True,
+    Collective(name="reduce_scatter", factor=BUSBW_FACTOR["reduce_scatter"],
+               run=_run_reduce_scatter, reduces=True, rooted=False, passes=(False, True),
+               send_chunk=False, recv_chunk=True,
                fallback_note="gloo fallback: all_reduce of the whole input, then this rank's chunk "
                              "(moves ~2x the data; busbw not comparable to NCCL)"),
-    Collective(name="broadcast", factor=broadcast_factor, run=_run_broadcast, reduces=False,
+    Collective(name="broadcast", factor=BUSBW_FACTOR["broadcast"], run=_run_broadcast,
+               reduces=False, rooted=True, passes=(True,), send_chunk=False, recv_chunk=False),
+    Collective(name="reduce", factor=BUSBW_FACTOR["reduce"], run=_run_reduce, reduces=True,
                rooted=True, passes=(True,), send_chunk=False, recv_chunk=False),
-    Collective(name="reduce", factor=reduce_factor, run=_run_reduce, reduces=True, rooted=True,
-               passes=(True,), send_chunk=False, recv_chunk=False),
-    Collective(name="all_to_all", factor=all_to_all_factor, run=_run_all_to_all, reduces=False,
-               rooted=False, passes=(False,), send_chunk=False, recv_chunk=False),
-    Collective(name="sendrecv", factor=sendrecv_factor, run=_run_sendrecv, reduces=False,
-               rooted=False, passes=(False,), send_chunk=False, recv_chunk=False),
+    Collective(name="all_to_all", factor=BUSBW_FACTOR["all_to_all"], run=_run_all_to_all,
+               reduces=False, rooted=False, passes=(False,), send_chunk=False, recv_chunk=False),
+    Collective(name="sendrecv", factor=BUSBW_FACTOR["sendrecv"], run=_run_sendrecv,
+               reduces=False, rooted=False, passes=(False,), send_chunk=False, recv_chunk=False),
 )}
 
 
