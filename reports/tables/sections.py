@@ -43,7 +43,8 @@ def plans_table(plans: list[Document]) -> Table | None:
         return None
     rows = []
     for r in frame.to_dict("records"):
-        fits = {True: "fits", False: "DOES NOT FIT"}.get(r["fits"], "")
+        # `is`, not a dict lookup: a hand-edited Plan may hold a list there (unhashable)
+        fits = "fits" if r["fits"] is True else "DOES NOT FIT" if r["fits"] is False else ""
         rows.append([r["label"], r["layout"], fmt.duration(r["step_time_s"]), fmt.num(r["tokens_per_s_per_gpu"], "tok/s"),
                      fmt.pct(r["mfu"]), f"{fmt.num(r['gib_per_gpu'], 'GiB')} {fits}".strip(),
                      fmt.num(r["days"], "days"), fmt.count(r["gpu_hours"]),

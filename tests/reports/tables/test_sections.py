@@ -66,8 +66,17 @@ def test_a_hardware_provenance_that_is_not_an_object_is_left_out():
     assert "hardware profile" in names and not any(n.startswith("hardware: ") for n in names)
 
 
+def test_a_fits_flag_that_is_not_a_boolean_is_left_blank():
+    """Found by the bad-input fuzz: ``memory.fits = []`` (unhashable) crashed the report."""
+    plan = samples.sample_plan(gpus=8)
+    plan["memory"]["fits"] = []
+    table = tables.plans_table([Document("plan", "p", plan)])
+    cells = dict(zip(table.columns, table.rows[0], strict=True))
+    assert cells["memory / GPU"].endswith("GiB") and "fit" not in cells["memory / GPU"].lower()
+
+
 def test_memory_rows_are_the_largest_array_and_cupy_is_its_own_series():
-    from exabench.bench.rundoc import make_result
+    from exabench.documents.run import make_result
 
     gib, mib = 1 << 30, 4 << 20
     run = samples.sample_run(run_id="m", suites=())
