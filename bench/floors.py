@@ -4,7 +4,7 @@ Comparisons between Runs (``exabench compare``) catch a node that got slower tha
 floor catches a node that was never as fast as it must be: a new system under acceptance, or a
 whole fleet power-capped by one bad setting, where every GPU agrees with the fleet median and
 no outlier shows (nccl-tests has the same gate for its average bus bandwidth,
-``NCCL_TESTS_MIN_BW``; shared/reference/microbenchmarks.md §2.2).
+``NCCL_TESTS_MIN_BW``, NVIDIA/nccl-tests@a0b82b2 ``src/common.cu``).
 
 ``NAME`` is a result name as the table prints it (``gemm_bf16``, ``triad``, ``h2d_pinned``,
 ``all_reduce``, ``mamf_bf16``); ``METRIC`` one of its metrics, by default the suite's headline

@@ -1,8 +1,8 @@
 """Static charts and the offline JavaScript, both from vl-convert-python (no browser, no Node).
 
 SVG first, then PNG from that SVG (``svg_to_png``): it lays the chart out once instead of
-twice, which halves the export time of a report (shared/reference/regression-tracking.md
-section 7: PNG through resvg costs about 1 s per 1,000 marks).
+twice, which halves the export time of a report (vega/vl-convert ``README.md``, Limitations: PNG
+through resvg costs about 1 s per 1,000 marks).
 
 The Vega + Vega-Lite + vega-embed bundle takes vl-convert about 3 s to build and is the same
 for one vl-convert version, so it is cached in the user's cache folder; an unwritable cache

@@ -6,7 +6,9 @@
   fields of ``pytest_benchmark.stats.Stats`` computed the same way (quartiles by its "method
   3 / method 2", outliers, ``ops = rounds / total``) plus ``iterations`` and ``data`` (every
   sample). Bencher's ``python_pytest`` adapter and github-action-benchmark's ``pytest``
-  extractor read this (``reference/regression-tracking.md`` §4.1). Only ``ok`` results are
+  extractor read this (bencherdev/bencher@8d75325
+  ``lib/bencher_adapter/src/adapters/python/pytest.rs``;
+  benchmark-action/github-action-benchmark@c38cce9 ``src/extract.ts``). Only ``ok`` results are
   written: pytest-benchmark has no failed benchmark either.
 - **Bencher Metric Format** (BMF): ``{benchmark: {measure: {value, lower_value, upper_value}}}``;
   ``latency`` is Bencher's built-in measure in nanoseconds (median, with q1/q3 as bounds), and

@@ -1,6 +1,6 @@
 """Model specs: the transformer a plan trains, read from ``workloads/models/*.toml``.
 
-Schema (DESIGN.md, "Model spec"): ``name, layers, hidden, heads, kv_heads, ffn_hidden, vocab,
+Schema (docs/planner.md, "Inputs"): ``name, layers, hidden, heads, kv_heads, ffn_hidden, vocab,
 seq_len, activation, tied_embeddings`` and an optional ``[moe]`` table; exabench adds
 ``description``, ``source``, ``[moe] dense_layers`` (the first n layers stay dense, as in
 DeepSeek-V3) and an optional ``[mla]`` table (multi-head latent attention ranks). Unknown keys

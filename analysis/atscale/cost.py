@@ -1,4 +1,4 @@
-"""Cost per GPU-hour and of a run: owning (TCO) against renting (cost-power-reliability.md 8.4).
+"""Cost per GPU-hour and of a run: owning (TCO) against renting (docs/at-scale.md, "Cost").
 
 Capital, amortised with the capital recovery factor ``CRF(r, L) = r / (1 - (1 + r)^-L)``:
 
@@ -8,7 +8,7 @@ Capital, amortised with the capital recovery factor ``CRF(r, L) = r / (1 - (1 + 
 
 Per hour (8,766 h a year): ``[C_hw CRF(r, L_hw) + C_dc CRF(r, L_dc)] / 8766 + energy + opex``
 with energy = average IT kW x PUE x $/kWh and opex = a yearly share of the hardware capex. The
-base case of the reference (C $50k, 5 y, 10 %, $11.7M/MW, PUE 1.2) gives ~$1.98/GPU-h.
+base case (C $50k, 5 y, 10 %, $11.7M/MW, PUE 1.2; docs/at-scale.md) gives ~$1.98/GPU-h.
 This is the cost at full utilisation of the owned machine; the run pays it for its wall time.
 Renting: GPU-hours x the rental price (DeepSeek-V3 costed its 2.788M H800-hours at $2).
 """

@@ -1,4 +1,4 @@
-"""Power and energy of a training job (cost-power-reliability.md sections 1 and 8.1-8.2).
+"""Power and energy of a training job (the model and its sources: docs/at-scale.md).
 
 Per GPU, average during training: ``P_gpu + P_host``, times ``1 + f`` for network and storage:
 

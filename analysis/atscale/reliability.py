@@ -1,6 +1,6 @@
 """Failures, checkpoints and goodput of one training job: the closed forms.
 
-Symbols (cost-power-reliability.md section 8): N GPUs, lambda interruptions per GPU-hour,
+Symbols (as in docs/at-scale.md): N GPUs, lambda interruptions per GPU-hour,
 M = 1 / (N lambda) the job's mean time between interruptions, delta the blocking checkpoint
 write, tau the compute between checkpoints, R the restart (detect, reschedule, reload).
 

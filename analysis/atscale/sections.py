@@ -25,7 +25,7 @@ UNCERTAINTY_DRAWS = 10_000
 def peak_eflops(profile: Any, gpus: int) -> dict[str, Any]:
     """Cluster peaks, EFLOP/s: dense bf16 (the figure for planning training), dense fp8, and the
     fp8-with-2:4-sparsity figure behind the "4 PFLOPS per GPU" often quoted for H100 clusters
-    (datasheet sparse = 2 x dense; cost-power-reliability.md section 6)."""
+    (NVIDIA H100 datasheet: the sparse figures are 2 x dense)."""
     bf16, fp8 = profile.peaks.peak("bf16"), profile.peaks.peak("fp8")
     out: dict[str, Any] = {"bf16_dense": bf16 * gpus / 1e6 if bf16 else None,
                            "fp8_dense": fp8 * gpus / 1e6 if fp8 else None,

@@ -11,7 +11,8 @@ S bytes takes ``t = f S / busbw(S)``: measured busbw feeds in directly.
   bandwidth x NCCL's achievable share x the fabric's efficiency, divided by the
   oversubscription when the group leaves a pod. A group with g > 1 ranks per node runs
   hierarchically: reduce-scatter over NVLink, the inter-node collective on S/g, all-gather over
-  NVLink (planner-models.md A.4.5). Latency steps: ring ``n - 1`` per phase, or
+  NVLink (Thakur, Rabenseifner & Gropp, IJHPCA 19(1), 2005). Latency steps: ring ``n - 1`` per
+  phase, or
   ``2 log2 n`` (NCCL's tree) for all-reduce when that is shorter.
 """
 

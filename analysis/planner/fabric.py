@@ -1,7 +1,7 @@
 """The scale-out fabric at N GPUs: a rail-optimised fat tree sized from the switch radix, and
 what a collective group sees in it (switch levels crossed, bandwidth share, per-step latency).
 
-Sizing (cost-power-reliability.md sections 5 and 8.10; standard Clos arithmetic). Rail-optimised:
+Sizing (standard Clos arithmetic; the at-scale model in docs/at-scale.md). Rail-optimised:
 NIC r of every node goes to rail r's tree, so each rail is a fat tree whose endpoints are the
 nodes, and the rails together hold one endpoint per NIC. With radix k a t-tier non-blocking fat
 tree connects ``2 (k/2)^t`` endpoints (k, k^2/2, k^3/4, ...), needs ``(2t - 1) E / k`` switches

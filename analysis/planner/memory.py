@@ -1,6 +1,6 @@
 """Memory per GPU: weights, gradients, optimizer states, activations, logits, and a stated margin.
 
-- Mixed-precision Adam (ZeRO paper; planner-models.md A.4.3): bf16 weights 2 B, fp32 main
+- Mixed-precision Adam (Rajbhandari et al., ZeRO, arXiv 1910.02054): bf16 weights 2 B, fp32 main
   gradients 4 B (Megatron's default), fp32 master weights + Adam m and v 12 B per parameter.
   ZeRO-1 shards the optimizer states over the data-parallel ranks, ZeRO-2 also the gradients,
   ZeRO-3 also the weights (expert parameters over the expert-data-parallel ranks, dp x cp / ep).

@@ -4,7 +4,8 @@ Why E-divisive (Matteson & James 2014, arXiv 1306.4933) rather than asv's penali
 piecewise-constant (Potts) fit: it makes no assumption on the noise distribution (benchmark
 times are skewed and heavy-tailed), it gives every change point a p-value that a CI gate can
 threshold, and it is what MongoDB's CI and Apache Otava (ex-Hunter, ``--orig-edivisive``)
-run on their performance histories (``reference/regression-tracking.md`` §4.2).
+run on their performance histories (Daly et al., ICPE 2020, doi 10.1145/3358960.3375791;
+apache/otava@1ceb153 ``otava/analysis.py``).
 
 The statistic, for a segment Z split at τ into X = Z[:τ] and Y = Z[τ:] (univariate, α = 1,
 V-statistic normalisation as in ``mongodb/signal-processing-algorithms`` ``_calculate_stats``)::

@@ -15,7 +15,7 @@ that now fails, asv's ``!``); the reverse is ``improved`` (asv's ``*``); anythin
 skip or a failure is listed under ``not_compared``. The overall verdict is the worst of the
 rows: regressed, then inconclusive, then improved, then unchanged.
 
-Output: the ``compare`` JSON of DESIGN.md (``verdict``, ``results[]`` with ``suite, name,
+Output: the ``compare`` JSON of docs/regression.md (``verdict``, ``results[]`` with ``suite, name,
 params, metric, base, new, ratio, ci, p_value, verdict``) plus fields that explain each verdict.
 """
 

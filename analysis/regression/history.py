@@ -80,7 +80,7 @@ def _change_points(entry: dict[str, Any], indices: list[int], p_values: dict[int
 
 def analyse_history(runs: Sequence[Mapping[str, Any]], *, p_value: float = 0.01, permutations: int = 199,
                     min_size: int = 3, metrics: Sequence[str] | None = None, seed: int = 0) -> dict[str, Any]:
-    """The ``history`` document (DESIGN.md): every series with its change points."""
+    """The ``history`` document (docs/regression.md): every series with its change points."""
     if permutations + 1 < 1 / p_value:
         raise UserError(f"{permutations} permutations can never reach p <= {p_value:g}; "
                         f"use at least {int(np.ceil(1 / p_value)) - 1}")

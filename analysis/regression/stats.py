@@ -1,8 +1,9 @@
 """Regression statistics for two sets of timing samples: effect, confidence, verdict.
 
 One comparison takes the raw samples of a benchmark in a base Run and a new Run and says
-``regressed``, ``improved``, ``unchanged`` or ``inconclusive`` (DESIGN.md, ``compare``). The
-rules (``reference/regression-tracking.md`` sections 1 and 5):
+``regressed``, ``improved``, ``unchanged`` or ``inconclusive`` (docs/regression.md). The rules
+follow asv's two gates (airspeed-velocity/asv@7032df7 ``asv/_stats.py`` and
+``asv/commands/compare.py``):
 
 - **Effect**: the ratio of medians ``median(new) / median(base)`` with a percentile bootstrap
   confidence interval at level ``1 - alpha``, each arm resampled on its own (Kalibera & Jones,

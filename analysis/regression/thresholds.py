@@ -14,7 +14,8 @@ Format (every key optional; percentages, as on the command line)::
 
 Overrides instead of one ``{pattern: value}`` map because result ids carry params with
 brackets and commas that a glob would read as syntax; the per-benchmark override list is
-what CodSpeed and Bencher offer (``reference/regression-tracking.md`` §8 item 2).
+what CodSpeed and Bencher offer, and what pytest-benchmark users ask for
+(ionelmc/pytest-benchmark#57).
 """
 
 from __future__ import annotations

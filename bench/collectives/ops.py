@@ -3,7 +3,7 @@ through ``torch.distributed`` (NCCL on GPUs, gloo on CPUs), its nccl-tests bus-b
 (one table for bench and planner, with derivations: ``exabench.workloads.collectives``) and the
 result a correct run must give.
 
-nccl-tests conventions (``src/<coll>.cu``; reference/microbenchmarks.md section 2):
+nccl-tests conventions (NVIDIA/nccl-tests@a0b82b2 ``src/<coll>.cu``, ``doc/PERFORMANCE.md``):
 
 - ``size`` is the larger of one rank's send and receive buffer in bytes; ``count`` its elements.
   For all_gather it is the gathered (output) buffer, for reduce_scatter the input buffer, for

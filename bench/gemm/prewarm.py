@@ -2,7 +2,8 @@
 
 A cold GPU boosts higher than a warm one: "a cold accelerator gives a higher score than the same
 shape run after a dozen other shapes" (mamf-finder, which runs 30 s of its first shape before
-its sweep; shared/reference/microbenchmarks.md sections 3.1 and 10). The per-case warm-up of the
+its sweep; stas00/ml-engineering@744d01e ``compute/accelerator/benchmarks/mamf-finder.py``). The
+per-case warm-up of the
 harness (tens of ms) settles caches and cuBLAS heuristics, not temperature, so on a GPU the
 GEMM suite first runs a large random GEMM for ``--prewarm-s`` seconds (default 30, 5 with
 ``--quick``, 0 on a CPU, which has no such boost to lose) and records what it did in the Run.

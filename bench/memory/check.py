@@ -1,5 +1,6 @@
 """Correctness check of a STREAM kernel's output against a float64 reference (BabelStream
-validates every array after its run; here it is done before timing, DESIGN.md "Timing rules").
+validates every array after its run; here it is done before timing, as every benchmark is
+checked before it is timed: docs/timing.md).
 
 Elementwise kernels are compared on a random sample of indices; ``dot`` over the whole array,
 accumulated in float64 chunk by chunk so the reference never needs a float64 copy of an array.

@@ -1,6 +1,7 @@
 """Host links: host→device and device→host copies over PCIe (or NVLink-C2C), pinned and
 pageable, one direction or both at once (nvbandwidth ``host_to_device_memcpy_ce``,
-``device_to_host_memcpy_ce`` and ``*_bidirectional_*``; shared/reference/microbenchmarks.md §4.1).
+``device_to_host_memcpy_ce`` and ``*_bidirectional_*``; NVIDIA/nvbandwidth@66746a3
+``testcases_ce.cpp``).
 
 Bytes are counted as nvbandwidth counts them: bytes *copied*, once. One direction moves
 ``bytes`` per call; "both" moves ``bytes`` each way at once on two streams, and ``gbps`` is

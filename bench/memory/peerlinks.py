@@ -1,7 +1,8 @@
 """Peer links: device→device copies between GPUs (NVLink, or PCIe peer-to-peer), one
 direction over every ordered pair and both directions at once over every unordered pair, so
 the results form a matrix (nvbandwidth ``device_to_device_memcpy_write_ce`` and
-``device_to_device_bidirectional_memcpy_ce``, p2pBandwidthLatencyTest; reference §4.1, §7.2).
+``device_to_device_bidirectional_memcpy_ce``, NVIDIA/nvbandwidth@66746a3 ``testcases_ce.cpp``;
+cuda-samples' p2pBandwidthLatencyTest).
 
 Bytes are counted once per direction (nvbandwidth): ``gbps`` is bytes copied over the median
 time, summed over both directions for "both"; ``gbps_per_direction`` is per direction.

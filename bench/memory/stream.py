@@ -1,6 +1,6 @@
 """Device-memory bandwidth: the STREAM / BabelStream kernels on GPU HBM or host DRAM.
 
-Kernels (BabelStream ``src/cuda/CUDAStream.cu``; shared/reference/microbenchmarks.md §4.2),
+Kernels (UoB-HPC/BabelStream@57637d5 ``src/cuda/CUDAStream.cu``; weights ``src/benchmark.h``),
 with ``s = 0.4`` and random inputs in ``[0.5, 1.5)`` (never zeros)::
 
     copy   c = a              2 arrays moved (read a, write c)

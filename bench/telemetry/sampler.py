@@ -11,8 +11,9 @@ energy counter at the edges of a window, outside the timed calls.
 Energy: the NVML total-energy counter (millijoules since driver load, Volta and newer) read at
 each window's edges, when the GPU has it and it advanced; otherwise power integrated over the
 samples (trapezoid rule), and ``energy_source`` says which (Zeus does the same,
-shared/reference/microbenchmarks.md §6; the counter updates every ~10 ms, so it can read zero
-over a very short window). ``power_mean_w`` is energy / duration when the counter is used.
+ml-energy/zeus@75a8b93; the counter updates about every 10 ms on some GPUs, so it can read zero
+over a very short window, powerapi-ng/pyJoules#17). ``power_mean_w`` is energy / duration when
+the counter is used.
 
 ``pynvml`` is injected (``nvml=``), so the tests drive the sampler with a fake NVML object.
 Without a GPU or NVML there is no sampler and every telemetry field stays null.

@@ -1,7 +1,8 @@
 """NVML clocks-event (throttle) reasons: the bitmask of
 ``nvmlDeviceGetCurrentClocksEventReasons`` (``…ThrottleReasons`` before R535), decoded to names.
 
-Bits from ``nvml.h`` (shared/reference/microbenchmarks.md §6). Only reasons that pull the
+Bits from ``nvml.h`` (``nvmlClocksEventReason*``; nvidia-ml-py exposes the same values). Only
+reasons that pull the
 clocks below what the benchmark would otherwise get count as throttling: an idle GPU, clocks
 set by the administrator, sync boost across a group and the display clock are states, not
 throttling, so a result measured under them is not flagged.

@@ -33,7 +33,7 @@ def parse_tokens(text: str | None) -> float | None:
 
 
 def planning_options(fn: Callable) -> Callable:
-    """The DESIGN.md options of ``plan`` and ``search``."""
+    """The options of ``plan`` and ``search``."""
     pos = click.IntRange(min=1)
     gpu_count = click.IntRange(min=1, max=MAX_GPUS)
     decorators = [

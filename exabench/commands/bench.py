@@ -16,7 +16,7 @@ COMMON_HELP_EPILOG = "Results are written to --out as <UTC time>_<host>_<fingerp
 
 
 def common_options(fn: Callable) -> Callable:
-    """Options every ``bench`` subcommand takes (DESIGN.md: --quick --device --out --json)."""
+    """Options every ``bench`` subcommand takes (--quick --device --out --json)."""
     decorators = [
         click.option("--quick", is_flag=True, help="A small representative subset (under 30 s on a 2-core CPU)."),
         click.option("--device", default=None, help="cuda, cuda:N or cpu (default: a GPU when there is one)."),

@@ -1,4 +1,4 @@
-"""Synthetic Run, Plan and comparison documents shaped as DESIGN.md fixes them.
+"""Synthetic Run, Plan and comparison documents shaped as docs/run-format.md describes them.
 
 For the report's tests and ``benchmarks/report_speed.py``: they exercise every chart,
 including the suites and Plan fields whose producers may be absent from a given build. The

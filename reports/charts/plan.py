@@ -2,7 +2,7 @@
 sensitivity, and run-against-run ratios.
 
 MFU is model FLOPs only (6 per parameter per token plus attention, PaLM appendix B) at the
-hardware's dense peak for the precision used (DESIGN.md, "Plan document").
+hardware's dense peak for the precision used (docs/planner.md, "MFU").
 """
 
 from __future__ import annotations

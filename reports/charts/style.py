@@ -3,7 +3,7 @@ the row cap.
 
 Each chart is a :class:`Figure`: an id, a title, a one-line caption (what it shows and what to
 look for) and a Vega-Lite spec with its data inline (vl-convert and an offline page resolve no
-URLs; shared/reference/regression-tracking.md section 7). A chart whose data is absent is not
+URLs; vega/vl-convert ``README.md``, Limitations). A chart whose data is absent is not
 drawn: the builders return None and :func:`exabench.reports.charts.registry.build_figures`
 leaves them out.
 

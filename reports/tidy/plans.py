@@ -1,6 +1,7 @@
 """Plans and comparisons as tidy tables for the charts and tables of a report.
 
-Field names follow DESIGN.md ("Plan document", ``compare --format json``). Everything except
+Field names follow the Plan document (docs/run-format.md) and ``compare --format json``
+(docs/regression.md). Everything except
 ``inputs`` and ``step_time_s`` is optional: a missing field is a missing cell, never an error,
 so a report reads Plans from planner versions that compute more or less than this one.
 """

@@ -24,7 +24,7 @@ def test_reference_profiles_are_published_with_sources() -> None:
         assert all(v["kind"] == "published" and v["source"] for v in p.provenance.values())
         assert 0 < p.gemm_efficiency("bf16", 1e12) < 1 and p.nvlink_busbw("all_reduce", 1e9) > 0
     h100 = load_reference("h100-sxm")
-    # Plateau: 0.85 x the MAMF fraction 794.5/989 (microbenchmarks.md 3.1)
+    # Plateau: 0.85 x the MAMF fraction 794.5/989 (ml-engineering compute/accelerator/README.md)
     assert h100.gemm_efficiency("bf16", 1e15) == pytest.approx(0.85 * 0.803, abs=1e-3)
     assert h100.gemm_efficiency("bf16", 1e8) < h100.gemm_efficiency("bf16", 1e11)
     assert h100.nvlink_busbw("all_reduce", 8589.9e6) == pytest.approx(478.9e9)

@@ -118,7 +118,7 @@ def test_bad_options_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
 
 def test_compare_runs_without_torch_scipy_or_altair(tmp_path: Path) -> None:
-    """DESIGN.md: compare runs where torch is absent (and it needs neither scipy nor altair)."""
+    """compare runs where torch is absent (and it needs neither scipy nor altair)."""
     import subprocess
     import sys
 

@@ -23,7 +23,8 @@ def test_crf() -> None:
 
 
 def test_reference_base_case_tco() -> None:
-    # cost-power-reliability.md 8.4: $50k, 5 y, 10 %, $11.7M/MW x 1.275 kW, 15 y, 1.05 kW x 1.2 x $0.065, 3 % opex.
+    # Base case by hand (docs/at-scale.md, "Cost"): $50k, 5 y, 10 %, $11.7M/MW x 1.275 kW, 15 y,
+    # 1.05 kW x 1.2 x $0.065, 3 % opex.
     p = PARAMS.with_values(electricity_usd_per_kwh=0.065)
     tco = tco_per_gpu_hour(p, it_kw_per_gpu=1.05, rated_kw_per_gpu=1.275)
     assert tco["total"] == pytest.approx(1.98, abs=0.01)

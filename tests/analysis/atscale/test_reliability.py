@@ -23,7 +23,7 @@ def test_llama3_rate_and_interruptions_per_day() -> None:
 
 
 def test_daly_check_values() -> None:
-    # Daly 2006 figures via cost-power-reliability.md section 4: minutes.
+    # Daly 2006 (FGCS 22(3):303), Figs. 3-5: minutes.
     assert daly_interval(5, 24 * 60) == pytest.approx(117, abs=0.5)
     assert daly_interval(5, 6 * 60) == pytest.approx(57, abs=0.5)
     assert daly_interval(5, 15) == pytest.approx(9.1, abs=0.1)

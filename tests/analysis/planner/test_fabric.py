@@ -27,7 +27,7 @@ def test_fat_tree_capacity_and_tiers() -> None:
 def test_colossus_fabric_counts() -> None:
     f = size_fabric(COLOSSUS)
     assert (f.tiers, f.radix, f.nodes) == (3, 128, 12_500)
-    assert f.switches == 3907  # 5N/k = 5 x 100,000 / 128 (reference: ~3,900)
+    assert f.switches == 3907  # 5N/k = 5 x 100,000 / 128 (docs/at-scale.md: ~3,900)
     assert f.links == 300_000 and f.optics == 600_000  # 3 cable hops, 6 optics ends per GPU
     assert f.bisection_tbps == pytest.approx(100_000 / 2 * 50 / 1e3)
 

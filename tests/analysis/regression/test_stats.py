@@ -22,7 +22,7 @@ from exabench.errors import UserError
 
 
 def test_min_p_value_matches_the_reference_table() -> None:
-    # reference/regression-tracking.md §5: 3v3 0.1, 4v4 0.029, 5v5 0.0079, 6v6 0.0022, 7v7 0.00058
+    # 2 / C(m + n, m): 3v3 0.1, 4v4 0.029, 5v5 0.0079, 6v6 0.0022, 7v7 0.00058 (docs/regression.md)
     assert min_p_value(3, 3) == pytest.approx(0.1)
     assert min_p_value(4, 4) == pytest.approx(2 / 70)
     assert min_p_value(5, 5) == pytest.approx(0.0079, rel=0.01)
