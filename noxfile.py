@@ -77,3 +77,13 @@ def gpu(session: nox.Session) -> None:
     """Only the tests marked `gpu` (on a machine with CUDA; they skip elsewhere)."""
     session.install("-e", ".[bench,test]")
     session.run("python", "-m", "pytest", "-m", "gpu", *PYTEST_FLAGS, *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Rerun every example in README.md and docs/*.md and rewrite its output block
+    (``docs/examples.py``; CPU only, a minute or two). ``nox -s docs -- --check`` only lists the
+    blocks that differ. tests/cli/test_readme.py fails until the pages match their commands."""
+    _torch_first(session)
+    session.install("-e", ".[bench]")
+    session.run("python", "docs/examples.py", *session.posargs)
