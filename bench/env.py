@@ -19,6 +19,7 @@ import socket
 from typing import Any
 
 from exabench import __version__
+from exabench.documents.run import identity_field
 
 # Identity fields hashed into the fingerprint, as dotted paths into the environment document.
 FINGERPRINT_FIELDS = (
@@ -209,16 +210,6 @@ def gpu_info() -> dict[str, Any]:
         "nvml_unavailable_reason": nvml_reason,
         "nccl_env": {k: v for k, v in sorted(os.environ.items()) if k.startswith("NCCL_")},
     }
-
-
-def identity_field(doc: Any, dotted: str) -> Any:
-    """Follow a dotted path (``gpu.devices.name``) into an environment document; through a
-    list, collect the field from every element."""
-    head, _, rest = dotted.partition(".")
-    if isinstance(doc, list):
-        return [identity_field(item, dotted) for item in doc]
-    value = doc.get(head) if isinstance(doc, dict) else None
-    return identity_field(value, rest) if rest and value is not None else value
 
 
 def fingerprint(environment: dict[str, Any]) -> str:

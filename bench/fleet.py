@@ -32,7 +32,7 @@ EXITED = "local suites ended with exit code"
 
 
 def _stamp() -> str:
-    from exabench.bench.rundoc import utc_now
+    from exabench.bench.writer import utc_now
 
     return utc_now().strftime("%Y%m%dT%H%M%SZ")
 
@@ -69,7 +69,7 @@ def _below_floor(run: dict[str, Any]) -> str | None:
 
 def _record(session: Any, spec: Any, run_path: str | None, error: str | None) -> dict[str, Any]:
     from exabench.analysis.fleet import figures_from_run
-    from exabench.bench.rundoc import load_run
+    from exabench.documents.run import load_run
 
     record: dict[str, Any] = {"rank": session.rank, "host": socket.gethostname(),
                               "local_rank": session.world.local_rank, "device": spec.device,
@@ -105,8 +105,9 @@ def run_fleet(world: Any, run_suites: Any, *, quick: bool, device: str | None, o
     from exabench.bench.collectives.driver import join, run_on_session
     from exabench.bench.collectives.spec import build_spec
     from exabench.bench.device import resolve
-    from exabench.bench.rundoc import atomic_write_text, load_run
     from exabench.bench.suites import SUITES
+    from exabench.documents import atomic_write_text
+    from exabench.documents.run import load_run
 
     kind = resolve(device.split(":")[0] if device else None).kind
     spec = replace(build_spec({}, kind, quick), collectives=FLEET_COLLECTIVES)

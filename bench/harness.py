@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from exabench.bench.device import Device
-from exabench.bench.rundoc import make_result
+from exabench.documents.run import make_result
 from exabench.documents.stats import summarize
 
 FLUSH_MODES = ("l2", "rotate", "none")

@@ -16,7 +16,8 @@ import shlex
 from collections.abc import Iterable
 from typing import Any
 
-from exabench.bench.rundoc import RunWriter, iso, load_run, utc_now
+from exabench.bench.writer import RunWriter, iso, utc_now
+from exabench.documents.run import load_run
 from exabench.errors import UserError
 
 COMPARED = ("suites", "quick", "device", "options")

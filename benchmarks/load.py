@@ -55,10 +55,11 @@ def small_shapes(count: int) -> str:
 
 def gemm_sweep_rss(shapes: int, out_dir: str) -> dict[str, float]:
     """Sweep ``shapes`` GEMM shapes on the CPU; RSS at the 200th result and its peak after."""
-    from exabench.bench import rundoc
+    from exabench.bench import writer
+    from exabench.documents.run import load_run
 
     marks: dict[str, float] = {}
-    add = rundoc.RunWriter.add
+    add = writer.RunWriter.add
 
     def watched(self, result):
         add(self, result)
@@ -68,14 +69,14 @@ def gemm_sweep_rss(shapes: int, out_dir: str) -> dict[str, float]:
         if count % 100 == 0 or count == shapes:
             marks["peak"] = max(marks.get("peak", 0.0), rss_mb())
 
-    rundoc.RunWriter.add = watched
+    writer.RunWriter.add = watched
     try:
         code, _, seconds = cli("bench", "gemm", "--device", "cpu", "--dtype", "fp32", "--shapes", small_shapes(shapes),
                                "--warmup-ms", "0", "--rep-ms", "1", "--telemetry-hz", "0", "--out", out_dir)
     finally:
-        rundoc.RunWriter.add = add
+        writer.RunWriter.add = add
     run = next(Path(out_dir).glob("*.json"))
-    results = len(rundoc.load_run(run)["results"])
+    results = len(load_run(run)["results"])
     return {"exit": code, "seconds": seconds, "results": results, "growth_mb": marks["peak"] - marks["at_start"],
             "rss_mb": marks["peak"], "file_mb": run.stat().st_size / 1e6}
 

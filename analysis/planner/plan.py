@@ -18,10 +18,9 @@ from exabench.analysis.planner.flops import active_matmul_params, total_params
 from exabench.analysis.planner.layout import Layout, check_fixed, check_layout
 from exabench.analysis.planner.search import SEARCHED, search, why_best
 from exabench.analysis.planner.step import Context, evaluate
-from exabench.documents import PLAN_SCHEMA
+from exabench.documents.plan import SCHEMA
 from exabench.errors import UserError
 
-SCHEMA = PLAN_SCHEMA
 DEFAULT_BATCH_TOKENS = 2**24
 """Assumed tokens per step when --global-batch is absent: Llama 3 405B's 16M (Dubey et al. 2024, Table 4)."""
 CHINCHILLA_TOKENS_PER_PARAM = 20

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from exabench.analysis.measured import load_measured, profile_from_run
 from exabench.analysis.planner.plan import build_plan
 from exabench.analysis.planner.step import Context
 from exabench.errors import UserError
@@ -21,9 +22,7 @@ from exabench.workloads.models import load_model
 from exabench.workloads.profile import (
     MEASURED_SUFFIX,
     HardwareProfile,
-    load_measured,
     load_reference,
-    profile_from_run,
     run_device_name,
 )
 

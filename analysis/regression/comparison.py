@@ -34,7 +34,7 @@ from exabench.analysis.regression.stats import (
     inverted,
 )
 from exabench.analysis.regression.thresholds import Rules
-from exabench.bench.env import identity_field
+from exabench.documents.run import identity_field
 from exabench.errors import UserError
 
 THROUGHPUT_METRICS = ("tflops", "gbps", "algbw_gbps", "busbw_gbps")

@@ -2,7 +2,7 @@
 Run, print the nccl-tests-style table and say how it ended.
 
 Rank 0 is the only writer. It makes each finished result durable before the next case starts
-(:class:`~exabench.bench.rundoc.RunWriter`), so a fault part-way leaves a valid Run holding every
+(:class:`~exabench.bench.writer.RunWriter`), so a fault part-way leaves a valid Run holding every
 size measured before it, plus a ``failed`` record for the case in flight when rank 0 can still
 write one.
 """
@@ -68,8 +68,8 @@ def run_on_session(session: Session, spec: SweepSpec, *, out_dir: str, append_to
 
     from exabench.bench.collectives import topology
     from exabench.bench.env import capture
-    from exabench.bench.rundoc import RunWriter
     from exabench.bench.table import TablePrinter, footer
+    from exabench.bench.writer import RunWriter
 
     infos = [None] * session.size if session.rank == 0 else None
     dist.gather_object(_rank_info(session, spec), infos, dst=0, group=session.control)
@@ -152,7 +152,8 @@ def run_in_all(writer: Any, device: Any, quick: bool, quiet: bool) -> Any:
     holds). Returns the writer re-read with those results."""
     from exabench.bench.collectives import launch
     from exabench.bench.collectives.spec import build_spec, child_argv
-    from exabench.bench.rundoc import RunWriter, make_result
+    from exabench.bench.writer import RunWriter
+    from exabench.documents.run import make_result
 
     spec = build_spec({}, device.kind, quick)
     nproc = default_nproc(device.kind)

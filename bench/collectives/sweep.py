@@ -25,7 +25,7 @@ from typing import Any
 from exabench.bench.collectives import check as collcheck
 from exabench.bench.collectives.launch import Session, inject_fault
 from exabench.bench.collectives.ops import COLLECTIVES, Call, algbw_gbps, element_count
-from exabench.bench.rundoc import make_result
+from exabench.documents.run import make_result
 from exabench.documents.stats import summarize
 
 GRAPH_CALLS = 10

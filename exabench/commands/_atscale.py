@@ -63,6 +63,6 @@ def _check(check: Callable, param: str, value: float, flag: str) -> None:
 def attach_run(context: Any, hardware: str | None) -> None:
     """Keep the Run document beside the context so the power model can read its telemetry."""
     if hardware and hardware.endswith(".json"):
-        from exabench.bench.rundoc import load_run
+        from exabench.documents.run import load_run
 
         context.run_doc = load_run(hardware)

@@ -65,10 +65,10 @@ def resolve(options: dict[str, Any]) -> tuple[Any, int, dict[str, Any], float | 
     """(planner context, GPUs, layout options, tokens) from the CLI options."""
     from dataclasses import replace
 
+    from exabench.analysis.measured import load_profile
     from exabench.analysis.planner.step import Context
     from exabench.workloads.clusters import load_cluster, single_node
     from exabench.workloads.models import load_model
-    from exabench.workloads.profile import load_profile
 
     tokens = parse_tokens(options.get("tokens"))
     model = load_model(options["model"])

@@ -232,10 +232,10 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
     from exabench.bench.env import capture
     from exabench.bench.floors import parse_floors
     from exabench.bench.harness import measure
-    from exabench.bench.rundoc import RunWriter
     from exabench.bench.suites import SUITES
     from exabench.bench.table import TablePrinter, footer
     from exabench.bench.telemetry.sampler import DEFAULT_HZ, add_work_figures, open_sampler
+    from exabench.bench.writer import RunWriter
 
     resolved = device_mod.resolve(device)
     floors = parse_floors(options.get("floor"))
@@ -306,7 +306,7 @@ def run_suites(names: list[str], *, quick: bool, device: str | None, out_dir: st
             sampler.close()
         writer.close()
     if as_json:
-        from exabench.bench.rundoc import load_run
+        from exabench.documents.run import load_run
 
         click.echo(json.dumps(load_run(writer.path), indent=1))  # the writer keeps summaries only
     else:
@@ -350,7 +350,7 @@ def apply_floors(path, floors, *, quiet: bool) -> list[dict[str, Any]]:
     rank 0)."""
     if not floors:
         return []
-    from exabench.bench.rundoc import RunWriter
+    from exabench.bench.writer import RunWriter
 
     writer = RunWriter.resume(path)
     try:

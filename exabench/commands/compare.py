@@ -17,7 +17,7 @@ def load_runs(*paths: str) -> list[dict[str, Any]]:
     """Load and validate Run files; a folder or a bad file is a one-line UserError."""
     from pathlib import Path
 
-    from exabench.bench.rundoc import load_run
+    from exabench.documents.run import load_run
 
     for path in paths:
         if Path(path).is_dir():

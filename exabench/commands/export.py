@@ -26,7 +26,8 @@ def command(run: str, fmt: str, out_file: str | None) -> None:
     import json
     from pathlib import Path
 
-    from exabench.bench.rundoc import atomic_write_text, load_run
+    from exabench.documents import atomic_write_text
+    from exabench.documents.run import load_run
     from exabench.reports.interop import to_bmf, to_pytest_benchmark
 
     if out_file and not Path(out_file).resolve().parent.is_dir():

@@ -13,7 +13,7 @@ def load_folder(folder: str) -> list[dict[str, Any]]:
     """Every ``*.json`` under ``folder`` as a validated Run; a bad one stops with its name."""
     from pathlib import Path
 
-    from exabench.bench.rundoc import load_run
+    from exabench.documents.run import load_run
 
     root = Path(folder)
     if not root.exists():

@@ -34,11 +34,11 @@ def command(model: str, hardware: str, tp: int | None, gpus_per_node: int, preci
       exabench infer --model llama3-405b --precision fp8 --prompt 4096 --output 512 --format json
       exabench infer --model llama3-8b --hardware results/run.json --tp 1
     """
+    from exabench.analysis.measured import load_profile
     from exabench.analysis.serving.inference import Serving, capacity, default_tp
     from exabench.errors import UserError
     from exabench.workloads.clusters import MAX_GPUS
     from exabench.workloads.models import load_model
-    from exabench.workloads.profile import load_profile
 
     for name, value in (("--prompt", prompt), ("--output", output), ("--rate", rate), ("--tpot-ms", tpot_ms)):
         if not (value > 0 and math.isfinite(value)):

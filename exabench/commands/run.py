@@ -35,8 +35,9 @@ def command(quick: bool, out_dir: str, device: str | None, no_images: bool, resu
     from pathlib import Path
 
     from exabench.analysis.planner.scenario import default_scenario_plan
-    from exabench.bench.rundoc import atomic_write_text, load_run
     from exabench.commands.bench import exit_on_failures, run_suites
+    from exabench.documents import atomic_write_text
+    from exabench.documents.run import load_run
     from exabench.reports.build import build_report
     from exabench.reports.terminal import summary
 

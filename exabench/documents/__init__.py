@@ -15,10 +15,8 @@ from typing import Any
 from exabench import __version__
 from exabench.errors import UserError
 
-# The schema names of the public documents (DESIGN.md), in one place for the writers
-# (bench.rundoc, analysis.plan, bench.fleet) and the readers (reports.inputs*).
-RUN_SCHEMA = "exabench.run/1"
-PLAN_SCHEMA = "exabench.plan/1"
+# The Run and Plan documents, their types and readers: exabench.documents.run and .plan (each
+# with its SCHEMA). The fleet summary, for its writer (bench.fleet) and its reader (reports):
 FLEET_SCHEMA = "exabench.fleet/1"
 
 
@@ -103,3 +101,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes | Iterable[byte
             os.close(dir_fd)
     except OSError:
         pass
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str, *, sync: bool = True) -> None:
+    """:func:`atomic_write_bytes` for text (UTF-8)."""
+    atomic_write_bytes(path, text.encode("utf-8"), sync=sync)

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from exabench.bench.rundoc import SCHEMA as RUN_SCHEMA
-from exabench.bench.rundoc import make_result
-from exabench.reports.inputs.documents import PLAN_SCHEMA
+from exabench.documents.plan import SCHEMA as PLAN_SCHEMA
+from exabench.documents.run import SCHEMA as RUN_SCHEMA
+from exabench.documents.run import make_result
 
 H100 = {"name": "NVIDIA H100 80GB HBM3", "memory_bytes": 85520809984}
 PEAKS = {"fp32": 66.9, "tf32": 494.7, "bf16": 989.4, "fp8": 1978.9}

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from exabench.analysis.fleet import figures_from_run, link_figures, summarize_fleet
-from exabench.bench.rundoc import SCHEMA as RUN_SCHEMA
-from exabench.bench.rundoc import make_result
 from exabench.documents import FLEET_SCHEMA
+from exabench.documents.run import SCHEMA as RUN_SCHEMA
+from exabench.documents.run import make_result
 from exabench.testing.samples import H100
 
 GEMM_TFLOPS, TRIAD_GBPS, BUSBW_GBPS = 720.0, 2900.0, 360.0

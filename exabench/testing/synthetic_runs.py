@@ -1,7 +1,7 @@
 """Synthetic Run documents with known effects, for the regression tests and the speed script.
 
 Every sample set is drawn from a seeded generator, so a test that asks "is a 10 % slowdown
-found?" is deterministic. The documents pass :func:`exabench.bench.rundoc.check_run`.
+found?" is deterministic. The documents pass :func:`exabench.documents.run.check_run`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from exabench.bench.rundoc import SCHEMA, make_result
+from exabench.documents.run import SCHEMA, make_result
 
 FINGERPRINT_FIELDS = ["gpu.count", "gpu.devices.name", "gpu.driver", "software.torch", "host.cpu_model"]
 

@@ -4,8 +4,8 @@ Every input is read and checked before anything is rendered or written, so one b
 the report with a one-line :class:`UserError` naming that file and leaves earlier output as it
 was. Kinds are told apart by content, not by file name:
 
-- ``schema = "exabench.run/..."``: a Run (checked by :func:`exabench.bench.rundoc.check_run`);
-- ``schema = "exabench.plan/..."``: a Plan (checked by :func:`check_plan`, below);
+- ``schema = "exabench.run/..."``: a Run (checked by :func:`exabench.documents.run.check_run`);
+- ``schema = "exabench.plan/..."``: a Plan (checked by :func:`exabench.documents.plan.check_plan`);
 - ``{"layouts": [Plan, ...]}`` (``exabench search --format json``): each layout is a Plan;
 - ``{"verdict": ..., "results": [...]}`` (``exabench compare --format json``): a comparison;
 - ``schema = "exabench.fleet/..."``: a fleet summary (``fleet.json`` of a torchrun/srun
@@ -18,20 +18,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from numbers import Real
 from pathlib import Path
 from typing import Any
 
-from exabench.bench.rundoc import check_run
-from exabench.documents import PLAN_SCHEMA, check_versioned, read_json
+from exabench.documents import read_json
+from exabench.documents.plan import PREFIX as PLAN_PREFIX
+from exabench.documents.plan import Plan, check_plan
+from exabench.documents.run import Run, check_run
 from exabench.errors import UserError
 from exabench.reports.inputs.fleet import FLEET_PREFIX, check_fleet, read_gpus
 
-PLAN_PREFIX = PLAN_SCHEMA.rsplit("/", 1)[0] + "/"
-PLAN_REQUIRED = ("schema", "inputs", "step_time_s")
-# Fields a Plan may carry (DESIGN.md, "Plan document") and the JSON type each must have.
-PLAN_NUMBERS = ("step_time_s", "tokens_per_s_per_gpu", "model_tflops_per_gpu", "mfu")
-PLAN_OBJECTS = ("inputs", "memory", "breakdown_s", "training", "power", "cost", "uncertainty")
 COMPARE_REQUIRED = ("verdict", "results")
 
 
@@ -43,7 +39,8 @@ class Document:
     """``run``, ``plan``, ``comparison`` or ``fleet``."""
     source: str
     """The file it was read from (with ``#layouts[i]`` for a layout of a search output)."""
-    doc: dict[str, Any]
+    doc: Run | Plan | dict[str, Any]
+    """The checked JSON object: a :class:`Run`, a :class:`Plan`, or a comparison or fleet summary."""
 
 
 @dataclass
@@ -67,25 +64,6 @@ class Inputs:
 
     def __len__(self) -> int:
         return len(self.runs) + len(self.plans) + len(self.comparisons) + len(self.fleets)
-
-
-def check_plan(doc: Any, *, source: str = "plan") -> dict[str, Any]:
-    """Validate the shape of a parsed Plan document (schema ``exabench.plan/1``); returns it."""
-    check_versioned(doc, source=source, kind="Plan", schema=PLAN_SCHEMA, required=PLAN_REQUIRED)
-    for key in PLAN_NUMBERS:
-        value = doc.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, Real)):
-            raise UserError(f"{source}: Plan field {key!r} must be a number, not {value!r}")
-    for key in PLAN_OBJECTS:
-        value = doc.get(key)
-        if value is not None and not isinstance(value, dict):
-            raise UserError(f"{source}: Plan field {key!r} must be an object, not {type(value).__name__}")
-    return doc
-
-
-def load_plan(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read and check one Plan file; any problem is a one-line :class:`UserError` naming it."""
-    return check_plan(read_json(Path(path)), source=str(path))
 
 
 def check_comparison(doc: dict[str, Any], *, source: str) -> dict[str, Any]:

@@ -124,9 +124,9 @@ def read_gpus(doc: dict[str, Any], path: Path) -> tuple[list[dict[str, Any]], li
     Returns ``(gpus, missing, runs)``: one record per GPU whose Run was found (``rank``,
     ``host``, ``local_rank``, ``figures``: figure key -> value), the ranks whose Run was not
     (a failed rank, or a summary copied without its folder), and the Run files read. A Run
-    that is found but malformed stops the report (:func:`~exabench.bench.rundoc.load_run`)."""
+    that is found but malformed stops the report (:func:`~exabench.documents.run.load_run`)."""
     from exabench.analysis.fleet import figures_from_run, link_figures
-    from exabench.bench.rundoc import load_run
+    from exabench.documents.run import load_run
 
     if doc["figures"] and all("values" in fig for fig in doc["figures"]):
         return _from_summary(doc), [], []

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
+from exabench.analysis.measured import load_profile, profile_from_run
 from exabench.errors import UserError
-from exabench.workloads.profile import load_profile, load_reference, profile_from_run
+from exabench.workloads.profile import load_reference
 
 
 def _run(device: str | None, results: list[dict]) -> dict:

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from exabench.bench.rundoc import load_run
 from exabench.cli import main
+from exabench.documents.run import load_run
 
 FAST = ["--device", "cpu", "--warmup-ms", "0", "--rep-ms", "1", "--telemetry-hz", "0"]
 LONG_SWEEP = ["bench", "gemm", *FAST, "--dtype", "fp32,fp64", "--sizes", ",".join(str(8 + i % 56) for i in range(1500))]
@@ -305,14 +305,14 @@ def _enospc(*_args, **_kwargs):
 
 
 def test_full_disk_is_one_line_and_the_previous_file_stays(tmp_path, monkeypatch) -> None:
-    from exabench.bench import rundoc
+    from exabench import documents
     from exabench.errors import UserError
 
     path = tmp_path / "run.json"
-    rundoc.atomic_write_text(path, '{"old": true}\n')
-    monkeypatch.setattr(rundoc.os, "fsync", _enospc)
+    documents.atomic_write_text(path, '{"old": true}\n')
+    monkeypatch.setattr(documents.os, "fsync", _enospc)
     with pytest.raises(UserError) as info:
-        rundoc.atomic_write_text(path, '{"new": true}\n')
+        documents.atomic_write_text(path, '{"new": true}\n')
     message = str(info.value)
     assert "No space left on device" in message and "free space" in message and "\n" not in message
     assert path.read_text() == '{"old": true}\n'
@@ -350,7 +350,8 @@ def test_a_real_full_filesystem(tmp_path) -> None:
                       capture_output=True, check=False).returncode != 0:
         pytest.skip("mount is not permitted here")
     try:
-        from exabench.bench.rundoc import RunWriter, make_result
+        from exabench.bench.writer import RunWriter
+        from exabench.documents.run import make_result
         from exabench.errors import UserError
 
         writer = RunWriter(mnt, {"fingerprint": "f"}, {})

@@ -9,7 +9,7 @@ import pytest
 from exabench.analysis.fleet import summarize_fleet
 from exabench.bench.collectives import launch
 from exabench.bench.fleet import render_summary
-from exabench.bench.rundoc import load_run
+from exabench.documents.run import load_run
 
 
 @pytest.mark.slow

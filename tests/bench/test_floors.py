@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from exabench.bench.floors import Floor, check_floors, describe, missed, parse_floors
-from exabench.bench.rundoc import load_run
 from exabench.cli import main
+from exabench.documents.run import load_run
 from exabench.errors import UserError
 
 
@@ -111,7 +111,7 @@ def test_a_resume_may_change_the_floors(tmp_path, capsys) -> None:
 
 def test_a_fleet_rank_below_its_floor_says_so(tmp_path) -> None:
     from exabench.bench.fleet import _below_floor
-    from exabench.bench.rundoc import RunWriter
+    from exabench.bench.writer import RunWriter
 
     writer = RunWriter(tmp_path, {"fingerprint": "f"}, {})
     writer.set("floors", check_floors(RESULTS, parse_floors(["gemm_bf16=800"])))
@@ -134,7 +134,7 @@ def test_a_fleet_rank_record_names_the_floor_it_missed(tmp_path) -> None:
     from types import SimpleNamespace
 
     from exabench.bench.fleet import EXITED, _record
-    from exabench.bench.rundoc import RunWriter
+    from exabench.bench.writer import RunWriter
 
     writer = RunWriter(tmp_path, {"fingerprint": "f"}, {})
     writer.set("floors", check_floors(RESULTS, parse_floors(["gemm_bf16=800"])))

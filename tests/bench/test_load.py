@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from exabench.bench import rundoc
+from exabench.bench import writer
 from exabench.cli import main
+from exabench.documents.run import load_run
 
 
 def rss_mb() -> float:
@@ -21,7 +22,7 @@ def rss_mb() -> float:
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the RSS from Linux /proc")
 def test_500_shape_sweep_has_flat_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     marks: dict[str, float] = {}
-    add = rundoc.RunWriter.add
+    add = writer.RunWriter.add
 
     def watched(self, result):
         add(self, result)
@@ -31,7 +32,7 @@ def test_500_shape_sweep_has_flat_memory(tmp_path: Path, monkeypatch: pytest.Mon
         if count % 50 == 0:
             marks["peak"] = max(marks.get("peak", 0.0), rss_mb())
 
-    monkeypatch.setattr(rundoc.RunWriter, "add", watched)
+    monkeypatch.setattr(writer.RunWriter, "add", watched)
     sides = range(8, 48, 4)
     shapes = ",".join(f"{m}x{n}x{k}" for m in sides for n in sides for k in sides[:5])
     with pytest.raises(SystemExit) as end:
@@ -40,6 +41,6 @@ def test_500_shape_sweep_has_flat_memory(tmp_path: Path, monkeypatch: pytest.Mon
     capsys.readouterr()
     assert end.value.code == 0
     [run] = tmp_path.glob("*.json")
-    assert len(rundoc.load_run(run)["results"]) == 500
+    assert len(load_run(run)["results"]) == 500
     # The Run itself grows by a few kB a result; anything near 20 MB over 400 results is a leak.
     assert marks["peak"] - marks["start"] < 20, marks

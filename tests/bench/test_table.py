@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from exabench.bench.rundoc import make_result
 from exabench.bench.table import TablePrinter
+from exabench.documents.run import make_result
 
 
 def _coll(name: str, nbytes: int, inplace: bool, seconds: float = 1e-3, wrong: int = 0) -> dict:

@@ -150,7 +150,8 @@ TOML_COMMANDS = {
 # --- JSON documents -----------------------------------------------------------------------------
 
 def _small_run(folder: Path) -> Path:
-    from exabench.bench.rundoc import RunWriter, make_result
+    from exabench.bench.writer import RunWriter
+    from exabench.documents.run import make_result
 
     writer = RunWriter(folder, {"fingerprint": "fp", "host": {"hostname": "h"}}, {"suites": ["gemm"], "quick": True})
     for m in (256, 512):
@@ -223,7 +224,7 @@ def _stub_measuring(monkeypatch: pytest.MonkeyPatch) -> None:
     """bench builds and validates its cases for real; measuring them is not what is fuzzed here."""
     from exabench.bench import harness, suites
     from exabench.bench.gemm import mamf, prewarm
-    from exabench.bench.rundoc import make_result
+    from exabench.documents.run import make_result
 
     # --prewarm-s runs GEMMs for the asked seconds (up to 600): not what is fuzzed either.
     monkeypatch.setattr(prewarm, "prewarm", lambda device, seconds: {"seconds": 0.0, "calls": 0, "stubbed": True})

@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from exabench import __version__
-from exabench.bench.rundoc import load_run
 from exabench.cli import cli, main
+from exabench.documents.run import load_run
 
 
 def run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from exabench.bench.rundoc import load_run
 from exabench.cli import cli
+from exabench.documents.run import load_run
 
 TINY = ["--device", "cpu", "--min-bytes", "1K", "--max-bytes", "4K", "--step-factor", "4",
         "--iters", "3", "--warmup-iters", "1"]
@@ -167,8 +167,8 @@ def test_resume_measures_again_what_a_rank_fault_cut_off(tmp_path, monkeypatch, 
     import json
 
     from exabench.bench import suites
-    from exabench.bench.rundoc import make_result
     from exabench.cli import main
+    from exabench.documents.run import make_result
 
     monkeypatch.setattr(suites, "SUITES", {"collectives": suites.SUITES["collectives"]})
     with pytest.raises(SystemExit):

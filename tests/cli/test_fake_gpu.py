@@ -17,8 +17,8 @@ from types import SimpleNamespace
 import pytest
 
 from exabench.bench.device import Device
-from exabench.bench.rundoc import load_run
 from exabench.cli import main
+from exabench.documents.run import load_run
 
 H100_UUID = "6b1c1f8e-0a2b-4c3d-9e4f-5a6b7c8d9e0f"
 H100 = SimpleNamespace(name="NVIDIA H100 80GB HBM3", total_memory=85_520_809_984, multi_processor_count=132,

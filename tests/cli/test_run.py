@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from exabench.bench.rundoc import load_run
 from exabench.cli import main
+from exabench.documents.run import load_run
 
 
 def test_exabench_run_quick_on_cpu(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -48,7 +48,8 @@ def test_no_code_from_data_and_no_shell(path: Path) -> None:
 
 
 def _evil_run(folder: Path) -> Path:
-    from exabench.bench.rundoc import RunWriter, make_result
+    from exabench.bench.writer import RunWriter
+    from exabench.documents.run import make_result
 
     env = {"fingerprint": "fp", "host": {"hostname": EVIL}, "gpu": {"devices": [{"name": EVIL}]},
            "software": {"torch": "$(touch pwned)"}}

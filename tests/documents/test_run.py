@@ -1,18 +1,22 @@
+"""The Run document: read and checked into a typed Run, written back byte for byte, refused in
+one line."""
+
 from __future__ import annotations
 
 import json
-import os
-import random
-import signal
-import subprocess
-import sys
-import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
-from exabench.bench.rundoc import SCHEMA, RunWriter, load_run, make_result, run_filename
+from exabench.bench.writer import RunWriter
+from exabench.documents.run import (
+    SCHEMA,
+    check_run,
+    identity_field,
+    load_run,
+    make_result,
+    run_to_json,
+)
 from exabench.errors import UserError
 
 ENV = {"host": {"hostname": "node-a"}, "fingerprint": "0123456789abcdef"}
@@ -35,12 +39,6 @@ def test_round_trip(tmp_path: Path) -> None:
     assert doc["results"][0]["samples"] == [1e-3, 2e-3, 3e-3]
     assert doc["created"].endswith("Z")
     assert writer.path.name.endswith("_node-a_01234567.json")
-
-
-def test_nan_metrics_become_null(tmp_path: Path) -> None:
-    writer = RunWriter(tmp_path, ENV, {})
-    writer.add(make_result(suite="s", name="n", params={}, metrics={"x": float("nan")}))
-    assert json.loads(writer.path.read_text())["results"][0]["metrics"]["x"] is None
 
 
 def test_unknown_schema_version_is_refused(tmp_path: Path) -> None:
@@ -71,77 +69,48 @@ def test_missing_file(tmp_path: Path) -> None:
         load_run(tmp_path / "absent.json")
 
 
-def test_resume_keeps_results(tmp_path: Path) -> None:
-    writer = RunWriter(tmp_path, ENV, {})
+def test_run_to_json_is_the_file_the_writer_wrote(tmp_path: Path) -> None:
+    """check_run returns the parsed object itself, and run_to_json gives back the writer's bytes."""
+    writer = RunWriter(tmp_path, ENV, {"quick": True})
     writer.add(_result(1))
-    again = RunWriter.resume(writer.path)
-    again.add(_result(2))
-    assert [r["name"] for r in load_run(writer.path)["results"]] == ["case1", "case2"]
-
-
-def test_filename_is_safe() -> None:
-    import datetime as dt
-
-    name = run_filename(dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc), "a b/c", None)
-    assert name == "20260102T030405Z_a-b-c_nofp.json"
-
-
-WRITER_SCRIPT = textwrap.dedent("""
-    import sys
-    from exabench.bench.rundoc import RunWriter, make_result
-    writer = RunWriter(sys.argv[1], {"host": {"hostname": "h"}, "fingerprint": "f"}, {})
-    print(writer.path, flush=True)
-    i = 0
-    while True:
-        writer.add(make_result(suite="s", name=f"r{i}", params={"i": i}, samples=[float(i)] * 200))
-        print(i, flush=True)
-        i += 1
-""")
-
-
-def test_sigkill_part_way_leaves_a_valid_run(tmp_path: Path) -> None:
-    """Kill a writing process at random moments: the file always parses and holds every result
-    whose add() had returned (printed) before the kill."""
-    rng = random.Random(7)
-    for attempt in range(5):
-        out = tmp_path / f"k{attempt}"
-        proc = subprocess.Popen([sys.executable, "-c", WRITER_SCRIPT, str(out)],
-                                stdout=subprocess.PIPE, text=True)
-        path = Path(proc.stdout.readline().strip())
-        time.sleep(rng.uniform(0.05, 0.4))
-        os.kill(proc.pid, signal.SIGKILL)
-        printed = [line for line in proc.stdout.read().splitlines() if line.strip().isdigit()]
-        proc.wait()
-        doc = load_run(path)
-        names = [r["name"] for r in doc["results"]]
-        assert names == [f"r{i}" for i in range(len(names))]
-        assert len(names) >= len(printed)
-
-
-def test_deferred_rewrites_are_recovered_from_the_journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A large sweep rewrites the Run only now and then; a kill in between loses nothing,
-    because load_run merges the journal (and ignores a line torn by the kill)."""
-    from exabench.bench import rundoc
-
-    monkeypatch.setattr(rundoc, "ALWAYS_REWRITE_BYTES", 0)
-    writer = RunWriter(tmp_path, ENV, {})
-    writer.add(_result(0))
-    writer._rewrite_s = 3600.0  # pretend rewrites are slow: defer them all from now on
-    for i in range(1, 6):
-        writer.add(_result(i))
-    on_disk = json.loads(writer.path.read_text())
-    assert len(on_disk["results"]) < 6  # the file alone lags behind...
-    with open(rundoc.journal_path(writer.path), "a") as handle:
-        handle.write('{"index": 6, "result": {"suite": "gemm", "na')  # a line torn by SIGKILL
-    assert [r["name"] for r in load_run(writer.path)["results"]] == [f"case{i}" for i in range(6)]
-    writer.close()  # ...until close writes everything and drops the journal
-    assert len(json.loads(writer.path.read_text())["results"]) == 6
-    assert not rundoc.journal_path(writer.path).exists()
-
-
-def test_many_tiny_results_are_linear_not_quadratic(tmp_path: Path) -> None:
-    writer = RunWriter(tmp_path, ENV, {})
-    for i in range(3000):
-        writer.add(make_result(suite="gemm", name="g", params={"i": i}, samples=[1e-5] * 20))
+    writer.add(make_result(suite="s", name="failed", params={}, status="failed", error="boom"))
     writer.close()
-    assert len(load_run(writer.path)["results"]) == 3000
+    text = writer.path.read_text()
+    parsed = json.loads(text)
+    run = check_run(parsed, source="x")
+    assert run is parsed
+    assert run_to_json(run) == text
+    assert run_to_json(load_run(writer.path)) == text
+
+
+def test_missing_stats_are_filled_from_the_samples() -> None:
+    result = make_result(suite="s", name="n", params={}, samples=[1.0, 3.0])
+    del result["stats"]["median"]
+    run = check_run({"schema": SCHEMA, "id": "r", "created": "2025-01-01T00:00:00Z", "environment": {},
+                     "config": {}, "results": [result]})
+    assert run["results"][0]["stats"]["median"] == 2.0
+
+
+@pytest.mark.parametrize(("change", "match"), [
+    ({"results": {}}, "'results' must be a list"),
+    ({"environment": []}, "'environment' must be an object"),
+    ({"environment": {"gpu": 3}}, "environment.gpu must be an object"),
+    ({"results": [7]}, "result 0 is not an object"),
+    ({"results": [{"suite": "s"}]}, "result 0 lacks name"),
+    ({"results": [{**make_result(suite="s", name="n", params={}), "status": "meh"}]}, "valid: ok, failed, skipped"),
+    ({"results": [{**make_result(suite="s", name="n", params={}), "samples": ["x"]}]}, "not a number"),
+    ({"results": [{**make_result(suite="s", name="n", params={}), "metrics": 1}]}, "'metrics' must be an object"),
+])
+def test_a_bad_run_is_one_line_naming_the_source(change: dict, match: str) -> None:
+    doc = {"schema": SCHEMA, "id": "r", "created": "2025-01-01T00:00:00Z", "environment": {}, "config": {},
+           "results": [], **change}
+    with pytest.raises(UserError, match=match) as info:
+        check_run(doc, source="some.json")
+    assert str(info.value).startswith("some.json") and "\n" not in str(info.value)
+
+
+def test_identity_field_follows_dotted_paths_through_lists() -> None:
+    env = {"gpu": {"count": 2, "devices": [{"name": "A"}, {"name": "B"}]}}
+    assert identity_field(env, "gpu.count") == 2
+    assert identity_field(env, "gpu.devices.name") == ["A", "B"]
+    assert identity_field(env, "cpu.model") is None

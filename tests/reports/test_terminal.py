@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from exabench.bench.rundoc import make_result
+from exabench.documents.run import make_result
 from exabench.reports.terminal import measured_lines, summary
 
 

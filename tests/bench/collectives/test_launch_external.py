@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from exabench.bench.rundoc import load_run
+from exabench.documents.run import load_run
 
 SWEEP = ["--device", "cpu", "--collectives", "all_reduce,all_gather", "--min-bytes", "1K", "--max-bytes", "4K",
          "--step-factor", "4", "--iters", "3", "--warmup-iters", "1", "--timeout", "60"]

@@ -12,9 +12,9 @@ from exabench.bench.memory import stream as memory
 from exabench.bench.memory import suite as memsuite
 from exabench.bench.memory.hostlinks import HostCopyCase
 from exabench.bench.memory.stream import StreamCase
-from exabench.bench.rundoc import load_run
 from exabench.bench.suites import SUITES
 from exabench.cli import cli, main
+from exabench.documents.run import load_run
 from exabench.errors import UserError
 
 CPU = Device("cpu")

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from exabench.errors import UserError
-from exabench.reports.inputs.documents import check_plan, load_inputs, load_plan
+from exabench.reports.inputs.documents import load_inputs
 from exabench.testing import samples
 
 
@@ -55,10 +55,3 @@ def test_missing_path_and_empty_folder(tmp_path):
         load_inputs([tmp_path / "nope.json"])
     with pytest.raises(UserError, match="holds no .json"):
         load_inputs([tmp_path])
-
-
-def test_load_plan_round_trip(tmp_path):
-    plan = samples.sample_plan(gpus=8)
-    assert load_plan(_write(tmp_path / "p.json", plan)) == plan
-    with pytest.raises(UserError, match="not a Plan"):
-        check_plan(samples.sample_run(), source="x")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from exabench.bench.rundoc import make_result
+from exabench.documents.run import make_result
 from exabench.reports.inputs.documents import Document
 from exabench.reports.tidy import runs as tr
 from exabench.testing import samples
