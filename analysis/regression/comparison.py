@@ -34,7 +34,7 @@ from exabench.analysis.regression.stats import (
     inverted,
 )
 from exabench.analysis.regression.thresholds import Rules
-from exabench.documents.run import identity_field
+from exabench.documents.run import Result, Run, identity_field
 from exabench.errors import UserError
 
 THROUGHPUT_METRICS = ("tflops", "gbps", "algbw_gbps", "busbw_gbps")
@@ -43,12 +43,12 @@ UNIT_DIRECTIONS = {"s": LOWER, "ms": LOWER, "us": LOWER, "W": LOWER, "J": LOWER,
 SEVERITY = ("regressed", "inconclusive", "improved", "unchanged")  # worst first
 
 
-def result_key(result: Mapping[str, Any]) -> tuple[str, str, str]:
+def result_key(result: Result) -> tuple[str, str, str]:
     return (str(result["suite"]), str(result["name"]),
             json.dumps(result["params"], sort_keys=True, default=str))
 
 
-def index_results(results: Sequence[Mapping[str, Any]]) -> dict[tuple, Mapping[str, Any]]:
+def index_results(results: Sequence[Result]) -> dict[tuple, Result]:
     """``{(suite, name, params, occurrence): result}`` in document order."""
     seen: dict[tuple, int] = {}
     indexed = {}
@@ -59,7 +59,7 @@ def index_results(results: Sequence[Mapping[str, Any]]) -> dict[tuple, Mapping[s
     return indexed
 
 
-def describe(result: Mapping[str, Any]) -> str:
+def describe(result: Result) -> str:
     params = ",".join(f"{k}={v}" for k, v in result["params"].items())
     return f"{result['suite']}/{result['name']}[{params}]"
 
@@ -77,7 +77,7 @@ def fingerprint_differences(base_env: Mapping[str, Any], new_env: Mapping[str, A
                           "new": new_env.get("fingerprint")}]
 
 
-def throttle_flags(result: Mapping[str, Any]) -> dict[str, Any]:
+def throttle_flags(result: Result) -> dict[str, Any]:
     """Whether telemetry saw throttling in the result's window (``telemetry.throttled``), how many
     telemetry samples were throttled (``throttled_samples``: a count, or per-sample flags) and
     the reasons it decoded (``throttle_reasons``); see ``bench/telemetry_summary.py``."""
@@ -91,7 +91,7 @@ def throttle_flags(result: Mapping[str, Any]) -> dict[str, Any]:
             "reasons": list(telemetry.get("throttle_reasons") or [])}
 
 
-def _row(base: Mapping[str, Any], new: Mapping[str, Any], metric: str, direction: str,
+def _row(base: Result, new: Result, metric: str, direction: str,
          outcome: Comparison | None, gate: Gate, base_value: Any, new_value: Any,
          verdict: str | None = None, reason: str | None = None) -> dict[str, Any]:
     ratio = outcome.ratio if outcome else None
@@ -112,14 +112,14 @@ def _row(base: Mapping[str, Any], new: Mapping[str, Any], metric: str, direction
     }
 
 
-def _metrics_of(base: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+def _metrics_of(base: Result, new: Result) -> list[str]:
     both = [m for m in THROUGHPUT_METRICS
             if isinstance((base.get("metrics") or {}).get(m), (int, float))
             and isinstance((new.get("metrics") or {}).get(m), (int, float))]
     return both if base.get("unit") == "s" else []
 
 
-def compare_pair(base: Mapping[str, Any], new: Mapping[str, Any], gate: Gate,
+def compare_pair(base: Result, new: Result, gate: Gate,
                  metrics: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """The rows of one matched pair of ok results: the sample metric, then derived ones."""
     unit = base.get("unit") or "s"
@@ -137,7 +137,7 @@ def compare_pair(base: Mapping[str, Any], new: Mapping[str, Any], gate: Gate,
     return rows
 
 
-def _status_row(base: Mapping[str, Any], new: Mapping[str, Any], gate: Gate) -> dict[str, Any] | None:
+def _status_row(base: Result, new: Result, gate: Gate) -> dict[str, Any] | None:
     if base["status"] == "ok" and new["status"] == "failed":
         return _row(base, new, "status", LOWER, None, gate, "ok", "failed", "regressed",
                     f"fails in the new run: {new.get('error') or 'no reason given'}")
@@ -151,7 +151,7 @@ def overall(verdicts: Sequence[str]) -> str:
     return next((v for v in SEVERITY if v in verdicts), "unchanged")
 
 
-def compare_runs(base_run: Mapping[str, Any], new_run: Mapping[str, Any], *, gate: Gate,
+def compare_runs(base_run: Run, new_run: Run, *, gate: Gate,
                  rules: Rules | None = None, metrics: Sequence[str] | None = None) -> dict[str, Any]:
     """The ``compare`` document for two validated Runs (fingerprints are the caller's concern)."""
     rules = rules or Rules()
@@ -182,8 +182,7 @@ def compare_runs(base_run: Mapping[str, Any], new_run: Mapping[str, Any], *, gat
         "counts": counts,
         "alpha": gate.alpha, "threshold_pct": 100 * gate.threshold, "max_cv_pct": 100 * gate.max_cv,
         "base": _run_summary(base_run), "new": _run_summary(new_run),
-        "fingerprint_differences": fingerprint_differences(base_run.get("environment") or {},
-                                                           new_run.get("environment") or {}),
+        "fingerprint_differences": fingerprint_differences(base_run["environment"], new_run["environment"]),
         "results": rows,
         "not_compared": not_compared,
         "base_only": [describe(base_index[k]) for k in base_index if k not in new_index],
@@ -191,6 +190,6 @@ def compare_runs(base_run: Mapping[str, Any], new_run: Mapping[str, Any], *, gat
     }
 
 
-def _run_summary(run: Mapping[str, Any]) -> dict[str, Any]:
-    return {"id": run.get("id"), "created": run.get("created"), "commit": run.get("commit"),
-            "fingerprint": (run.get("environment") or {}).get("fingerprint")}
+def _run_summary(run: Run) -> dict[str, Any]:
+    return {"id": run["id"], "created": run["created"], "commit": run.get("commit"),
+            "fingerprint": run["environment"].get("fingerprint")}

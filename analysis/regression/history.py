@@ -11,7 +11,7 @@ their change points (so ``time`` and ``tflops`` never disagree), with their own 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -19,33 +19,34 @@ import numpy as np
 from exabench.analysis.regression.changepoint import e_divisive
 from exabench.analysis.regression.comparison import THROUGHPUT_METRICS, UNIT_DIRECTIONS
 from exabench.analysis.regression.stats import HIGHER, LOWER
+from exabench.documents.run import Result, Run
 from exabench.errors import UserError
 
 
-def _point(run: Mapping[str, Any], value: float, result: Mapping[str, Any]) -> dict[str, Any]:
+def _point(run: Run, value: float, result: Result) -> dict[str, Any]:
     telemetry = result.get("telemetry") or {}
-    return {"run_id": run.get("id"), "created": run.get("created"), "commit": run.get("commit"),
-            "value": value, "n": (result.get("stats") or {}).get("n"),
+    return {"run_id": run["id"], "created": run["created"], "commit": run.get("commit"),
+            "value": value, "n": result["stats"].get("n"),
             "throttled": bool(telemetry.get("throttled"))}
 
 
-def collect_series(runs: Sequence[Mapping[str, Any]],
+def collect_series(runs: Sequence[Run],
                    metrics: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Group the ok results of ``runs`` into series (no change points yet), in a stable order."""
-    ordered = sorted(runs, key=lambda r: (str(r.get("created") or ""), str(r.get("id") or "")))
+    ordered = sorted(runs, key=lambda r: (r["created"], r["id"]))
     series: dict[tuple, dict[str, Any]] = {}
     for run in ordered:
-        fingerprint = (run.get("environment") or {}).get("fingerprint")
+        fingerprint = run["environment"].get("fingerprint")
         for result in run["results"]:
-            median = (result.get("stats") or {}).get("median")
+            median = result["stats"].get("median")
             if result.get("status") != "ok" or not isinstance(median, (int, float)) or median <= 0:
                 continue
-            unit = result.get("unit") or "s"
+            unit = result["unit"] or "s"
             sample_metric = "time" if unit == "s" else unit
             values = [(sample_metric, UNIT_DIRECTIONS.get(unit, LOWER), float(median))]
             if unit == "s":
                 values += [(m, HIGHER, float(v)) for m in THROUGHPUT_METRICS
-                           if isinstance(v := (result.get("metrics") or {}).get(m), (int, float)) and v > 0]
+                           if isinstance(v := result["metrics"].get(m), (int, float)) and v > 0]
             params = json.dumps(result["params"], sort_keys=True, default=str)
             for metric, direction, value in values:
                 if metrics and metric not in metrics:
@@ -78,7 +79,7 @@ def _change_points(entry: dict[str, Any], indices: list[int], p_values: dict[int
     return records
 
 
-def analyse_history(runs: Sequence[Mapping[str, Any]], *, p_value: float = 0.01, permutations: int = 199,
+def analyse_history(runs: Sequence[Run], *, p_value: float = 0.01, permutations: int = 199,
                     min_size: int = 3, metrics: Sequence[str] | None = None, seed: int = 0) -> dict[str, Any]:
     """The ``history`` document (docs/regression.md): every series with its change points."""
     if permutations + 1 < 1 / p_value:

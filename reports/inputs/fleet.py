@@ -18,7 +18,9 @@ from numbers import Real
 from pathlib import Path
 from typing import Any
 
+from exabench.analysis.fleet import figures_from_run, link_figures
 from exabench.documents import FLEET_SCHEMA, check_versioned
+from exabench.documents.run import load_run
 from exabench.errors import UserError
 
 """As written by :func:`exabench.bench.fleet.run_fleet` (it spells the name inline)."""
@@ -125,9 +127,6 @@ def read_gpus(doc: dict[str, Any], path: Path) -> tuple[list[dict[str, Any]], li
     ``host``, ``local_rank``, ``figures``: figure key -> value), the ranks whose Run was not
     (a failed rank, or a summary copied without its folder), and the Run files read. A Run
     that is found but malformed stops the report (:func:`~exabench.documents.run.load_run`)."""
-    from exabench.analysis.fleet import figures_from_run, link_figures
-    from exabench.documents.run import load_run
-
     if doc["figures"] and all("values" in fig for fig in doc["figures"]):
         return _from_summary(doc), [], []
     fleet_dir = path.parent
