@@ -18,7 +18,7 @@ from exabench.analysis.planner.flops import active_matmul_params, total_params
 from exabench.analysis.planner.layout import Layout, check_fixed, check_layout
 from exabench.analysis.planner.search import SEARCHED, search, why_best
 from exabench.analysis.planner.step import Context, evaluate
-from exabench.documents.plan import SCHEMA
+from exabench.documents.plan import SCHEMA, Plan
 from exabench.errors import UserError
 
 DEFAULT_BATCH_TOKENS = 2**24
@@ -98,7 +98,7 @@ def usable_gpus(gpus_per_node: int, gpus: int) -> int | None:
 
 
 def plan_document(ctx: Context, lo: Layout, result: dict[str, Any], *, gpus: int, tokens: float | None,
-                  searched: list[str], assumptions: list[dict[str, Any]], why: str | None = None) -> dict[str, Any]:
+                  searched: list[str], assumptions: list[dict[str, Any]], why: str | None = None) -> Plan:
     model, cluster, profile = ctx.model, ctx.cluster, ctx.profile
     assumptions = list(assumptions)
     if tokens is None:
@@ -106,7 +106,7 @@ def plan_document(ctx: Context, lo: Layout, result: dict[str, Any], *, gpus: int
         assumptions.append({"name": "tokens", "value": tokens, "kind": "assumed",
                             "source": "20 tokens per parameter (Chinchilla, Hoffmann et al. 2022)"})
     scale = scale_sections(ctx, gpus=gpus, tokens=tokens, tokens_per_s_per_gpu=result["tokens_per_s_per_gpu"])
-    doc: dict[str, Any] = {
+    doc: Plan = {
         "schema": SCHEMA,
         "inputs": {
             "model": {**{k: v for k, v in asdict(model).items() if v is not None},
@@ -140,7 +140,7 @@ def plan_document(ctx: Context, lo: Layout, result: dict[str, Any], *, gpus: int
 
 
 def build_plan(*, context: Context, gpus: int, options: dict[str, Any], tokens: float | None = None,
-               top: int = 1) -> list[dict[str, Any]]:
+               top: int = 1) -> list[Plan]:
     """Plans for the given options: one (``top=1``, what ``plan`` prints) or the best ``top`` (``search``)."""
     ranked, searched, assumptions = choose_layouts(context, gpus, options, top=max(top, 2))
     why = why_best(ranked) if searched else None  # against the runner-up, even when one plan is asked for
