@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 
 from exabench.documents.plan import SCHEMA as PLAN_SCHEMA
+from exabench.documents.plan import Plan
 from exabench.documents.run import SCHEMA as RUN_SCHEMA
-from exabench.documents.run import make_result
+from exabench.documents.run import Run, make_result
 
 H100 = {"name": "NVIDIA H100 80GB HBM3", "memory_bytes": 85520809984}
 PEAKS = {"fp32": 66.9, "tf32": 494.7, "bf16": 989.4, "fp8": 1978.9}
@@ -26,7 +27,7 @@ def _samples(rng: np.random.Generator, seconds: float, n: int = 7) -> list[float
 
 def sample_run(*, seed: int = 0, run_id: str = "sample-run", model_name: str = "H100",
                timeline_points: int = 60, gemm_sizes: tuple[int, ...] = (1024, 2048, 4096, 8192),
-               suites: tuple[str, ...] = ("gemm", "memory", "collectives")) -> dict[str, Any]:
+               suites: tuple[str, ...] = ("gemm", "memory", "collectives")) -> Run:
     rng = np.random.default_rng(seed)
     results = []
     if "gemm" in suites:
@@ -82,7 +83,7 @@ def sample_run(*, seed: int = 0, run_id: str = "sample-run", model_name: str = "
     }
 
 
-def sample_plan(*, gpus: int = 1024, model: str = "llama3-70b", uncertainty: bool = True) -> dict[str, Any]:
+def sample_plan(*, gpus: int = 1024, model: str = "llama3-70b", uncertainty: bool = True) -> Plan:
     scale = np.log2(gpus / 8) / np.log2(100_000 / 8)
     mfu = 0.45 - 0.12 * scale
     per_gpu = 1000.0 * mfu / 0.45

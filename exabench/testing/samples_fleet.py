@@ -18,7 +18,7 @@ import numpy as np
 from exabench.analysis.fleet import figures_from_run, link_figures, summarize_fleet
 from exabench.documents import FLEET_SCHEMA
 from exabench.documents.run import SCHEMA as RUN_SCHEMA
-from exabench.documents.run import make_result
+from exabench.documents.run import Result, Run, make_result
 from exabench.testing.samples import H100
 
 GEMM_TFLOPS, TRIAD_GBPS, BUSBW_GBPS = 720.0, 2900.0, 360.0
@@ -26,7 +26,7 @@ SLOW = {13: {"gemm": 0.85}, 42: {"memory": 0.90, "gemm": 0.93}}
 """Planted slow GPUs: rank -> suite -> factor of its healthy value."""
 
 
-def _run(rank: int, host: str, results: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
+def _run(rank: int, host: str, results: list[Result], run_id: str) -> Run:
     return {"schema": RUN_SCHEMA, "id": run_id, "created": "2025-01-01T00:00:00Z", "exabench_version": "0.1.0",
             "commit": None, "config": {"synthetic": True, "fleet_rank": rank},
             "environment": {"host": {"hostname": host}, "gpu": {"count": 8, "devices": [dict(H100, index=rank % 8)]},

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from exabench.documents.run import SCHEMA, make_result
+from exabench.documents.run import SCHEMA, Result, Run, make_result
 
 FINGERPRINT_FIELDS = ["gpu.count", "gpu.devices.name", "gpu.driver", "software.torch", "host.cpu_model"]
 
@@ -28,7 +28,7 @@ def environment(fingerprint: str = "fp-h100", gpu: str = "NVIDIA H100 80GB HBM3"
 
 
 def gemm_result(size: int, samples: Sequence[float], *, dtype: str = "bf16", status: str = "ok",
-                telemetry: dict[str, Any] | None = None) -> dict[str, Any]:
+                telemetry: dict[str, Any] | None = None) -> Result:
     """A GEMM result whose ``tflops`` is computed from the median, as the harness does."""
     flop = 2 * size**3
     result = make_result(suite="gemm", name=f"gemm_{dtype}", samples=list(samples) if status == "ok" else [],
@@ -40,9 +40,9 @@ def gemm_result(size: int, samples: Sequence[float], *, dtype: str = "bf16", sta
     return result
 
 
-def run_doc(run_id: str, results: list[dict[str, Any]], *, created: str = "2025-01-01T00:00:00Z",
+def run_doc(run_id: str, results: list[Result], *, created: str = "2025-01-01T00:00:00Z",
             fingerprint: str = "fp-h100", env: dict[str, Any] | None = None,
-            commit: str | None = None) -> dict[str, Any]:
+            commit: str | None = None) -> Run:
     return {"schema": SCHEMA, "id": run_id, "created": created, "exabench_version": "0.1.0",
             "commit": commit, "environment": env or environment(fingerprint), "config": {"device": "cuda:0"},
             "results": results, "telemetry": None}
@@ -55,7 +55,7 @@ def noisy(rng: np.random.Generator, median: float, cv: float, n: int) -> list[fl
 
 def gemm_run(run_id: str, rng: np.random.Generator, *, results: int, samples: int, cv: float = 0.02,
              slowdown: float = 1.0, created: str = "2025-01-01T00:00:00Z",
-             fingerprint: str = "fp-h100") -> dict[str, Any]:
+             fingerprint: str = "fp-h100") -> Run:
     """A Run of ``results`` GEMM sizes, every time multiplied by ``slowdown``."""
     out = []
     for i in range(results):
@@ -66,7 +66,7 @@ def gemm_run(run_id: str, rng: np.random.Generator, *, results: int, samples: in
 
 
 def stepped_history(rng: np.random.Generator, *, runs: int, results: int, steps: dict[int, tuple[int, float]],
-                    hours_apart: float = 1.0, samples: int = 10, id_digits: int = 5) -> list[dict[str, Any]]:
+                    hours_apart: float = 1.0, samples: int = 10, id_digits: int = 5) -> list[Run]:
     """``runs`` Runs of ``results`` GEMM sizes with 1 % noise, in time order; ``steps`` maps a
     result index to ``(run index, relative change)``: that size's time steps by that much from
     that run on (the change points a history must find)."""
