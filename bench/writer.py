@@ -70,10 +70,11 @@ class RunWriter:
     Each finished result is first appended to a JSON-lines journal beside the Run (one small
     write), then the Run itself is rewritten atomically. A rewrite costs time in proportion to
     the file; to keep a sweep of many thousands of tiny results linear rather than quadratic,
-    once the results exceed :data:`ALWAYS_REWRITE_BYTES` the rewrite is skipped while the time spent rewriting would exceed 5 %
-    (:data:`REWRITE_OVERHEAD`) of the time since the last one: results written in the meantime
-    live in the journal, which :func:`~exabench.documents.run.load_run` merges. Ordinary runs, whose results each take
-    far longer than a rewrite, keep every result in the Run file itself. :meth:`close` writes
+    once the results exceed :data:`ALWAYS_REWRITE_BYTES` the rewrite is skipped while the time
+    spent rewriting would exceed 5 % (:data:`REWRITE_OVERHEAD`) of the time since the last one:
+    results written in the meantime live in the journal, which
+    :func:`~exabench.documents.run.load_run` merges. Ordinary runs, whose results each take far
+    longer than a rewrite, keep every result in the Run file itself. :meth:`close` writes
     the final Run and removes the journal.
 
     Memory stays flat over long sweeps: each result is kept once, as its encoded JSON, and
@@ -94,9 +95,11 @@ class RunWriter:
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise UserError(f"cannot create output folder {out}: {error.strerror or error}") from None
+            raise UserError(f"cannot create output folder {out}: "
+                            f"{error.strerror or error}") from None
         host = (environment.get("host") or {}).get("hostname") or socket.gethostname()
-        self.path = Path(path) if path else out / run_filename(created, host, environment.get("fingerprint"))
+        fingerprint = environment.get("fingerprint")
+        self.path = Path(path) if path else out / run_filename(created, host, fingerprint)
         self.doc: dict[str, Any] = {
             "schema": SCHEMA,
             "id": self.path.stem,
@@ -123,8 +126,8 @@ class RunWriter:
     @classmethod
     def resume(cls, path: str | os.PathLike[str], doc: Run | None = None) -> RunWriter:
         """Continue writing an existing Run (for ``--resume``): its results, journal included,
-        are kept as they are; ``doc`` (the Run as :func:`~exabench.documents.run.load_run` read it, edited) is written
-        in its place when given."""
+        are kept as they are; ``doc`` (the Run as :func:`~exabench.documents.run.load_run` read
+        it, edited) is written in its place when given."""
         doc = load_run(path) if doc is None else doc
         self = cls.__new__(cls)
         self.path = Path(path)
@@ -146,7 +149,8 @@ class RunWriter:
         self._encoded.append(encoded)
         self._journal(index, encoded)
         self._bytes += len(encoded)
-        if self._bytes <= ALWAYS_REWRITE_BYTES or time.monotonic() - self._rewrote_at >= self._rewrite_s / REWRITE_OVERHEAD:
+        since = time.monotonic() - self._rewrote_at
+        if self._bytes <= ALWAYS_REWRITE_BYTES or since >= self._rewrite_s / REWRITE_OVERHEAD:
             self.flush()
 
     def _journal(self, index: int, encoded: str) -> None:
@@ -154,7 +158,8 @@ class RunWriter:
             with open(journal_path(self.path), "a", encoding="utf-8") as handle:
                 handle.write(f'{{"index":{index},"result":{encoded}}}\n')
         except OSError as error:
-            raise UserError(f"cannot write {journal_path(self.path)}: {error.strerror or error}{write_hint(error)}") from None
+            raise UserError(f"cannot write {journal_path(self.path)}: {error.strerror or error}"
+                            f"{write_hint(error)}") from None
 
     def set(self, key: str, value: Any) -> None:
         """Set a top-level field (e.g. the run-wide ``telemetry`` summary) and persist it."""
@@ -162,7 +167,8 @@ class RunWriter:
         self.flush()
 
     def flush(self, *, sync: bool | None = None) -> None:
-        """Rewrite the Run with every result; fsync when ``sync`` or the last fsync is a second old."""
+        """Rewrite the Run with every result; fsync when ``sync`` or the last fsync is a second
+        old."""
         started = time.monotonic()
         head = {k: v for k, v in self.doc.items() if k != "results"}
         # Splice the cached results in as the last key: `{...head..., "results": [r1, r2]}`.
@@ -193,7 +199,8 @@ class RunWriter:
         except FileNotFoundError:
             pass
         except OSError as error:
-            raise UserError(f"cannot remove {journal_path(self.path)}: {error.strerror or error}") from None
+            raise UserError(f"cannot remove {journal_path(self.path)}: "
+                            f"{error.strerror or error}") from None
 
 
 SUMMARY_FIELDS = ("suite", "name", "params", "unit", "status", "error", "metrics")

@@ -59,7 +59,8 @@ class HardwareProfile:
         peak = self.peaks.peak(precision)
         if peak is None:
             valid = ", ".join(p for p in ("bf16", "fp16", "fp8") if self.peaks.peak(p))
-            raise UserError(f"precision {precision!r} is not available on {self.name}; valid: {valid}")
+            raise UserError(f"precision {precision!r} is not available on {self.name}; "
+                            f"valid: {valid}")
         return peak * 1e12
 
     def gemm_efficiency(self, precision: str, flops: float) -> float:
@@ -78,7 +79,8 @@ class HardwareProfile:
 
 def _curve(section: dict[str, Any], x_key: str, y_key: str, where: str) -> Curve:
     try:
-        return Curve(xs=tuple(float(x) for x in section[x_key]), ys=tuple(float(y) for y in section[y_key]))
+        return Curve(xs=tuple(float(x) for x in section[x_key]),
+                     ys=tuple(float(y) for y in section[y_key]))
     except KeyError as error:
         raise UserError(f"{where}: missing {error.args[0]!r}") from None
     except (TypeError, ValueError, OverflowError) as error:
@@ -91,18 +93,24 @@ def _number(where: str, value: Any, low: float, high: float, *, low_ok: bool = F
         number = float(value)
     except (TypeError, ValueError, OverflowError):
         number = math.nan
-    if isinstance(value, bool) or not (low <= number if low_ok else low < number) or not number <= high:
+    above_low = low <= number if low_ok else low < number
+    if isinstance(value, bool) or not above_low or not number <= high:
         raise UserError(f"{where} = {value!r} is not valid; must be a number in "
                         f"{'[' if low_ok else '('}{low:g}, {high:g}]")
     return number
 
 
+SECTIONS = ("gemm_efficiency", "attention_efficiency", "hbm_efficiency", "nvlink_busbw")
+"""The tables of a hardware TOML the planner needs, each with its ``source``."""
+
+
 def parse_profile(doc: dict[str, Any], path: Path) -> HardwareProfile:
     peaks = parse_peaks(doc, path)
-    sections = {k: doc.get(k) for k in ("gemm_efficiency", "attention_efficiency", "hbm_efficiency", "nvlink_busbw")}
+    sections = {k: doc.get(k) for k in SECTIONS}
     missing = [k for k, v in sections.items() if not isinstance(v, dict)]
     if missing:
-        raise UserError(f"{path}: the planner needs a [{missing[0]}] table (see workloads/hardware/h100-sxm.toml)")
+        raise UserError(f"{path}: the planner needs a [{missing[0]}] table "
+                        "(see workloads/hardware/h100-sxm.toml)")
     gemm_doc = sections["gemm_efficiency"]
     gemm = {p: _curve(gemm_doc, "gflops", p, f"{path} [gemm_efficiency]")
             for p in ("bf16", "fp16", "fp8", "tf32") if p in gemm_doc}
@@ -111,9 +119,8 @@ def parse_profile(doc: dict[str, Any], path: Path) -> HardwareProfile:
     att = {p: _number(f"{path}: attention_efficiency.{p}", v, 0.0, 1.0)
            for p, v in sections["attention_efficiency"].items() if p != "source"}
     link = sections["nvlink_busbw"]
-    prov = {key: {"kind": "published", "source": str(sections[sec].get("source", ""))}
-            for key, sec in (("gemm_efficiency", "gemm_efficiency"), ("attention_efficiency", "attention_efficiency"),
-                             ("hbm_efficiency", "hbm_efficiency"), ("nvlink_busbw", "nvlink_busbw"))}
+    prov = {key: {"kind": "published", "source": str(sections[key].get("source", ""))}
+            for key in SECTIONS}
     variability = doc.get("variability", {}) if isinstance(doc.get("variability"), dict) else {}
     prov["variability"] = {"kind": "published" if variability else "assumed",
                            "source": str(variability.get("source", "none: GPUs assumed identical"))}
@@ -125,9 +132,10 @@ def parse_profile(doc: dict[str, Any], path: Path) -> HardwareProfile:
         nvlink_all_reduce=_curve(link, "mbytes", "all_reduce", f"{path} [nvlink_busbw]"),
         nvlink_ring=_curve(link, "mbytes", "ring", f"{path} [nvlink_busbw]"),
         p2p_gbps=_number(f"{path}: nvlink_busbw.p2p_gbps",
-                         link.get("p2p_gbps", 0.8 * (peaks.nvlink_gbps_per_direction or 50.0)), 0.0, math.inf),
-        node_spread=_number(f"{path}: variability.node_spread", variability.get("node_spread", 0.0), 0.0, 0.99,
-                            low_ok=True),
+                         link.get("p2p_gbps", 0.8 * (peaks.nvlink_gbps_per_direction or 50.0)),
+                         0.0, math.inf),
+        node_spread=_number(f"{path}: variability.node_spread",
+                            variability.get("node_spread", 0.0), 0.0, 0.99, low_ok=True),
         provenance=prov,
     )
 

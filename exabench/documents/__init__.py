@@ -20,7 +20,8 @@ from exabench.errors import UserError
 FLEET_SCHEMA = "exabench.fleet/1"
 
 
-def check_versioned(doc: Any, *, source: str, kind: str, schema: str, required: Iterable[str]) -> dict[str, Any]:
+def check_versioned(doc: Any, *, source: str, kind: str, schema: str,
+                    required: Iterable[str]) -> dict[str, Any]:
     """Refuse what is not a ``kind`` document of exactly ``schema`` (e.g. ``exabench.run/1``),
     or lacks a required field, with a one-line UserError naming ``source``."""
     prefix = schema.rsplit("/", 1)[0] + "/"
@@ -30,7 +31,8 @@ def check_versioned(doc: Any, *, source: str, kind: str, schema: str, required: 
     if not isinstance(found, str) or not found.startswith(prefix):
         raise UserError(f"{source}: not a {kind} document (schema {found!r}; expected {schema!r})")
     if found != schema:
-        raise UserError(f"{source}: {kind} schema {found!r} is not supported by exabench {__version__}; "
+        raise UserError(f"{source}: {kind} schema {found!r} is not supported by exabench "
+                        f"{__version__}; "
                         f"it reads {schema!r} (upgrade exabench to read newer files)")
     missing = [f for f in required if f not in doc]
     if missing:
@@ -65,7 +67,8 @@ def write_hint(error: OSError) -> str:
     return ""
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes | Iterable[bytes], *, sync: bool = True) -> None:
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes | Iterable[bytes], *,
+                       sync: bool = True) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never half:
     a temporary file in the same folder, then a rename. ``sync`` also flushes the data and the
     rename to the disk (power-loss safe). A full disk or a permission problem becomes a
@@ -75,7 +78,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes | Iterable[byte
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as error:
-        raise UserError(f"cannot write {path}: {error.strerror or error}{write_hint(error)}") from None
+        raise UserError(f"cannot write {path}: {error.strerror or error}"
+                        f"{write_hint(error)}") from None
     try:
         os.fchmod(fd, 0o644)  # mkstemp makes 0600; results and reports are for everyone to read
         with os.fdopen(fd, "wb") as handle:
@@ -90,7 +94,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes | Iterable[byte
             os.unlink(tmp)
         except OSError:
             pass
-        raise UserError(f"cannot write {path}: {error.strerror or error}{write_hint(error)}") from None
+        raise UserError(f"cannot write {path}: {error.strerror or error}"
+                        f"{write_hint(error)}") from None
     if not sync:
         return
     try:  # make the rename itself durable

@@ -224,7 +224,8 @@ def _check_result(result: Any, where: str) -> None:
         raise UserError(f"{where} has a sample that is not a number (or beyond 1e308)")
     stats = result["stats"]
     if any(k not in stats for k in STAT_FIELDS):  # stats derive from the samples: fill the gaps
-        finite = [x for x in result["samples"] if x is not None and -1e300 < x < 1e300]  # no nan/inf
+        # no nan, inf or 10^400
+        finite = [x for x in result["samples"] if x is not None and -1e300 < x < 1e300]
         stats = result["stats"] = {**summarize(finite), **stats}
     bad = [k for k in STAT_FIELDS if not _is_number(stats[k])]
     if bad:
@@ -263,7 +264,8 @@ def _check_environment(environment: dict[str, Any], where: str) -> None:
                             f"not {type(environment[key]).__name__}")
     found = environment.get("fingerprint")
     if found is not None and not isinstance(found, str):
-        raise UserError(f"{where}: environment.fingerprint must be a string, not {type(found).__name__}")
+        raise UserError(f"{where}: environment.fingerprint must be a string, "
+                        f"not {type(found).__name__}")
 
 
 def identity_field(doc: Any, dotted: str) -> Any:

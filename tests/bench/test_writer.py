@@ -79,7 +79,8 @@ def test_sigkill_part_way_leaves_a_valid_run(tmp_path: Path) -> None:
         assert len(names) >= len(printed)
 
 
-def test_deferred_rewrites_are_recovered_from_the_journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deferred_rewrites_are_recovered_from_the_journal(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """A large sweep rewrites the Run only now and then; a kill in between loses nothing,
     because load_run merges the journal (and ignores a line torn by the kill)."""
     from exabench.bench import writer as writer_module

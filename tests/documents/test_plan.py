@@ -28,7 +28,8 @@ def test_load_plan_round_trip(tmp_path):
 def test_a_printed_plan_reads_back_and_prints_the_same_text():
     """``exabench plan --format json`` output is a Plan; check_plan then plan_to_json gives
     back the very text the command printed."""
-    result = CliRunner().invoke(cli, ["plan", "--model", "llama3-8b", "--gpus", "8", "--format", "json"])
+    result = CliRunner().invoke(cli, ["plan", "--model", "llama3-8b", "--gpus", "8",
+                                      "--format", "json"])
     assert result.exit_code == 0, result.output
     printed = result.output
     plan = check_plan(json.loads(printed), source="stdout")

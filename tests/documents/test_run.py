@@ -86,9 +86,12 @@ def test_run_to_json_is_the_file_the_writer_wrote(tmp_path: Path) -> None:
 def test_missing_stats_are_filled_from_the_samples() -> None:
     result = make_result(suite="s", name="n", params={}, samples=[1.0, 3.0])
     del result["stats"]["median"]
-    run = check_run({"schema": SCHEMA, "id": "r", "created": "2025-01-01T00:00:00Z", "environment": {},
-                     "config": {}, "results": [result]})
+    run = check_run({"schema": SCHEMA, "id": "r", "created": "2025-01-01T00:00:00Z",
+                     "environment": {}, "config": {}, "results": [result]})
     assert run["results"][0]["stats"]["median"] == 2.0
+
+
+OK = make_result(suite="s", name="n", params={})
 
 
 @pytest.mark.parametrize(("change", "match"), [
@@ -97,13 +100,13 @@ def test_missing_stats_are_filled_from_the_samples() -> None:
     ({"environment": {"gpu": 3}}, "environment.gpu must be an object"),
     ({"results": [7]}, "result 0 is not an object"),
     ({"results": [{"suite": "s"}]}, "result 0 lacks name"),
-    ({"results": [{**make_result(suite="s", name="n", params={}), "status": "meh"}]}, "valid: ok, failed, skipped"),
-    ({"results": [{**make_result(suite="s", name="n", params={}), "samples": ["x"]}]}, "not a number"),
-    ({"results": [{**make_result(suite="s", name="n", params={}), "metrics": 1}]}, "'metrics' must be an object"),
+    ({"results": [{**OK, "status": "meh"}]}, "valid: ok, failed, skipped"),
+    ({"results": [{**OK, "samples": ["x"]}]}, "not a number"),
+    ({"results": [{**OK, "metrics": 1}]}, "'metrics' must be an object"),
 ])
 def test_a_bad_run_is_one_line_naming_the_source(change: dict, match: str) -> None:
-    doc = {"schema": SCHEMA, "id": "r", "created": "2025-01-01T00:00:00Z", "environment": {}, "config": {},
-           "results": [], **change}
+    doc = {"schema": SCHEMA, "id": "r", "created": "2025-01-01T00:00:00Z", "environment": {},
+           "config": {}, "results": [], **change}
     with pytest.raises(UserError, match=match) as info:
         check_run(doc, source="some.json")
     assert str(info.value).startswith("some.json") and "\n" not in str(info.value)
