@@ -18,8 +18,10 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from exabench.bench.writer import RunWriter
 from exabench.errors import UserError
 
 HEADLINE = {"gemm": "tflops", "memory": "gbps", "collectives": "busbw_gbps"}
@@ -81,3 +83,36 @@ def describe(verdict: dict[str, Any]) -> str:
 
 def missed(verdicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [v for v in verdicts if not v["ok"]]
+
+
+def missed_message(verdicts: list[dict[str, Any]], path: str | Path | None) -> str | None:
+    """Why a Run that measured fine fails (exit 1): a floor missed; None when none was."""
+    below = missed(verdicts)
+    if not below:
+        return None
+    return f"{len(below)} acceptance floor(s) missed ({describe(below[0])}); Run kept in {path}"
+
+
+def record_floors(writer: RunWriter, floors: list[Floor], *, quiet: bool) -> list[dict[str, Any]]:
+    """Check the Run being written against ``floors`` and record the verdicts in it
+    (``floors``); print one line each unless ``quiet``. Returns the verdicts."""
+    if not floors:
+        return []
+    verdicts = check_floors(writer.results, floors)
+    writer.set("floors", verdicts)
+    if not quiet:
+        for verdict in verdicts:
+            print(f"# floor {describe(verdict)}", flush=True)
+    return verdicts
+
+
+def apply_floors(path: str | Path, floors: list[Floor], *, quiet: bool) -> list[dict[str, Any]]:
+    """:func:`record_floors` for a finished Run another process wrote (``bench collectives``'
+    rank 0)."""
+    if not floors:
+        return []
+    writer = RunWriter.resume(path)
+    try:
+        return record_floors(writer, floors, quiet=quiet)
+    finally:
+        writer.close()

@@ -105,3 +105,34 @@ def summary(run: dict[str, Any], plan: dict[str, Any] | None, paths: dict[str, s
         out += plan_lines(plan)
     out += ["Files:"] + [f"  {name:<18} {path}" for name, path in paths.items()]
     return "\n".join(out)
+
+
+def fleet_summary(summary: dict[str, Any], path: str) -> str:
+    """A fleet screening's summary (``fleet.json``) as text: the spread of each figure, then the
+    flagged GPUs and nodes, the failed ranks and the verdict."""
+    heads = ("n", 5), ("median", 10), ("min", 10), ("max", 10), ("spread%", 8), ("outliers", 8)
+    lines = [f"# fleet: {summary['gpus']} GPUs (ranks) on {summary['nodes']} nodes; outlier "
+             f"rule |z| > {summary['threshold_z']} and >= {100 * summary['min_rel_dev']:.0f} % "
+             f"below the median, with >= {summary['min_gpus']} GPUs",
+             f"#{'figure':>79} " + " ".join(f"{head:>{width}}" for head, width in heads)]
+    for fig in summary["figures"]:
+        name = fig["figure"] if len(fig["figure"]) <= 79 else "..." + fig["figure"][-76:]
+        spread = "-" if fig["spread_pct"] is None else f"{fig['spread_pct']:.1f}"
+        lines.append(f" {name:>79} {fig['n']:>5} {fig['median']:>10.4g} {fig['min']:>10.4g} "
+                     f"{fig['max']:>10.4g} {spread:>8} {len(fig['outliers']):>8}")
+    if not summary["flagged_gpus"]:
+        lines.append("# flagged GPUs: none")
+    for gpu in summary["flagged_gpus"]:
+        worst = min(gpu["figures"], key=lambda f: f["z"])
+        board = f", {gpu['uuid']}" if gpu.get("uuid") else ""
+        where = f"{gpu['host']}, local {gpu['local_rank']}{board}"
+        lines.append(f"# SLOW rank {gpu['rank']} ({where}): "
+                     f"{len(gpu['figures'])} figures; worst {worst['figure']} z={worst['z']:.1f} "
+                     f"({100 * worst['rel_dev']:+.1f} %)")
+    for node in summary["flagged_nodes"]:
+        lines.append(f"# node {node['host']}: ranks {node['flagged_ranks']} of {node['gpus']} "
+                     "flagged")
+    for err in summary["errors"]:
+        lines.append(f"# FAILED rank {err['rank']} ({err['host']}): {err['error']}")
+    lines.append(f"# verdict: {summary['verdict']}; fleet summary written to {path}")
+    return "\n".join(lines)

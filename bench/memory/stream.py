@@ -23,13 +23,14 @@ so the figure is the memory's, not a framework's.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from exabench.bench.device import Device
 from exabench.bench.harness import Check
-from exabench.errors import UserError
+from exabench.bench.memory.check import DOT_CHUNK, check_kernel
+from exabench.bench.memory.kernels import StreamRunner
+from exabench.workloads.hardware import match_device
 
 SCALAR = 0.4
 """BabelStream's ``startScalar``."""
@@ -100,32 +101,12 @@ def hardware_profile(device: Device) -> Any:
     """The shipped hardware profile of a GPU (None on a CPU or an unknown GPU)."""
     if not device.is_cuda:
         return None
-    from exabench.workloads.hardware import match_device
-
     return match_device(device.name())
 
 
 def peak_metrics(achieved: float, peak: float | None, profile: Any) -> dict[str, Any]:
     return {"gbps": achieved, "pct_of_peak": pct_of_peak(achieved, peak), "peak_gbps": peak,
             "peak_source": f"workloads/hardware/{profile.name}.toml" if profile and peak else None}
-
-
-_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(b|k|kib|kb|m|mib|mb|g|gib|gb)?")
-_UNITS = {None: 1, "b": 1, "k": KIB, "kib": KIB, "m": MIB, "mib": MIB, "g": GIB, "gib": GIB,
-          "kb": 10**3, "mb": 10**6, "gb": 10**9}
-
-
-def parse_bytes(text: str) -> list[int]:
-    """``"1M,256MiB,4G,1GB"`` → bytes. K/M/G and KiB/MiB/GiB are binary, KB/MB/GB decimal."""
-    sizes = []
-    for token in text.split(","):
-        match = _SIZE.fullmatch(token.strip().lower())
-        value = int(float(match.group(1)) * _UNITS[match.group(2)]) if match else 0
-        if value < VECTOR_BYTES:
-            raise UserError(f"size {token.strip()!r} is not valid; give bytes of one array of at least "
-                            f"{VECTOR_BYTES}, e.g. 4M,256MiB,1G (K/M/G binary, KB/MB/GB decimal)")
-        sizes.append(value)
-    return sizes
 
 
 def elements_for(nbytes: int, itemsize: int) -> int:
@@ -167,8 +148,6 @@ class StreamCase:
 
     def bytes_needed(self) -> int:
         # The check holds three float64 samples of CHECK_ELEMENTS, or dot's two float64 chunks.
-        from exabench.bench.memory.check import DOT_CHUNK
-
         check = 2 * 8 * min(self.n, DOT_CHUNK) if self.kernel.name == "dot" else 3 * 8 * min(self.n, CHECK_ELEMENTS)
         return self.bytes_per_slot() + check
 
@@ -185,8 +164,6 @@ class StreamCase:
             self._sets.append(arrays)
         self._out = torch.empty((), device=device.torch_device, dtype=dtype)
         if self.backend == "cupy":
-            from exabench.bench.memory.kernels import StreamRunner
-
             self._runner = StreamRunner(self.kernel.name, self.dtype_name, device.index)
 
     def call(self, slot: int) -> None:
@@ -211,8 +188,6 @@ class StreamCase:
             x["a"].fill_(FILL_VALUE)
 
     def check(self) -> Check:
-        from exabench.bench.memory.check import check_kernel
-
         self.call(0)
         return check_kernel(self.kernel.name, self._sets[0], self._out, SCALAR, FILL_VALUE,
                             self.dtype_name, seed=self.seed + 1)

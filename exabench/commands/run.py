@@ -3,7 +3,18 @@ was measured (or on the reference H100 profile, saying so), write the report."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
+
+from exabench.analysis.planner.scenario import default_scenario_plan
+from exabench.bench.runner import run_benchmarks
+from exabench.bench.sweeps import RunOptions
+from exabench.commands._outcome import end, show
+from exabench.documents import atomic_write_text
+from exabench.documents.run import load_run
+from exabench.reports.terminal import summary
 
 
 @click.command("run")
@@ -31,23 +42,17 @@ def command(quick: bool, out_dir: str, device: str | None, no_images: bool, resu
       exabench run --quick --device cpu --no-images
       exabench run --quick --resume results/20261125T223837Z_vm_419dab51.json   # after a crash
     """
-    import json
-    from pathlib import Path
-
-    from exabench.analysis.planner.scenario import default_scenario_plan
-    from exabench.commands.bench import exit_on_failures, run_suites
-    from exabench.documents import atomic_write_text
-    from exabench.documents.run import load_run
+    # altair and vl-convert (the charts) load in a second: only when a report is built.
     from exabench.reports.build import build_report
-    from exabench.reports.terminal import summary
 
-    run_path = run_suites(["all"], quick=quick, device=device, out_dir=out_dir, as_json=False, options={},
-                          check_failures=False, resume=resume)
-    run = load_run(run_path)
+    outcome = run_benchmarks(RunOptions(quick=quick, device=device, out_dir=out_dir, resume=resume))
+    show(outcome, as_json=False, headline=False)  # the summary below has the headline figures
+    run = load_run(outcome.path)
     plan = default_scenario_plan(run)
-    plan_path = Path(out_dir) / f"{Path(run_path).stem}_plan.json"
+    plan_path = Path(out_dir) / f"{outcome.path.stem}_plan.json"
     atomic_write_text(plan_path, json.dumps(plan, indent=1, default=str) + "\n")
-    report = build_report([run_path, plan_path], Path(out_dir) / "report", images=not no_images)
-    click.echo(summary(run, plan, {"run": str(run_path), "plan": str(plan_path),
-                                   "report (HTML)": str(report[0]), "report (Markdown)": str(report[1])}))
-    exit_on_failures(run["results"], run_path)
+    report = build_report([outcome.path, plan_path], Path(out_dir) / "report", images=not no_images)
+    click.echo(summary(run, plan, {"run": str(outcome.path), "plan": str(plan_path),
+                                   "report (HTML)": str(report[0]),
+                                   "report (Markdown)": str(report[1])}))
+    end(outcome.exit_code, outcome.message)

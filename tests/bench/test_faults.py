@@ -77,7 +77,7 @@ def test_a_raising_memory_kernel_is_failed_and_the_sweep_goes_on(tmp_path, monke
 
     _raise_on(StreamCase, lambda case: case.params["kernel"] == "add",
               RuntimeError("CUDA error: unspecified launch failure"), monkeypatch)
-    code, _out, err = run_main(["bench", "memory", *FAST, "--kernels", "copy,add,triad", "--sizes", "64K",
+    code, _out, err = run_main(["bench", "memory", *FAST, "--kernels", "copy,add,triad", "--sizes", "64Ki",
                                 "--out", str(tmp_path)], capsys)
     assert code == 1 and "add" in err and err.count("\n") == 1, err
     results = load_run(only_run(tmp_path))["results"]

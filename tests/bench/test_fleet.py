@@ -8,8 +8,8 @@ import pytest
 
 from exabench.analysis.fleet import summarize_fleet
 from exabench.bench.collectives import launch
-from exabench.bench.fleet import render_summary
 from exabench.documents.run import load_run
+from exabench.reports.terminal import fleet_summary
 
 
 @pytest.mark.slow
@@ -39,7 +39,7 @@ def test_render_summary_names_the_slow_gpu() -> None:
              "figures": {"gemm/gemm_bf16[m=8192]:tflops": 700.0 + r % 3}} for r in range(8)]
     gpus[6]["figures"]["gemm/gemm_bf16[m=8192]:tflops"] = 500.0
     gpus[6]["uuid"] = "GPU-6b1c1f8e-0000-4c3a-9b7d-000000000006"
-    text = render_summary(summarize_fleet(gpus), "fleet.json")
+    text = fleet_summary(summarize_fleet(gpus), "fleet.json")
     assert "8 GPUs (ranks) on 2 nodes" in text
     assert "SLOW rank 6 (node1, local 2, GPU-6b1c1f8e-0000-4c3a-9b7d-000000000006)" in text and "-28.7 %" in text
     assert "node node1: ranks [6] of 4 flagged" in text and text.endswith("written to fleet.json")

@@ -116,13 +116,13 @@ def test_a_fleet_rank_below_its_floor_says_so(tmp_path) -> None:
     writer = RunWriter(tmp_path, {"fingerprint": "f"}, {})
     writer.set("floors", check_floors(RESULTS, parse_floors(["gemm_bf16=800"])))
     writer.close()
-    assert _below_floor(load_run(writer.path)) == "below acceptance floor: gemm_bf16:tflops best 712.5 < 800 MISSED"
+    assert _below_floor(load_run(writer.path)["floors"]) == "below acceptance floor: gemm_bf16:tflops best 712.5 < 800 MISSED"
 
 
 def test_collectives_floor_is_checked_on_rank_0s_run(tmp_path, capsys) -> None:
     with pytest.raises(SystemExit) as info:
         main(["bench", "collectives", "--device", "cpu", "--nproc", "2", "--collectives", "all_reduce",
-              "--min-bytes", "1K", "--max-bytes", "4K", "--iters", "3", "--warmup-iters", "1",
+              "--min-bytes", "1Ki", "--max-bytes", "4Ki", "--iters", "3", "--warmup-iters", "1",
               "--floor", "all_reduce=1e9", "--out", str(tmp_path)])
     out, err = capsys.readouterr()
     (path,) = tmp_path.glob("*.json")
@@ -131,16 +131,19 @@ def test_collectives_floor_is_checked_on_rank_0s_run(tmp_path, capsys) -> None:
 
 
 def test_a_fleet_rank_record_names_the_floor_it_missed(tmp_path) -> None:
-    from types import SimpleNamespace
-
-    from exabench.bench.fleet import EXITED, _record
+    from exabench.bench.fleet import EXITED, _error_of
+    from exabench.bench.runner import BenchOutcome
     from exabench.bench.writer import RunWriter
 
     writer = RunWriter(tmp_path, {"fingerprint": "f"}, {})
     writer.set("floors", check_floors(RESULTS, parse_floors(["gemm_bf16=800"])))
     writer.close()
-    session = SimpleNamespace(rank=3, world=SimpleNamespace(local_rank=3))
-    spec = SimpleNamespace(device="cpu")
-    record = _record(session, spec, str(writer.path), f"{EXITED} 1")
-    assert record["error"] == "below acceptance floor: gemm_bf16:tflops best 712.5 < 800 MISSED"
-    assert _record(session, spec, str(writer.path), f"{EXITED} 2")["error"] == f"{EXITED} 2"  # not a floor's exit
+    run = load_run(writer.path)
+
+    def error(code: int, message: str | None = None) -> str | None:
+        """The rank record's error when the rank's suites ended with this outcome."""
+        return _error_of(BenchOutcome(path=writer.path, results=run["results"], suites=("gemm",),
+                                      floors=run["floors"], exit_code=code, message=message))
+
+    assert error(1) == "below acceptance floor: gemm_bf16:tflops best 712.5 < 800 MISSED"
+    assert error(2, f"{EXITED} 2") == f"{EXITED} 2"  # not a floor's exit

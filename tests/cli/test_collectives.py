@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from exabench.cli import cli
 from exabench.documents.run import load_run
 
-TINY = ["--device", "cpu", "--min-bytes", "1K", "--max-bytes", "4K", "--step-factor", "4",
+TINY = ["--device", "cpu", "--min-bytes", "1Ki", "--max-bytes", "4Ki", "--step-factor", "4",
         "--iters", "3", "--warmup-iters", "1"]
 
 
@@ -207,7 +207,7 @@ def test_killing_a_rank_from_outside_part_way(tmp_path) -> None:
     import signal
 
     args = ["bench", "collectives", "--device", "cpu", "--nproc", "3", "--collectives", "all_reduce",
-            "--min-bytes", "1K", "--max-bytes", "1M", "--step-factor", "2", "--iters", "100", "--timeout", "5",
+            "--min-bytes", "1Ki", "--max-bytes", "1Mi", "--step-factor", "2", "--iters", "100", "--timeout", "5",
             "--out", str(tmp_path)]
     proc = subprocess.Popen([sys.executable, "-m", "exabench", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)

@@ -149,7 +149,7 @@ def test_gemm_down_the_cuda_branches(fake_gpu, tmp_path, capsys, monkeypatch) ->
 
 def test_memory_down_the_cuda_branches_flags_power_capped_calls(fake_gpu, tmp_path, capsys) -> None:
     fake_gpu.reasons = 0x4  # SwPowerCap from the start: every timed call was capped
-    code, text, run = _bench(["memory", "--kernels", "copy,triad,dot", "--sizes", "1M", "--backend", "torch"],
+    code, text, run = _bench(["memory", "--kernels", "copy,triad,dot", "--sizes", "1Mi", "--backend", "torch"],
                              tmp_path, capsys)
     assert code == 0, text
     triad = next(r for r in run["results"] if r["name"] == "triad")
@@ -178,7 +178,7 @@ def test_env_names_the_board_this_process_uses(fake_gpu, capsys) -> None:
 
 def test_host_links_down_the_cuda_branches(fake_gpu, tmp_path, capsys) -> None:
     """Pinned and pageable copies, one way and both at once on two streams (fork_join)."""
-    code, text, run = _bench(["memory", "--kernels", "host", "--sizes", "1M"], tmp_path, capsys)
+    code, text, run = _bench(["memory", "--kernels", "host", "--sizes", "1Mi"], tmp_path, capsys)
     assert code == 0, text
     by_name = {r["name"]: r for r in run["results"]}
     assert set(by_name) == {f"{d}_{m}" for d in ("h2d", "d2h", "both") for m in ("pinned", "pageable")}
@@ -201,6 +201,7 @@ def test_collectives_rank_down_the_cuda_branches(fake_gpu, tmp_path, monkeypatch
     from exabench.bench.collectives import sweep as collrun
     from exabench.bench.collectives.launch import Session, World
     from exabench.bench.collectives.spec import build_spec
+    from exabench.bench.sweeps import CollectiveSweep
 
     monkeypatch.setattr(collrun, "_device", lambda spec, session: torch.device("cpu"))
     monkeypatch.setattr(colldriver, "start_watchdog", lambda *args: None)  # it would outlive the test
@@ -209,8 +210,9 @@ def test_collectives_rank_down_the_cuda_branches(fake_gpu, tmp_path, monkeypatch
         port = probe.getsockname()[1]
     world = World(rank=0, size=1, local_rank=0, local_size=1, master_addr="127.0.0.1", master_port=port,
                   agent_store=False)
-    spec = build_spec({"collectives": "all_reduce,all_gather,sendrecv", "min_bytes": "1K", "max_bytes": "4K",
-                       "iters": 3, "warmup_iters": 1}, "cuda", quick=False)
+    sweep = CollectiveSweep(collectives=("all_reduce", "all_gather", "sendrecv"), min_bytes=1024,
+                            max_bytes=4096, iters=3, warmup_iters=1)
+    spec = build_spec(sweep, "cuda", quick=False)
     session = Session(world, "gloo", 30.0)
     try:
         code, message, path = colldriver.run_on_session(session, spec, out_dir=str(tmp_path), quiet=True)
@@ -233,7 +235,7 @@ def test_cuda_graph_refuses_only_cupys_gemm(fake_gpu, tmp_path, capsys) -> None:
         main(["bench", "gemm", "--device", "cuda", "--backend", "cupy", "--cuda-graph", "--out", str(tmp_path)])
     assert info.value.code == 2 and "--cuda-graph times GEMMs with --backend torch only" in capsys.readouterr().err
     # cupy's STREAM kernels launch on torch's stream, so the memory suite may capture them.
-    code, text, run = _bench(["memory", "--kernels", "triad", "--sizes", "1M", "--backend", "cupy", "--cuda-graph"],
+    code, text, run = _bench(["memory", "--kernels", "triad", "--sizes", "1Mi", "--backend", "cupy", "--cuda-graph"],
                              tmp_path, capsys)
     assert code == 0, text
     assert run["results"][0]["status"] in ("ok", "skipped")  # skipped where cupy is not installed

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from exabench.documents.run import load_run
 
-SWEEP = ["--device", "cpu", "--collectives", "all_reduce,all_gather", "--min-bytes", "1K", "--max-bytes", "4K",
+SWEEP = ["--device", "cpu", "--collectives", "all_reduce,all_gather", "--min-bytes", "1Ki", "--max-bytes", "4Ki",
          "--step-factor", "4", "--iters", "3", "--warmup-iters", "1", "--timeout", "60"]
 CLEAN = {k: v for k, v in os.environ.items()
          if not k.startswith(("SLURM_", "TORCHELASTIC_", "EXABENCH_")) and k not in (

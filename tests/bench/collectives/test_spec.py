@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import pytest
 
-from exabench.bench.collectives.spec import build_spec, child_argv, parse_bytes, sweep_sizes
+from exabench.bench.collectives.spec import build_spec, child_argv, sweep_sizes
+from exabench.bench.sweeps import CollectiveSweep, RunOptions
+from exabench.commands._options import ByteSize, Names
 from exabench.errors import UserError
 
-
-@pytest.mark.parametrize(("text", "value"), [("8", 8), ("1K", 1024), ("1k", 1024), ("1M", 2**20),
-                                             ("1G", 2**30), ("4KiB", 4096), ("2MB", 2 * 2**20), (64, 64)])
-def test_parse_bytes(text, value) -> None:
-    assert parse_bytes(text) == value
+RUN_FIELDS = {"warmup_ms", "rep_ms", "flush", "cuda_graph"}
+SWEEP_FIELDS = {f.name for f in fields(CollectiveSweep)}
+CONVERT = {"min_bytes": ByteSize(), "max_bytes": ByteSize(), "dtype": Names(), "collectives": Names()}
 
 
-@pytest.mark.parametrize("text", ["0", "-1", "1X", "K", "1.5M", ""])
-def test_parse_bytes_rejects(text) -> None:
-    with pytest.raises(UserError, match="valid: a positive byte count"):
-        parse_bytes(text)
+def spec_of(options: dict, device: str, quick: bool):
+    """build_spec on `bench collectives` options as its command line spells them."""
+    sweep = {}
+    for key, value in options.items():
+        if key in CONVERT:
+            value = CONVERT[key].convert(value, None, None)
+        elif key == "timeout":
+            value = float(value)
+        if key in SWEEP_FIELDS:
+            sweep[key] = value
+    run = RunOptions(**{k: v for k, v in options.items() if k in RUN_FIELDS})
+    return build_spec(CollectiveSweep(**sweep), device, quick, run)
 
 
 def test_sweep_sizes_like_nccl_tests() -> None:
@@ -29,7 +39,7 @@ def test_sweep_sizes_like_nccl_tests() -> None:
 
 
 def test_quick_cpu_defaults_cover_every_collective() -> None:
-    spec = build_spec({}, "cpu", True)
+    spec = build_spec(CollectiveSweep(), "cpu", True)
     assert len(spec.collectives) == 7 and spec.dtypes == ("fp32",) and spec.op == "sum"
     assert spec.sizes == (1024, 32768, 1048576) and spec.timeout_s == 300.0
 
@@ -45,18 +55,18 @@ def test_quick_cpu_defaults_cover_every_collective() -> None:
 ])
 def test_bad_options_are_user_errors(options, message) -> None:
     with pytest.raises(UserError, match=message):
-        build_spec(options, "cpu", False)
+        spec_of(options, "cpu", False)
 
 
 def test_child_argv_round_trips() -> None:
-    spec = build_spec({"min_bytes": "1K", "max_bytes": "64K", "step_factor": 4, "dtype": "bf16,fp32",
-                       "op": "max", "iters": 3, "warmup_iters": 0, "collectives": "sendrecv,all_reduce",
-                       "timeout": 7}, "cpu", False)
+    spec = spec_of({"min_bytes": "1Ki", "max_bytes": "64Ki", "step_factor": 4, "dtype": "bf16,fp32",
+                    "op": "max", "iters": 3, "warmup_iters": 0, "collectives": "sendrecv,all_reduce",
+                    "timeout": 7}, "cpu", False)
     argv = child_argv(spec, out_dir="out", as_json=True, append_to="run.json")
     pairs = dict(zip(argv[::2], argv[1::2], strict=False))
     options = {k[2:].replace("-", "_"): v for k, v in pairs.items() if k.startswith("--")}
     options["step_factor"] = int(options["step_factor"])
     options["iters"], options["warmup_iters"] = int(options["iters"]), int(options["warmup_iters"])
-    again = build_spec(options, "cpu", False)
+    again = spec_of(options, "cpu", False)
     assert again == spec
     assert "--json" in argv and argv[-2:] == ["--append-to", "run.json"]

@@ -13,11 +13,19 @@ from exabench.bench.memory import suite as memsuite
 from exabench.bench.memory.hostlinks import HostCopyCase
 from exabench.bench.memory.stream import StreamCase
 from exabench.bench.suites import SUITES
+from exabench.bench.sweeps import MemorySweep
 from exabench.cli import cli, main
+from exabench.commands._options import ByteSizes, Names
 from exabench.documents.run import load_run
 from exabench.errors import UserError
 
 CPU = Device("cpu")
+
+
+def sweep(options: dict[str, str]) -> MemorySweep:
+    """The sweep of `bench memory` given these options, spelled as on its command line."""
+    return MemorySweep(**{k: (ByteSizes() if k == "sizes" else Names()).convert(v, None, None)
+                          for k, v in options.items()})
 
 
 def test_memory_is_a_suite_of_bench_all() -> None:
@@ -25,7 +33,7 @@ def test_memory_is_a_suite_of_bench_all() -> None:
 
 
 def test_cpu_quick_defaults_are_stream_kernels_only() -> None:
-    cases = memsuite.memory_cases({}, CPU, quick=True)
+    cases = memsuite.memory_cases(sweep({}), CPU, quick=True)
     assert all(isinstance(c, StreamCase) for c in cases)
     assert {c.params["kernel"] for c in cases} == set(memory.KERNELS)
     assert len(cases) == len(memory.KERNELS) * len(memory.QUICK_CPU_SIZES)
@@ -33,23 +41,23 @@ def test_cpu_quick_defaults_are_stream_kernels_only() -> None:
 
 
 def test_full_cpu_sweep_goes_beyond_a_large_cache() -> None:
-    sizes = {c.params["bytes"] for c in memsuite.memory_cases({}, CPU, quick=False)}
+    sizes = {c.params["bytes"] for c in memsuite.memory_cases(sweep({}), CPU, quick=False)}
     assert min(sizes) <= 64 << 10 and max(sizes) >= 1 << 30
 
 
 def test_explicit_selection() -> None:
     opts = {"kernels": "copy,triad", "sizes": "1M,4M", "dtype": "fp64,fp32", "backend": "torch"}
-    cases = memsuite.memory_cases(opts, CPU, quick=True)
+    cases = memsuite.memory_cases(sweep(opts), CPU, quick=True)
     assert len(cases) == 2 * 2 * 2
 
 
 def test_host_links_named_on_a_cpu_are_recorded_skipped_once_per_kind() -> None:
-    cases = memsuite.memory_cases({"kernels": "host", "direction": "h2d,both"}, CPU, quick=False)
+    cases = memsuite.memory_cases(sweep({"kernels": "host", "direction": "h2d,both"}), CPU, quick=False)
     assert all(isinstance(c, HostCopyCase) for c in cases) and len(cases) == 2 * 2
 
 
 def test_peer_links_named_without_two_gpus_say_why() -> None:
-    cases = memsuite.memory_cases({"kernels": "peer"}, CPU, quick=True)
+    cases = memsuite.memory_cases(sweep({"kernels": "peer"}), CPU, quick=True)
     assert cases and all(c.skip_reason(CPU) for c in cases)
 
 
@@ -63,7 +71,7 @@ def test_peer_links_named_without_two_gpus_say_why() -> None:
 ])
 def test_bad_options_are_user_errors(options, message) -> None:
     with pytest.raises(UserError, match=message):
-        memsuite.memory_cases(options, CPU, quick=True)
+        memsuite.memory_cases(sweep(options), CPU, quick=True)
 
 
 def test_cli_memory_quick_on_cpu(tmp_path) -> None:

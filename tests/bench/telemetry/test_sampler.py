@@ -238,7 +238,7 @@ def test_bench_wires_a_sampler_into_every_result_and_the_run(tmp_path, monkeypat
         return sampler, None
 
     monkeypatch.setattr(telemetry, "open_sampler", fake_open)
-    result = CliRunner().invoke(cli, ["bench", "memory", "--device", "cpu", "--kernels", "copy", "--sizes", "1M",
+    result = CliRunner().invoke(cli, ["bench", "memory", "--device", "cpu", "--kernels", "copy", "--sizes", "1Mi",
                                       "--warmup-ms", "1", "--rep-ms", "20", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "OK THROTTLED" in result.output
