@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from exabench.bench.env import host_info
 from exabench.errors import UserError
 
 DEVICES = ("cuda", "cpu")
@@ -74,8 +75,6 @@ class Device:
             import torch
 
             return torch.cuda.get_device_name(self.index)
-        from exabench.bench.env import host_info
-
         return host_info()["cpu_model"] or "cpu"
 
     def cache_bytes(self) -> int:

@@ -40,22 +40,12 @@ class GpuBenchmark:
     def __call__(self, case: Any, *, device: str | None = None, quick: bool = True,
                  warmup_ms: float | None = None, rep_ms: float | None = None, flush: str | None = None,
                  cuda_graph: bool = False) -> dict[str, Any]:
-        from dataclasses import replace
+        # numpy and the harness load when a test first times a case, never with the plugin.
+        from exabench.bench.runner import time_case
 
-        from exabench.bench import device as device_mod
-        from exabench.bench.harness import TimingConfig, measure
-        from exabench.bench.suites import SUITES
-
-        resolved = device_mod.resolve(device)
-        suite = SUITES.get(case.suite)
-        config = suite.timing(resolved, quick) if suite else TimingConfig()
-        overrides = {k: v for k, v in (("warmup_ms", warmup_ms), ("rep_ms", rep_ms), ("flush", flush)) if v is not None}
-        if cuda_graph and resolved.is_cuda:
-            overrides["cuda_graph"] = True
-        if self.benchmark.disabled:  # --benchmark-disable: check correctness, one timed call
-            overrides.update(warmup_ms=0.0, rep_ms=1e-3, min_samples=1, max_samples=1)
-        config = replace(config, **overrides)
-        result = measure(case, resolved, config)
+        result, resolved, config = time_case(case, once=self.benchmark.disabled, device=device,
+                                             quick=quick, warmup_ms=warmup_ms, rep_ms=rep_ms,
+                                             flush=flush, cuda_graph=cuda_graph)
         if result["status"] == "skipped":
             pytest.skip(result.get("error") or "skipped by the harness")
         if result["status"] != "ok":
@@ -101,8 +91,8 @@ def gpu_benchmark(request: pytest.FixtureRequest) -> GpuBenchmark:
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
     """Add the GPU, driver, CUDA, NCCL and fingerprint (pytest-benchmark records only the CPU)."""
     try:
-        from exabench.bench.env import capture
-        from exabench.reports.interop import exabench_machine_info
+        from exabench.bench.env import capture  # numpy, NVML: only when pytest-benchmark asks
+        from exabench.documents.run import exabench_machine_info
 
         machine_info["exabench"] = exabench_machine_info(capture())
     except Exception as error:  # noqa: BLE001 - machine info must never break a benchmark run

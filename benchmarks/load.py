@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from exabench.bench.runner import run_benchmarks
+from exabench.bench.sweeps import GemmSweep, RunOptions
 from exabench.cli import main
 
 
@@ -45,16 +47,17 @@ def cli(*args: str) -> tuple[int, str, float]:
     return code, out.getvalue() if code == 0 else err.getvalue().strip(), time.perf_counter() - start
 
 
-def small_shapes(count: int) -> str:
+def small_shapes(count: int) -> tuple[tuple[int, int, int], ...]:
     """``count`` distinct MxNxK shapes with sides 8..92 (microseconds of work each)."""
     sides = range(8, 96, 4)
-    shapes = [f"{m}x{n}x{k}" for m in sides for n in sides for k in sides]
+    shapes = [(m, n, k) for m in sides for n in sides for k in sides]
     assert len(shapes) >= count
-    return ",".join(shapes[:count])
+    return tuple(shapes[:count])
 
 
 def gemm_sweep_rss(shapes: int, out_dir: str) -> dict[str, float]:
-    """Sweep ``shapes`` GEMM shapes on the CPU; RSS at the 200th result and its peak after."""
+    """Sweep ``shapes`` GEMM shapes on the CPU (the runner, as ``exabench bench gemm --shapes``
+    drives it); RSS at the 200th result and its peak after."""
     from exabench.bench import writer
     from exabench.documents.run import load_run
 
@@ -71,8 +74,11 @@ def gemm_sweep_rss(shapes: int, out_dir: str) -> dict[str, float]:
 
     writer.RunWriter.add = watched
     try:
-        code, _, seconds = cli("bench", "gemm", "--device", "cpu", "--dtype", "fp32", "--shapes", small_shapes(shapes),
-                               "--warmup-ms", "0", "--rep-ms", "1", "--telemetry-hz", "0", "--out", out_dir)
+        start = time.perf_counter()
+        options = RunOptions(device="cpu", out_dir=out_dir, quiet=True, warmup_ms=0, rep_ms=1,
+                             telemetry_hz=0)
+        code = run_benchmarks(options, [GemmSweep(dtype=("fp32",), shapes=small_shapes(shapes))]).exit_code
+        seconds = time.perf_counter() - start
     finally:
         writer.RunWriter.add = add
     run = next(Path(out_dir).glob("*.json"))

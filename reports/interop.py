@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from exabench import __version__
+from exabench.documents.run import exabench_machine_info
 
 PYTEST_BENCHMARK_VERSION = "5.3.1"  # the version whose JSON shape this follows (tested against it)
 THROUGHPUT_METRICS = ("tflops", "gbps", "algbw_gbps", "busbw_gbps")
@@ -76,19 +77,6 @@ def pytest_benchmark_stats(samples: Sequence[float], *, include_data: bool = Tru
     if include_data:
         stats["data"] = data
     return stats
-
-
-def exabench_machine_info(environment: Mapping[str, Any]) -> dict[str, Any]:
-    """GPU, driver, CUDA, NCCL and the fingerprint: what pytest-benchmark's own machine_info lacks."""
-    gpu = environment.get("gpu") or {}
-    devices = [{k: d.get(k) for k in ("name", "memory_bytes", "sm_count", "compute_capability",
-                                       "power_limit_w", "sm_clock_max_mhz", "ecc_enabled", "mig_enabled")}
-               for d in gpu.get("devices") or []]
-    return {"fingerprint": environment.get("fingerprint"),
-            "fingerprint_fields": environment.get("fingerprint_fields"),
-            "gpu_count": gpu.get("count"), "gpus": devices, "driver": gpu.get("driver"),
-            "cuda_runtime": gpu.get("cuda_runtime"), "nccl": gpu.get("nccl"),
-            "software": environment.get("software"), "exabench_version": __version__}
 
 
 def machine_info(environment: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import Any
 
 from exabench.bench.device import Device
 from exabench.bench.harness import Check
+from exabench.workloads.hardware import match_device
 
 BACKENDS = ("torch", "cupy")
 CHECK_ROWS = 64
@@ -78,8 +79,6 @@ def peak_for(device: Device, precision: str) -> tuple[float | None, str | None]:
     """The dense peak of this device for ``precision`` and the profile it came from."""
     if not device.is_cuda:
         return None, None
-    from exabench.workloads.hardware import match_device
-
     profile = match_device(device.name())
     return (profile.peak(precision), profile.name) if profile else (None, None)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from exabench.bench.device import Device
+from exabench.bench.device import Device, _cpu_available_bytes
 from exabench.bench.harness import Check
 from exabench.bench.memory.stream import gbps, hardware_profile, peak_metrics
 
@@ -84,8 +84,6 @@ class HostCopyCase:
 
     def setup(self, device: Device, slots: int) -> None:
         import torch
-
-        from exabench.bench.device import _cpu_available_bytes
 
         host_free = _cpu_available_bytes()
         host_bytes = 2 * len(self._ways()) * self.nbytes  # host buffers + the check's copy

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from exabench.bench.env import nvml_uuid
 from exabench.bench.telemetry.summary import integrate, summarize_rows, throttled_spans, timeline
 
 DEFAULT_HZ = 20.0
@@ -230,8 +231,6 @@ def _handle_for(nvml: Any, cuda_index: int) -> Any:
     MIG that UUID is the instance's, which NVML spells ``MIG-...``: both spellings are tried."""
     try:
         import torch
-
-        from exabench.bench.env import nvml_uuid
 
         uuid = nvml_uuid(torch.cuda.get_device_properties(cuda_index))
     except Exception:  # noqa: BLE001 - older torch without .uuid

@@ -6,6 +6,8 @@ import json
 
 import click
 
+from exabench.bench.env import capture
+
 
 @click.command("env")
 @click.option("--json", "as_json", is_flag=True, help="Print the full environment document as JSON.")
@@ -17,8 +19,6 @@ def command(as_json: bool) -> None:
       exabench env
       exabench env --json > env.json
     """
-    from exabench.bench.env import capture
-
     env = capture()
     if as_json:
         click.echo(json.dumps(env, indent=2, sort_keys=True))

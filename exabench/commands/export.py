@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
 
+from exabench.documents import atomic_write_text
+from exabench.documents.run import load_run
 from exabench.errors import UserError
+from exabench.reports.interop import to_bmf, to_pytest_benchmark
 
 
 @click.command("export")
@@ -23,13 +29,6 @@ def command(run: str, fmt: str, out_file: str | None) -> None:
       exabench export results/run.json --format pytest-benchmark --out benchmark.json
       exabench export results/run.json --format bencher | bencher run --adapter json ...
     """
-    import json
-    from pathlib import Path
-
-    from exabench.documents import atomic_write_text
-    from exabench.documents.run import load_run
-    from exabench.reports.interop import to_bmf, to_pytest_benchmark
-
     if out_file and not Path(out_file).resolve().parent.is_dir():
         raise UserError(f"--out {out_file}: its folder does not exist")
     if Path(run).is_dir():

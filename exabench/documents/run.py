@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypedDict
 
+from exabench import __version__
 from exabench.documents import check_versioned, read_json
 from exabench.documents.stats import STAT_FIELDS, summarize
 from exabench.errors import UserError
@@ -276,3 +277,18 @@ def identity_field(doc: Any, dotted: str) -> Any:
         return [identity_field(item, dotted) for item in doc]
     value = doc.get(head) if isinstance(doc, dict) else None
     return identity_field(value, rest) if rest and value is not None else value
+
+
+def exabench_machine_info(environment: Mapping[str, Any]) -> dict[str, Any]:
+    """The identity of a Run's ``environment`` in brief: GPUs, driver, CUDA, NCCL, software and
+    the fingerprint (pytest-benchmark's own ``machine_info`` records only the CPU, so the
+    pytest-benchmark fixture and ``exabench export`` add this under ``"exabench"``)."""
+    gpu = environment.get("gpu") or {}
+    fields = ("name", "memory_bytes", "sm_count", "compute_capability", "power_limit_w",
+              "sm_clock_max_mhz", "ecc_enabled", "mig_enabled")
+    devices = [{k: d.get(k) for k in fields} for d in gpu.get("devices") or []]
+    return {"fingerprint": environment.get("fingerprint"),
+            "fingerprint_fields": environment.get("fingerprint_fields"),
+            "gpu_count": gpu.get("count"), "gpus": devices, "driver": gpu.get("driver"),
+            "cuda_runtime": gpu.get("cuda_runtime"), "nccl": gpu.get("nccl"),
+            "software": environment.get("software"), "exabench_version": __version__}
