@@ -23,7 +23,7 @@ from exabench.documents import FLEET_SCHEMA, check_versioned
 from exabench.documents.run import load_run
 from exabench.errors import UserError
 
-"""As written by :func:`exabench.bench.fleet.run_fleet` (it spells the name inline)."""
+"""As written by ``exabench bench all`` under a launcher (:mod:`exabench.commands._fleet`)."""
 FLEET_PREFIX = FLEET_SCHEMA.rsplit("/", 1)[0] + "/"
 REQUIRED = ("schema", "gpus", "nodes", "threshold_z", "min_rel_dev", "min_gpus", "figures", "flagged_gpus")
 FIGURE_NUMBERS = ("median", "min", "max")
