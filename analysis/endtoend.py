@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from exabench.analysis.planner.layout import DEFAULT_PRECISION, LayoutRequest
 from exabench.analysis.planner.plan import build_plan
 from exabench.analysis.planner.step import Context
 from exabench.workloads.endtoend import EndToEndRun
 
 
 def check_run(ctx: Context, run: EndToEndRun) -> dict[str, Any]:
-    options = {"precision": "bf16", **run.options}
-    [plan] = build_plan(context=ctx, gpus=run.gpus, options=options, tokens=run.tokens)
+    request = LayoutRequest(**{"precision": DEFAULT_PRECISION, **run.options})
+    [plan] = build_plan(context=ctx, gpus=run.gpus, request=request, tokens=run.tokens)
     predicted = plan["training"]["gpu_hours"]
     error = predicted / run.published_gpu_hours - 1.0
     return {"id": run.id, "published_gpu_hours": run.published_gpu_hours, "predicted_gpu_hours": predicted,

@@ -11,6 +11,7 @@ import statistics
 from typing import Any
 
 from exabench.analysis.planner.flops import megatron_hardware_flops, padded_vocab
+from exabench.analysis.planner.layout import LayoutRequest
 from exabench.analysis.planner.plan import choose_layouts
 from exabench.analysis.planner.step import Context
 from exabench.workloads.published import PublishedRun
@@ -18,7 +19,7 @@ from exabench.workloads.published import PublishedRun
 
 def predict(ctx: Context, run: PublishedRun) -> float:
     """The planner's value of ``run.metric`` for the run's stated settings."""
-    [(lo, result)], _, _ = choose_layouts(ctx, run.gpus, dict(run.settings), top=1)
+    [(lo, result)], _, _ = choose_layouts(ctx, run.gpus, LayoutRequest(**run.settings), top=1)
     if run.metric == "step_time_s":
         return float(result["step_time_s"])
     if run.metric == "model_tflops_per_gpu":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from exabench.analysis.planner.layout import Layout
+from exabench.analysis.planner.layout import Layout, LayoutRequest, describe_layout
 from exabench.analysis.planner.plan import build_plan
 from exabench.analysis.planner.search import candidates
 from exabench.analysis.planner.step import Context, evaluate
@@ -37,11 +37,10 @@ def one_plan_ms(repeats: int = 200) -> float:
 def search_s() -> tuple[float, int, str]:
     ctx = _context()
     start = time.perf_counter()
-    [plan] = build_plan(context=ctx, gpus=16384, options={"precision": "bf16"})
+    [plan] = build_plan(context=ctx, gpus=16384, request=LayoutRequest(precision="bf16"))
     elapsed = time.perf_counter() - start
-    n = len(candidates(ctx, 16384, {}, Layout(seq=8192, global_batch=2048)))
-    lo = plan["inputs"]["layout"]
-    return elapsed, n, f"TP{lo['tp']} PP{lo['pp']}x{lo['vp']} CP{lo['cp']} DP{lo['dp']} mbs {lo['mbs']} {lo['recompute']} ZeRO-{lo['zero']}"
+    n = len(candidates(ctx, 16384, LayoutRequest(), Layout(seq=8192, global_batch=2048)))
+    return elapsed, n, describe_layout(plan["inputs"]["layout"])
 
 
 def main() -> None:

@@ -24,8 +24,14 @@ class UserError(Exception):
         return str(self)
 
 
-def one_of(value: object, valid: object) -> str:
-    """Phrase 'X is not valid; valid: a, b, c' the same way everywhere."""
-    if isinstance(valid, (list, tuple, set, frozenset)):
-        valid = ", ".join(str(v) for v in sorted(valid, key=str))
-    return f"{value!r} is not valid; valid: {valid}"
+def one_of(value: object, valid: object, *, name: str | None = None) -> str:
+    """Phrase ``'x' is not valid; valid: a, b, c`` the same way everywhere; with ``name``,
+    ``name = 'x' is not valid; ...`` (the field first, so the CLI can name its flag instead).
+
+    ``valid`` is a list or tuple (its order kept: it often means something, cheapest first), a
+    set or mapping (sorted), or a phrase (``"a number in (0, 1)"``)."""
+    if isinstance(valid, (set, frozenset, dict)):
+        valid = sorted(valid, key=str)
+    if isinstance(valid, (list, tuple)):
+        valid = ", ".join(str(v) for v in valid)
+    return f"{name + ' = ' if name else ''}{value!r} is not valid; valid: {valid}"

@@ -91,6 +91,19 @@ def duration(seconds: Any) -> str:
     return num(number / 86400, "days")
 
 
+def si(value: Any, unit: str = "") -> str:
+    """SI prefixes: counts as ``1.41T`` tokens, ``405B`` parameters, ``345k`` GPU-hours; with a
+    unit, a space and the unit's prefix: ``988 GB``, ``5.68 TB``, ``12 B``."""
+    number = _finite(value)
+    if number is None:
+        return MISSING
+    prefixes = ("P", "T", "B", "M", "k") if not unit else (" P", " T", " G", " M", " k")
+    for scale, prefix in zip((1e15, 1e12, 1e9, 1e6, 1e3), prefixes, strict=True):
+        if abs(number) >= scale:
+            return f"{sig(number / scale)}{prefix}{unit}"
+    return f"{sig(number)} {unit}" if unit else sig(number)
+
+
 def nbytes(value: Any) -> str:
     """A byte count in binary units (``64 KiB``, ``1.00 GiB``): message and array sizes are
     powers of two, so binary units give round labels."""

@@ -1,11 +1,14 @@
-"""The terminal summary ``exabench run`` prints at its end: what was measured, what the plan
-assumed (and on which profile), the plan's headline, and where the files are."""
+"""What the terminal shows of Runs and Plans: the one rendering of a Plan (``exabench plan``,
+and the summary ``exabench run`` prints at its end: what was measured, what the plan assumed and
+on which profile, the plan, and where the files are)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from exabench.reports.fmt import count, duration, num, pct, usd
+from exabench.analysis.planner.layout import describe_layout
+from exabench.reports.fmt import count, num, si
 from exabench.reports.tidy.runs import LINK_KERNELS
 
 # The headline metric of each suite: (metric key, unit, label).
@@ -68,32 +71,158 @@ def measured_lines(run: dict[str, Any]) -> list[str]:
     return lines
 
 
-def plan_lines(plan: dict[str, Any]) -> list[str]:
+def _labelled(width: int, rows: list[tuple[str, str]]) -> list[str]:
+    return [f"  {label:<{width}} {text}" for label, text in rows]
+
+
+def plan_title(plan: dict[str, Any]) -> str:
+    """``llama3-70b on 1,024 x h100-sxm, cluster h100-sxm-nodes``: what was planned."""
+    inputs = plan["inputs"]
+    hw = inputs["hardware"]
+    return (f"{inputs['model']['name']} on {inputs['gpus']:,} x {hw['name']}"
+            + (f" (measured Run {hw['run_id']})" if hw.get("run_id") else "")
+            + f", cluster {inputs['cluster']['name']}")
+
+
+def _layout_row(inputs: dict[str, Any]) -> str:
+    layout, chosen = inputs["layout"], inputs["chosen_by_search"]
+    text = (f"{describe_layout(layout)}, {layout['microbatches']} micro-batches of {layout['seq']} "
+            f"tokens x {layout['mbs']}")
+    return text + (f"  (chosen by search: {', '.join(chosen)})" if chosen else "")
+
+
+def _training_row(tr: dict[str, Any]) -> str:
+    text = (f"{si(tr['tokens'])} tokens: {tr['days']:.1f} days, {si(tr['gpu_hours'])} GPU-hours, "
+            f"goodput {tr['goodput']:.2f}")
+    if tr.get("mtbf_hours", math.inf) == math.inf:
+        return text
+    checkpoint = si(tr["checkpoint_bytes"], "B")
+    return (f"{text} ({tr['interruptions_per_day']:.1f} interruptions/day, "
+            f"MTBF {tr['mtbf_hours'] * 60:.0f} min, checkpoint {checkpoint} in "
+            f"{tr['checkpoint_write_s']:.1f} s every {tr['checkpoint_interval_s'] / 60:.1f} min)")
+
+
+def _cost_rows(plan: dict[str, Any]) -> list[tuple[str, str]]:
+    cost, unc = plan["cost"], plan.get("uncertainty") or {}
+    rows = []
+    if cost.get("usd") is not None:
+        text = f"${si(cost['usd'])} owned at TCO ${cost['usd_per_gpu_hour']:.2f}/GPU-h"
+        if cost.get("usd_rented") is not None:
+            text += (f"; ${si(cost['usd_rented'])} rented at "
+                     f"${cost['rental_usd_per_gpu_hour']:.2f}/GPU-h")
+        rows.append(("cost", text))
+    if unc.get("days"):
+        labels = (("days", "days"), ("facility_mw", "MW"), ("usd", "$"))
+        rows.append(("P10/P50/P90", ", ".join(
+            f"{label} {si(unc[k]['p10'])}/{si(unc[k]['p50'])}/{si(unc[k]['p90'])}"
+            for k, label in labels if unc.get(k))))
+        top = unc.get("sensitivity", [])[:3]
+        if top:
+            rows.append(("sensitivity", "; ".join(
+                f"{s['input']} -> {s['metric']} {s['low']:+.0%}/{s['high']:+.0%}" for s in top)))
+    return rows
+
+
+def plan_lines(plan: dict[str, Any], width: int = 12) -> list[str]:
+    """The one terminal rendering of a Plan (``exabench plan`` and the summary of ``exabench
+    run``): layout, step time, MFU, memory, breakdown, training time, power, cost, uncertainty."""
+    inputs, mem, power = plan["inputs"], plan["memory"], plan["power"]
+    step, precision = plan["step_time_s"], inputs["layout"]["precision"]
+    parts = ", ".join(f"{k} {v:.1f}" for k, v in mem["parts"].items())
+    rows = [
+        *([("gpus", inputs["gpus_note"])] if inputs.get("gpus_note") else []),
+        ("layout", _layout_row(inputs)),
+        ("step time", f"{step:.3f} s    tokens/s/GPU {plan['tokens_per_s_per_gpu']:,.0f}    "
+                      f"model TFLOP/s/GPU {plan['model_tflops_per_gpu']:.0f}"),
+        ("MFU", f"{plan['mfu']:.1%} (HFU {plan['hfu']:.1%}) of the dense {precision} peak "
+                f"{inputs['hardware']['peak_tflops']:.0f} TFLOP/s"),
+        ("memory", f"{mem['gib_per_gpu']:.1f} GiB of {mem['capacity_gib']:.0f} GiB per GPU "
+                   f"({'fits' if mem['fits'] else 'DOES NOT FIT'}): {parts}"),
+        ("breakdown", ", ".join(f"{k} {v:.3g} s ({v / step:.0%})"
+                                for k, v in plan["breakdown_s"].items() if v > 0)),
+        ("training", _training_row(plan["training"])),
+        ("power", f"IT {power['it_mw']:.2f} MW, facility {power['facility_mw']:.2f} MW "
+                  f"(rated {power.get('facility_mw_rated', 0):.2f}), "
+                  f"{power['energy_mwh']:,.0f} MWh, {power.get('emissions_tco2', 0):,.0f} t CO2 "
+                  f"(GPU {power['kind']})"),
+        *_cost_rows(plan),
+        *([("why", plan["why"])] if plan.get("why") else []),
+    ]
+    return _labelled(width, rows)
+
+
+def plan_text(plan: dict[str, Any]) -> str:
+    """What ``exabench plan`` prints: the title, :func:`plan_lines`, the MFU convention."""
+    return "\n".join([f"exabench plan: {plan_title(plan)}", *plan_lines(plan),
+                      "  MFU counts model FLOPs only (6N + 12LHQT, PaLM appendix B) at the dense "
+                      "peak of the precision."])
+
+
+def search_text(plans: list[dict[str, Any]]) -> str:
+    """What ``exabench search`` prints: the ranked layouts, a line each, and why the first wins."""
+    first = plans[0]["inputs"]
+    lines = [f"exabench search: {first['model']['name']} on {first['gpus']:,} x "
+             f"{first['hardware']['name']}, cluster {first['cluster']['name']}, global batch "
+             f"{first['layout']['global_batch']} x {first['layout']['seq']} tokens"]
+    if first.get("gpus_note"):
+        lines.append(f"gpus: {first['gpus_note']}")
+    lines.append(f"{'#':>3}  {'layout':<58} {'step (s)':>9} {'tok/s/GPU':>10} {'MFU':>6} "
+                 f"{'GiB/GPU':>8}")
+    for i, plan in enumerate(plans, 1):
+        lines.append(f"{i:>3}  {describe_layout(plan['inputs']['layout']):<58} "
+                     f"{plan['step_time_s']:>9.3f} {plan['tokens_per_s_per_gpu']:>10,.0f} "
+                     f"{plan['mfu']:>6.1%} {plan['memory']['gib_per_gpu']:>8.1f}")
+    if plans[0].get("why"):
+        lines.append(f"why: {plans[0]['why']}")
+    return "\n".join(lines)
+
+
+def scale_text(model: str, hardware: str, cluster: str, rows: list[dict[str, Any]],
+               fabric: dict[str, Any]) -> str:
+    """What ``exabench scale`` prints: a row per GPU count (best layout, throughput, MFU,
+    efficiency, goodput, days, $/Mtoken, MW) and the fabric at the largest count."""
+    budget = next((r["tokens"] for r in rows if r.get("fits")), None)
+    w = max([50, *(len(r["layout"]) for r in rows if r.get("fits"))])
+    lines = [f"exabench scale: {model} on {hardware}, cluster {cluster}"
+             + (f", {si(budget)} tokens" if budget else ""),
+             f"{'GPUs':>7}  {'layout':<{w}} {'tok/s':>9} {'MFU':>6} {'eff':>5} {'goodput':>7} "
+             f"{'days':>8} {'$/Mtok':>7} {'MW':>7}",
+             f"{'':>7}  {'':<{w}} {'(total)':>9} {'':>6} {'':>5} {'':>7} {'(wall)':>8} "
+             f"{'(TCO)':>7} {'(fac.)':>7}"]
+    for r in rows:
+        if not r.get("fits"):
+            lines.append(f"{r['gpus']:>7,}  {'no layout fits in memory':<{w}}")
+            continue
+        lines.append(f"{r['gpus']:>7,}  {r['layout']:<{w}} {si(r['tokens_per_s']):>9} "
+                     f"{r['mfu']:>6.1%} {r['efficiency']:>5.2f} {r['goodput']:>7.2f} "
+                     f"{r['days']:>8,.1f} {r['usd_per_million_tokens']:>7.2f} "
+                     f"{r['facility_mw']:>7.2f}")
+    if fabric.get("tiers"):
+        lines.append(f"fabric at {fabric['gpus']:,} GPUs: {fabric['tiers']} tiers of "
+                     f"radix-{fabric['radix']} switches, {fabric['switches']:,} switches, "
+                     f"{fabric['links']:,} links, {fabric['optics']:,} optics, "
+                     f"bisection {fabric['bisection_tbps']:,.0f} TB/s")
+    return "\n".join(lines)
+
+
+def scenario_lines(plan: dict[str, Any]) -> list[str]:
+    """The default scenario of ``exabench run``: what it is, which profile it planned on and
+    why, the Plan (:func:`plan_lines`), and what was assumed rather than measured or published."""
     inputs = plan.get("inputs") or {}
     scenario = inputs.get("scenario") or {}
-    layout = inputs.get("layout") or {}
-    training, power, cost = plan.get("training") or {}, plan.get("power") or {}, plan.get("cost") or {}
-    unc = plan.get("uncertainty") or {}
-    days = unc.get("days") or {}
-    lines = [
-        f"  scenario         {scenario.get('name', '-')}: {count(scenario.get('tokens'))} tokens on "
-        f"{count(inputs.get('gpus'))} GPUs",
-        f"  profile          {scenario.get('basis', '-')} ({scenario.get('profile', '-')}): {scenario.get('why', '')}",
-        "  layout           " + " ".join(f"{k}={layout[k]}" for k in ("tp", "pp", "vp", "cp", "dp", "ep", "mbs", "zero", "recompute") if k in layout),
-        f"  step             {duration(plan.get('step_time_s'))}, MFU {pct(plan.get('mfu'))}, "
-        f"{num(plan.get('tokens_per_s_per_gpu'), 'tokens/s')} per GPU",
-        f"  time to train    {num(training.get('days'), 'days')} (P10-P90 {num(days.get('p10'))}-{num(days.get('p90'), 'days')}), "
-        f"goodput {pct(training.get('goodput'))}, {num(training.get('interruptions_per_day'))} interruptions/day",
-        f"  power            {num(power.get('facility_mw'), 'MW')} facility, {num(power.get('energy_mwh'), 'MWh')}",
-        f"  cost             {usd(cost.get('usd'))} owned ({usd(cost.get('usd_per_gpu_hour'))}/GPU-h), "
-        f"{usd(cost.get('usd_rented'))} rented",
-    ]
+    lines = _labelled(16, [
+        ("scenario", f"{scenario.get('name', '-')}: {si(scenario.get('tokens'))} tokens on "
+                     f"{count(inputs.get('gpus'))} GPUs"),
+        ("profile", f"{scenario.get('basis', '-')} ({scenario.get('profile', '-')}): "
+                    f"{scenario.get('why', '')}"),
+    ]) + plan_lines(plan, width=16)
     # What was assumed rather than measured or published, by name (values and sources: the report).
-    assumed = [str(a.get("name")) for a in inputs.get("assumptions") or [] if isinstance(a, dict) and a.get("kind") == "assumed"]
+    assumed = [str(a.get("name")) for a in inputs.get("assumptions") or []
+               if isinstance(a, dict) and a.get("kind") == "assumed"]
     if "assumed" in str(scenario.get("global_batch_why", "")):
         assumed.insert(0, f"global batch {count(scenario.get('global_batch'))}")
     if assumed:
-        lines.append(f"  assumed          {', '.join(assumed)}")
+        lines += _labelled(16, [("assumed", ", ".join(assumed))])
     return lines
 
 
@@ -102,7 +231,7 @@ def summary(run: dict[str, Any], plan: dict[str, Any] | None, paths: dict[str, s
     out += measured_lines(run)
     if plan is not None:
         out += ["Planned (every input measured, published with its source, or assumed: see the report):"]
-        out += plan_lines(plan)
+        out += scenario_lines(plan)
     out += ["Files:"] + [f"  {name:<18} {path}" for name, path in paths.items()]
     return "\n".join(out)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from exabench.errors import UserError
+from exabench.errors import UserError, one_of
 from exabench.workloads.tomlfile import read_toml, resolve_spec, shipped_names
 
 ACTIVATIONS = ("gelu", "swiglu")
@@ -132,7 +132,7 @@ def parse_model(doc: dict[str, Any], where: str) -> ModelSpec:
         raise UserError(f"{where}: kv_heads = {kv_heads} must divide heads = {heads} (1 <= kv_heads <= heads)")
     activation = doc.get("activation", "gelu")
     if activation not in ACTIVATIONS:
-        raise UserError(f"{where}: activation = {activation!r} is not valid; valid: {', '.join(ACTIVATIONS)}")
+        raise UserError(f"{where}: {one_of(activation, ACTIVATIONS, name='activation')}")
     tied = doc.get("tied_embeddings", False)
     if not isinstance(tied, bool):
         raise UserError(f"{where}: tied_embeddings = {tied!r} must be true or false")

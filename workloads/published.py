@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from exabench.errors import UserError
+from exabench.errors import UserError, one_of
 from exabench.workloads.tomlfile import DATA_DIR, read_toml
 
 METRICS = ("step_time_s", "hw_tflops_per_gpu", "model_tflops_per_gpu", "mfu")
@@ -49,7 +49,7 @@ def parse_published(doc: dict[str, Any], where: str) -> list[PublishedRun]:
             raise UserError(f"{where}: run {i}: unknown key {unknown[0]!r}; valid: {', '.join(sorted(RUN_KEYS))}")
         metric = merged.pop("metric", doc.get("metric"))
         if metric not in METRICS:
-            raise UserError(f"{where}: run {i}: metric {metric!r} is not valid; valid: {', '.join(METRICS)}")
+            raise UserError(f"{where}: run {i}: {one_of(metric, METRICS, name='metric')}")
         try:
             runs.append(PublishedRun(
                 id=str(merged.pop("id")), source=str(doc["source"]), model=str(merged.pop("model")),

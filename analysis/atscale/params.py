@@ -73,7 +73,7 @@ def check(name: str, value: Any, where: str = "") -> float:
     """``value`` as a float if it is valid for parameter ``name``; a one-line UserError otherwise."""
     rule = SPEC[name][4]
     text, ok = RULES[rule]
-    label = f"{where}{name}" if where else f"--{name.replace('_', '-')}"
+    label = f"{where}{name}"
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or not ok(value):
         raise UserError(f"{label} = {value!r} is not valid; must be {text}")
     return float(value)

@@ -2,17 +2,61 @@
 
 Rank order is Megatron's: TP varies fastest, then CP, then DP (EP is carved out of DP), then
 PP, so a TP group sits inside a node when TP <= GPUs per node, and a DP group's stride is TP*CP.
+
+:class:`LayoutRequest` is what a caller fixes (the CLI's ``--tp 8``, a published run's stated
+settings); the planner fills in the rest (plan.py) and builds a :class:`Layout`. Errors name
+the field first (``tp = 3 must divide ...``), never a CLI flag.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
-from exabench.errors import UserError
+from exabench.errors import UserError, one_of
 from exabench.workloads.models import ModelSpec
 
 PRECISIONS = ("bf16", "fp16", "fp8")
+DEFAULT_PRECISION = "bf16"
 RECOMPUTE = ("none", "selective", "full")
+ZERO_STAGES = (0, 1, 2, 3)
+LAYOUT_TEXT = (("tp", "TP{}"), ("pp", "PP{}"), ("cp", "CP{}"), ("ep", "EP{}"), ("dp", "DP{}"),
+               ("zero", "ZeRO-{}"), ("mbs", "mbs {}"), ("recompute", "{}"), ("precision", "{}"))
+"""How each field reads in a layout's one text (:func:`describe_layout`), in order."""
+
+
+@dataclass(kw_only=True, frozen=True, slots=True)
+class LayoutRequest:
+    """The layout fields a caller fixes; None: chosen by the search (``tp`` ... ``recompute``)
+    or defaulted with the assumption named in the Plan (``seq``, ``global_batch``, framework)."""
+
+    tp: int | None = None
+    pp: int | None = None
+    vp: int | None = None
+    """Virtual pipeline chunks per stage."""
+    cp: int | None = None
+    ep: int | None = None
+    dp: int | None = None
+    """Inferred from the GPUs when tp, pp and cp are fixed."""
+    zero: int | None = None
+    mbs: int | None = None
+    """Sequences per micro-batch."""
+    global_batch: int | None = None
+    """Sequences per optimizer step."""
+    seq: int | None = None
+    """Tokens per sequence (default: the model's)."""
+    precision: str | None = None
+    recompute: str | None = None
+    sequence_parallel: bool | None = None
+    flash_attention: bool | None = None
+    overlap_dp: bool | None = None
+    grad_reduce_bytes: int | None = None
+
+    def given(self) -> dict[str, Any]:
+        """The fixed fields by name (those not None), in field order."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: value for name, value in values.items() if value is not None}
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -31,14 +75,16 @@ class Layout:
     global_batch: int = 1
     """Sequences per optimizer step."""
     seq: int = 2048
-    precision: str = "bf16"
+    precision: str = DEFAULT_PRECISION
     recompute: str = "selective"
     sequence_parallel: bool = True
     """Megatron sequence parallelism with TP (reduce-scatter + all-gather instead of all-reduce)."""
     flash_attention: bool = True
-    """Fused attention (skips the masked half); False: unfused softmax as Megatron ran in 2021-22."""
+    """Fused attention (skips the masked half); False: unfused softmax as Megatron ran in
+    2021-22."""
     overlap_dp: bool = True
-    """Gradient reduce-scatter overlapped with the last backward, parameter all-gather with the next forward."""
+    """Gradient reduce-scatter overlapped with the last backward, parameter all-gather with the
+    next forward."""
     grad_reduce_bytes: int = 4
     """Bytes per gradient element on the wire (Megatron reduces fp32 main grads by default)."""
 
@@ -51,8 +97,21 @@ class Layout:
         return self.global_batch // (self.dp * self.mbs)
 
     def describe(self) -> str:
-        return (f"TP{self.tp} PP{self.pp}" + (f"x{self.vp}" if self.vp > 1 else "") + f" CP{self.cp} EP{self.ep} "
-                f"DP{self.dp} ZeRO-{self.zero} mbs {self.mbs} {self.recompute} {self.precision}")
+        """The one text of a layout, everywhere it is shown:
+        ``TP8 PP16x4 CP1 EP1 DP128 ZeRO-1 mbs 1 selective bf16`` (the recompute setting, then
+        the precision)."""
+        return describe_layout({f.name: getattr(self, f.name) for f in fields(self)})
+
+
+def describe_layout(layout: Mapping[str, Any]) -> str:
+    """:meth:`Layout.describe` of a Plan's ``inputs.layout`` read back from JSON: the same text,
+    without the parts a Plan of another planner version left out. ``PP16x4``: 16 stages of 4
+    virtual chunks each (interleaved), the ``x4`` shown only when interleaving."""
+    vp = layout.get("vp")
+    interleaved = isinstance(vp, int) and not isinstance(vp, bool) and vp > 1
+    parts = [text.format(layout[key]) + (f"x{vp}" if key == "pp" and interleaved else "")
+             for key, text in LAYOUT_TEXT if layout.get(key) is not None]
+    return " ".join(parts)
 
 
 def check_layout(model: ModelSpec, layout: Layout, gpus: int | None = None) -> None:
@@ -61,63 +120,74 @@ def check_layout(model: ModelSpec, layout: Layout, gpus: int | None = None) -> N
     for field in ("tp", "pp", "vp", "cp", "ep", "dp", "mbs", "global_batch", "seq"):
         value = getattr(lo, field)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise UserError(f"--{field.replace('_', '-')} = {value!r} is not valid; must be a positive integer")
-    if lo.zero not in (0, 1, 2, 3):
-        raise UserError(f"--zero = {lo.zero!r} is not valid; valid: 0, 1, 2, 3")
-    if lo.precision not in PRECISIONS:
-        raise UserError(f"--precision = {lo.precision!r} is not valid; valid: {', '.join(PRECISIONS)}")
-    if lo.recompute not in RECOMPUTE:
-        raise UserError(f"--recompute = {lo.recompute!r} is not valid; valid: {', '.join(RECOMPUTE)}")
+            raise UserError(f"{field} = {value!r} is not valid; must be a positive integer")
+    for field, valid in (("zero", ZERO_STAGES), ("precision", PRECISIONS),
+                         ("recompute", RECOMPUTE)):
+        if getattr(lo, field) not in valid:
+            raise UserError(one_of(getattr(lo, field), valid, name=field))
+    _check_model_split(model, lo)
+    if gpus is not None and lo.gpus != gpus:
+        raise UserError(f"dp x tp x pp x cp = {lo.dp} x {lo.tp} x {lo.pp} x {lo.cp} = {lo.gpus} "
+                        f"must equal gpus = {gpus}")
+    if lo.global_batch % (lo.dp * lo.mbs):
+        raise UserError(f"global_batch = {lo.global_batch} must be a multiple of dp x mbs = "
+                        f"{lo.dp} x {lo.mbs} = {lo.dp * lo.mbs}")
+
+
+def _check_model_split(model: ModelSpec, lo: Layout) -> None:
+    """The degrees the model's shape allows: heads and FFN over TP, layers over PP and VP, the
+    sequence over CP, experts over EP."""
     if model.heads % lo.tp:
-        raise UserError(f"--tp = {lo.tp} must divide the {model.heads} attention heads of {model.name}; "
-                        f"valid: {', '.join(str(d) for d in divisors(model.heads) if d <= 64)}")
+        valid = ", ".join(str(d) for d in divisors(model.heads) if d <= 64)
+        raise UserError(f"tp = {lo.tp} must divide the {model.heads} attention heads of "
+                        f"{model.name}; valid: {valid}")
     if lo.tp > model.kv_heads and lo.tp % model.kv_heads:
-        raise UserError(f"--tp = {lo.tp} must divide or be a multiple of kv_heads = {model.kv_heads}")
+        raise UserError(f"tp = {lo.tp} must divide or be a multiple of kv_heads = {model.kv_heads}")
     ffn = model.moe.expert_ffn_hidden if model.moe else model.ffn_hidden
     if model.ffn_hidden % lo.tp or ffn % lo.tp:
-        raise UserError(f"--tp = {lo.tp} must divide ffn_hidden = {model.ffn_hidden}" + (f" and expert_ffn_hidden = {ffn}" if model.moe else ""))
+        raise UserError(f"tp = {lo.tp} must divide ffn_hidden = {model.ffn_hidden}"
+                        + (f" and expert_ffn_hidden = {ffn}" if model.moe else ""))
     if lo.pp > model.layers:
-        raise UserError(f"--pp = {lo.pp} exceeds the {model.layers} layers of {model.name}")
+        raise UserError(f"pp = {lo.pp} exceeds the {model.layers} layers of {model.name}")
     if lo.vp > 1 and (lo.pp == 1 or -(-model.layers // lo.pp) < lo.vp):
-        raise UserError(f"--vp = {lo.vp} needs --pp > 1 and at least {lo.vp} layers per stage "
+        raise UserError(f"vp = {lo.vp} needs pp > 1 and at least {lo.vp} layers per stage "
                         f"({model.layers} layers on {lo.pp} stages)")
     if lo.cp > 1 and lo.seq % (2 * lo.cp):
-        raise UserError(f"--cp = {lo.cp}: the sequence {lo.seq} must split into 2 x cp = {2 * lo.cp} equal chunks")
+        raise UserError(f"cp = {lo.cp}: the sequence {lo.seq} must split into 2 x cp = {2 * lo.cp} "
+                        "equal chunks")
     if model.moe is None and lo.ep != 1:
-        raise UserError(f"--ep = {lo.ep} needs a mixture-of-experts model; {model.name} is dense (use --ep 1)")
+        raise UserError(f"ep = {lo.ep} needs a mixture-of-experts model; {model.name} is dense "
+                        "(use ep = 1)")
     if model.moe is not None:
         if model.moe.experts % lo.ep:
-            raise UserError(f"--ep = {lo.ep} must divide the {model.moe.experts} experts of {model.name}")
+            raise UserError(f"ep = {lo.ep} must divide the {model.moe.experts} experts of "
+                            f"{model.name}")
         if (lo.dp * lo.cp) % lo.ep:
-            raise UserError(f"--ep = {lo.ep} must divide dp x cp = {lo.dp * lo.cp} (experts are spread over data-parallel ranks)")
-    if gpus is not None and lo.gpus != gpus:
-        raise UserError(f"dp x tp x pp x cp = {lo.dp} x {lo.tp} x {lo.pp} x {lo.cp} = {lo.gpus} must equal --gpus {gpus}")
-    if lo.global_batch % (lo.dp * lo.mbs):
-        raise UserError(f"--global-batch = {lo.global_batch} must be a multiple of dp x mbs = {lo.dp} x {lo.mbs} = {lo.dp * lo.mbs}")
+            raise UserError(f"ep = {lo.ep} must divide dp x cp = {lo.dp * lo.cp} "
+                            "(experts are spread over data-parallel ranks)")
 
 
 def divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def check_fixed(model: ModelSpec, fixed: dict, gpus: int, base: Layout) -> None:
-    """Check the layout options a user fixed, before searching the rest: a wrong one is named."""
-    from dataclasses import replace
-
-    probe = {k: fixed[k] for k in ("tp", "pp", "cp", "ep", "dp", "mbs", "zero", "recompute") if k in fixed}
-    if "vp" in fixed and "pp" in fixed:
-        probe["vp"] = fixed["vp"]
+def check_fixed(model: ModelSpec, request: LayoutRequest, gpus: int, base: Layout) -> None:
+    """Check the layout fields a caller fixed, before searching the rest: a wrong one is named."""
+    probe = {k: v for k, v in request.given().items()
+             if k in ("tp", "pp", "cp", "ep", "dp", "mbs", "zero", "recompute")}
+    if request.vp is not None and request.pp is not None:
+        probe["vp"] = request.vp
     if model.moe is not None and "ep" in probe and "dp" not in probe:
-        probe["dp"] = probe["ep"]  # EP's divisibility by dp x cp is checked against the real dp in the search
+        probe["dp"] = probe["ep"]  # EP's divisibility by dp x cp: against the real dp in the search
     lo = replace(base, **probe)
     lo = replace(lo, global_batch=lo.dp * lo.mbs)
     check_layout(model, lo)
-    dims = [k for k in ("tp", "pp", "cp", "dp") if k in fixed]
+    degrees = {k: v for k, v in request.given().items() if k in ("tp", "pp", "cp", "dp")}
     product = 1
-    for k in dims:
-        product *= fixed[k]
-    if len(dims) == 4 and product != gpus:
-        raise UserError(f"dp x tp x pp x cp = {fixed['dp']} x {fixed['tp']} x {fixed['pp']} x {fixed['cp']} = {product} "
-                        f"must equal --gpus {gpus}")
+    for degree in degrees.values():
+        product *= degree
+    if len(degrees) == 4 and product != gpus:
+        raise UserError(f"dp x tp x pp x cp = {request.dp} x {request.tp} x {request.pp} x "
+                        f"{request.cp} = {product} must equal gpus = {gpus}")
     if gpus % product:
-        raise UserError(f"{' x '.join(dims)} = {product} must divide --gpus {gpus}")
+        raise UserError(f"{' x '.join(degrees)} = {product} must divide gpus = {gpus}")

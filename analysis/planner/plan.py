@@ -15,14 +15,15 @@ from typing import Any
 
 from exabench.analysis.atscale.sections import scale_sections
 from exabench.analysis.planner.flops import active_matmul_params, total_params
-from exabench.analysis.planner.layout import Layout, check_fixed, check_layout
+from exabench.analysis.planner.layout import Layout, LayoutRequest, check_fixed, check_layout
 from exabench.analysis.planner.search import SEARCHED, search, why_best
 from exabench.analysis.planner.step import Context, evaluate
 from exabench.documents.plan import SCHEMA, Plan
 from exabench.errors import UserError
 
 DEFAULT_BATCH_TOKENS = 2**24
-"""Assumed tokens per step when --global-batch is absent: Llama 3 405B's 16M (Dubey et al. 2024, Table 4)."""
+"""Assumed tokens per step when no global batch is given: Llama 3 405B's 16M (Dubey et al.
+2024, Table 4)."""
 CHINCHILLA_TOKENS_PER_PARAM = 20
 MFU_CONVENTION = ("MFU = model FLOPs per token (6N + 12 L H Q T, PaLM appendix B; N = matrix parameters a token "
                   "goes through incl. the output layer, attention without causal halving) x tokens/s / "
@@ -33,49 +34,58 @@ FRAMEWORK = {"sequence_parallel": "Megatron-LM sequence parallelism with TP (Kor
              "grad_reduce_bytes": "fp32 main-gradient reduction (Megatron default)"}
 
 
-def base_layout(model: Any, options: dict[str, Any]) -> tuple[Layout, list[dict[str, Any]]]:
-    """Layout defaults and the assumptions they are, overridden by ``options``."""
-    seq = options.get("seq") or model.seq_len
+def base_layout(model: Any, request: LayoutRequest) -> tuple[Layout, list[dict[str, Any]]]:
+    """The layout ``request`` fixes over the defaults, and the assumptions those defaults are."""
+    seq = request.seq or model.seq_len
     assumptions = []
-    if "seq" not in options:
-        assumptions.append({"name": "seq", "value": seq, "kind": "published", "source": f"model {model.name}: {model.source}"})
-    batch = options.get("global_batch") or max(1, round(DEFAULT_BATCH_TOKENS / seq))
-    if "global_batch" not in options:
-        assumptions.append({"name": "global_batch", "value": batch, "kind": "assumed",
-                            "source": "16M tokens per step, as Llama 3 405B (Dubey et al. 2024, Table 4)"})
+    if request.seq is None:
+        assumptions.append({"name": "seq", "value": seq, "kind": "published",
+                            "source": f"model {model.name}: {model.source}"})
+    batch = request.global_batch or max(1, round(DEFAULT_BATCH_TOKENS / seq))
+    if request.global_batch is None:
+        assumptions.append({"name": "global_batch", "value": batch, "kind": "assumed", "source":
+                            "16M tokens per step, as Llama 3 405B (Dubey et al. 2024, Table 4)"})
     for key, why in FRAMEWORK.items():
-        if key not in options:
-            assumptions.append({"name": key, "value": getattr(Layout, key), "kind": "assumed", "source": why})
-    fields = {k: v for k, v in options.items() if k in Layout.__dataclass_fields__ and v is not None}
-    fields.update(seq=seq, global_batch=batch)
-    return Layout(**fields), assumptions
+        if getattr(request, key) is None:
+            assumptions.append({"name": key, "value": getattr(Layout, key), "kind": "assumed",
+                                "source": why})
+    return replace(Layout(), **{**request.given(), "seq": seq, "global_batch": batch}), assumptions
 
 
-def choose_layouts(ctx: Context, gpus: int, options: dict[str, Any], top: int = 1) -> tuple[list[tuple[Layout, dict]], list[str], list[dict]]:
-    """The given layout (checked) or the best ``top`` found by the search; and which fields were searched."""
-    base, assumptions = base_layout(ctx.model, options)
-    fixed = {k: options[k] for k in (*SEARCHED, "dp") if options.get(k) is not None}
-    check_fixed(ctx.model, fixed, gpus, base)
-    if "dp" not in fixed and all(k in fixed for k in ("tp", "pp", "cp")):
-        denom = fixed["tp"] * fixed["pp"] * fixed["cp"]
+def choose_layouts(ctx: Context, gpus: int, request: LayoutRequest,
+                   top: int = 1) -> tuple[list[tuple[Layout, dict]], list[str], list[dict]]:
+    """The given layout (checked) or the best ``top`` found by the search; and which fields
+    were searched."""
+    base, assumptions = base_layout(ctx.model, request)
+    check_fixed(ctx.model, request, gpus, base)
+    tp, pp, cp = request.tp, request.pp, request.cp
+    if request.dp is None and tp and pp and cp:  # dp follows from the GPUs
+        denom = tp * pp * cp
         if gpus % denom:
-            raise UserError(f"--gpus {gpus} is not divisible by tp x pp x cp = {denom}; dp would not be an integer")
-        fixed["dp"] = gpus // denom
-    searched = [k for k in SEARCHED if k not in fixed and not (k == "ep" and ctx.model.moe is None)]
+            raise UserError(f"gpus = {gpus} is not divisible by tp x pp x cp = {denom}; "
+                            "dp would not be an integer")
+        request = replace(request, dp=gpus // denom)
+    searched = [k for k in SEARCHED
+                if getattr(request, k) is None and not (k == "ep" and ctx.model.moe is None)]
     if not searched:
-        lo = replace(base, **{k: v for k, v in fixed.items()})
+        lo = replace(base, dp=request.dp)
         check_layout(ctx.model, lo, gpus)
         result = evaluate(ctx, lo)
         if not result["memory"]["fits"]:
             mem = result["memory"]
-            raise UserError(f"layout {lo.describe()} needs {mem['gib_per_gpu']:.1f} GiB per GPU; {ctx.profile.name} has "
-                            f"{mem['capacity_gib']:.0f} GiB (try --recompute full, a higher --zero, or more --tp/--pp)")
+            raise UserError(f"layout {lo.describe()} needs {mem['gib_per_gpu']:.1f} GiB per GPU; "
+                            f"{ctx.profile.name} has {mem['capacity_gib']:.0f} GiB (try full "
+                            "recompute, a higher ZeRO stage, or more tensor or pipeline parallelism)")
         return [(lo, result)], [], assumptions
-    ranked = search(ctx, gpus, fixed, base, top=top)
+    ranked = search(ctx, gpus, request, base, top=top)
     if not ranked:
+        fixed = ", ".join(f"{k} = {v}" for k, v in request.given().items()
+                          if k in (*SEARCHED, "dp"))
+        hint = (_count_hint(ctx, gpus)
+                or "try more GPUs, a larger global batch or fewer fixed options")
         raise UserError(f"no layout of {ctx.model.name} on {gpus} x {ctx.profile.name} fits in "
-                        f"{ctx.capacity_gib:.0f} GiB per GPU with {', '.join(f'--{k} {v}' for k, v in fixed.items()) or 'any settings'} "
-                        f"and --global-batch {base.global_batch}; {_count_hint(ctx, gpus) or 'try more GPUs, a larger --global-batch or fewer fixed options'}")
+                        f"{ctx.capacity_gib:.0f} GiB per GPU with {fixed or 'any settings'} and "
+                        f"global_batch = {base.global_batch}; {hint}")
     return ranked, searched, assumptions
 
 
@@ -86,7 +96,8 @@ def _count_hint(ctx: Context, gpus: int) -> str | None:
     best = usable_gpus(node, gpus)
     if best is None or best == gpus:
         return None
-    return f"{gpus:,} GPUs split no power-of-two batch evenly: try --gpus {best} ({node} x {best // node:,})"
+    return (f"{gpus:,} GPUs split no power-of-two batch evenly: try {best:,} GPUs "
+            f"({node} x {best // node:,})")
 
 
 def usable_gpus(gpus_per_node: int, gpus: int) -> int | None:
@@ -139,10 +150,11 @@ def plan_document(ctx: Context, lo: Layout, result: dict[str, Any], *, gpus: int
     return doc
 
 
-def build_plan(*, context: Context, gpus: int, options: dict[str, Any], tokens: float | None = None,
+def build_plan(*, context: Context, gpus: int, request: LayoutRequest, tokens: float | None = None,
                top: int = 1) -> list[Plan]:
-    """Plans for the given options: one (``top=1``, what ``plan`` prints) or the best ``top`` (``search``)."""
-    ranked, searched, assumptions = choose_layouts(context, gpus, options, top=max(top, 2))
+    """Plans for the fixed layout fields of ``request``: one (``top=1``, what ``plan`` prints)
+    or the best ``top`` (``search``)."""
+    ranked, searched, assumptions = choose_layouts(context, gpus, request, top=max(top, 2))
     why = why_best(ranked) if searched else None  # against the runner-up, even when one plan is asked for
     return [plan_document(context, lo, result, gpus=gpus, tokens=tokens, searched=searched,
                           assumptions=assumptions, why=why if i == 0 else None)

@@ -19,11 +19,15 @@ and dollars per million tokens at the cluster's TCO ($/GPU-h / (3,600 x tokens/s
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
+from exabench.analysis.atscale.sections import scale_sections
 from exabench.analysis.planner.flops import total_params
+from exabench.analysis.planner.layout import DEFAULT_PRECISION, Layout, LayoutRequest
 from exabench.analysis.planner.plan import (
     CHINCHILLA_TOKENS_PER_PARAM,
+    base_layout,
     choose_layouts,
     plan_document,
 )
@@ -57,36 +61,38 @@ def curve_points(max_gpus: int, points: int, node: int, min_gpus: int = 8) -> li
     return chosen
 
 
-def best_at(ctx: Context, gpus: int, options: dict[str, Any]) -> tuple[Any, dict[str, Any], dict[str, Any]] | None:
-    """(layout, evaluation, options used) of the best layout at ``gpus``; None when nothing fits."""
-    opts = dict(options)
+def best_at(ctx: Context, gpus: int,
+            request: LayoutRequest) -> tuple[Layout, dict[str, Any], LayoutRequest] | None:
+    """(layout, evaluation, request used) of the best layout at ``gpus``; None when nothing
+    fits. A global batch the request leaves open is doubled until one fits (at most
+    ``MAX_BATCH_DOUBLINGS`` times)."""
+    tried = request
     for _ in range(MAX_BATCH_DOUBLINGS + 1):
         try:
-            [(lo, result)], _, _ = choose_layouts(ctx, gpus, opts, top=1)
-            return lo, result, opts
+            [(lo, result)], _, _ = choose_layouts(ctx, gpus, tried, top=1)
+            return lo, result, tried
         except UserError:
-            if "global_batch" in options:
+            if request.global_batch is not None:
                 return None
-            from exabench.analysis.planner.plan import base_layout
-
-            batch = opts.get("global_batch") or base_layout(ctx.model, opts)[0].global_batch
-            opts = {**opts, "global_batch": batch * 2}
+            batch = tried.global_batch or base_layout(ctx.model, tried)[0].global_batch
+            tried = replace(tried, global_batch=batch * 2)
     return None
 
 
 def scaling_curve(ctx: Context, *, points: int = 20, max_gpus: int | None = None, min_gpus: int = 8,
-                  options: dict[str, Any] | None = None, tokens: float | None = None) -> list[dict[str, Any]]:
-    """One row per GPU count: the best layout there and what it delivers."""
-    from exabench.analysis.atscale.sections import scale_sections
-
-    options = {"precision": "bf16", "mbs": 1, **(options or {})}
+                  request: LayoutRequest | None = None,
+                  tokens: float | None = None) -> list[dict[str, Any]]:
+    """One row per GPU count: the best layout there and what it delivers (micro-batch 1 and
+    bf16 unless ``request`` fixes them)."""
+    request = request or LayoutRequest()
+    request = replace(request, precision=request.precision or DEFAULT_PRECISION, mbs=request.mbs or 1)
     max_gpus = max_gpus or ctx.cluster.gpus
     if points < 2:
-        raise UserError(f"--points {points} is not valid; must be >= 2")
+        raise UserError(f"points = {points} is not valid; must be >= 2")
     rows: list[dict[str, Any]] = []
     budget = tokens or CHINCHILLA_TOKENS_PER_PARAM * total_params(ctx.model)
     for gpus in curve_points(max_gpus, points, ctx.cluster.nvlink_domain, min_gpus):
-        found = best_at(ctx, gpus, options)
+        found = best_at(ctx, gpus, request)
         if found is None:
             rows.append({"gpus": gpus, "layout": None, "fits": False})
             continue
@@ -97,7 +103,7 @@ def scaling_curve(ctx: Context, *, points: int = 20, max_gpus: int | None = None
         usd_h = sections["cost"]["usd_per_gpu_hour"]
         rows.append({
             "gpus": gpus, "layout": lo.describe(), "fits": True, "global_batch": lo.global_batch,
-            "batch_doubled": used.get("global_batch") != options.get("global_batch"),
+            "batch_doubled": used.global_batch != request.global_batch,
             "tokens_per_s": rate * gpus, "tokens_per_s_per_gpu": rate, "mfu": result["mfu"],
             "efficiency": None, "goodput": goodput,
             "usd_per_million_tokens": usd_h / (3600.0 * rate * goodput) * 1e6,
@@ -111,17 +117,17 @@ def scaling_curve(ctx: Context, *, points: int = 20, max_gpus: int | None = None
     return rows
 
 
-def gpus_for_days(ctx: Context, *, days: float, tokens: float, options: dict[str, Any],
+def gpus_for_days(ctx: Context, *, days: float, tokens: float, request: LayoutRequest,
                   max_gpus: int | None = None) -> dict[str, Any]:
     """The fewest GPUs (of ``gpu_counts``) whose best plan trains ``tokens`` within ``days``
     (wall time, goodput included); the Plan at that size with ``inputs.target_days``."""
     if not days > 0:
-        raise UserError(f"--days {days!r} is not valid; must be > 0")
+        raise UserError(f"days = {days!r} is not valid; must be > 0")
     max_gpus = max_gpus or ctx.cluster.gpus
     grid = gpu_counts(ctx.cluster.nvlink_domain, max_gpus, ctx.cluster.nvlink_domain)
 
     def plan_at(gpus: int) -> dict[str, Any] | None:
-        found = best_at(ctx, gpus, options)
+        found = best_at(ctx, gpus, request)
         if found is None:
             return None
         lo, result, _ = found

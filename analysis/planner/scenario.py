@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from exabench.analysis.measured import load_measured, profile_from_run
+from exabench.analysis.planner.layout import LayoutRequest
 from exabench.analysis.planner.plan import build_plan
 from exabench.analysis.planner.step import Context
 from exabench.errors import UserError
@@ -70,7 +71,8 @@ def default_scenario_plan(run_doc: dict[str, Any] | None) -> dict[str, Any]:
     ctx = Context(load_model(MODEL), profile, load_cluster(CLUSTER))
     if basis["basis"] == "measured":
         ctx.run_doc = run_doc  # type: ignore[attr-defined]  # measured GPU power for the power model
-    [plan] = build_plan(context=ctx, gpus=GPUS, options={"precision": "bf16", "global_batch": GLOBAL_BATCH}, tokens=TOKENS)
+    [plan] = build_plan(context=ctx, gpus=GPUS, tokens=TOKENS,
+                        request=LayoutRequest(precision="bf16", global_batch=GLOBAL_BATCH))
     plan["inputs"]["scenario"] = {
         "name": "Llama-3-405B-scale pre-training on colossus-100k", "model": MODEL, "cluster": CLUSTER,
         "tokens": TOKENS, "tokens_source": "Llama 3: 15.6T tokens (Dubey et al. 2024)", "gpus": GPUS,

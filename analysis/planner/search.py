@@ -16,7 +16,7 @@ import heapq
 from dataclasses import replace
 from typing import Any
 
-from exabench.analysis.planner.layout import Layout, check_layout, divisors
+from exabench.analysis.planner.layout import Layout, LayoutRequest, check_layout, divisors
 from exabench.analysis.planner.step import Context, evaluate, fits
 from exabench.errors import UserError
 
@@ -24,33 +24,38 @@ SEARCHED = ("tp", "pp", "vp", "cp", "ep", "mbs", "zero", "recompute")
 MIN_CP_TOKENS = 1024
 
 
-def _choices(ctx: Context, gpus: int, fixed: dict[str, Any], seq: int) -> dict[str, list[int]]:
+def _one_or(fixed: Any, choices: list[Any]) -> list[Any]:
+    return choices if fixed is None else [fixed]
+
+
+def _choices(ctx: Context, request: LayoutRequest, seq: int) -> dict[str, list[int]]:
     model = ctx.model
     node = ctx.cluster.nvlink_domain
-    tp = [fixed["tp"]] if "tp" in fixed else [d for d in divisors(model.heads) if d <= node]
-    cp = [fixed["cp"]] if "cp" in fixed else [c for c in (1, 2, 4, 8, 16, 32) if seq % (2 * c) == 0 and seq // c >= MIN_CP_TOKENS or c == 1]
+    cps = [c for c in (1, 2, 4, 8, 16, 32)
+           if c == 1 or seq % (2 * c) == 0 and seq // c >= MIN_CP_TOKENS]
     experts = model.moe.experts if model.moe else 1
-    ep = [fixed["ep"]] if "ep" in fixed else [e for e in divisors(experts) if e <= 64]
-    return {"tp": tp, "cp": cp, "ep": ep,
-            "mbs": [fixed["mbs"]] if "mbs" in fixed else [1, 2, 4, 8],
-            "vp": [fixed["vp"]] if "vp" in fixed else [1, 2, 3, 4, 6, 8]}
+    return {"tp": _one_or(request.tp, [d for d in divisors(model.heads) if d <= node]),
+            "cp": _one_or(request.cp, cps),
+            "ep": _one_or(request.ep, [e for e in divisors(experts) if e <= 64]),
+            "mbs": _one_or(request.mbs, [1, 2, 4, 8]),
+            "vp": _one_or(request.vp, [1, 2, 3, 4, 6, 8])}
 
 
-def candidates(ctx: Context, gpus: int, fixed: dict[str, Any], base: Layout) -> list[Layout]:
+def candidates(ctx: Context, gpus: int, request: LayoutRequest, base: Layout) -> list[Layout]:
     """Every layout shape (before recompute/ZeRO) that passes the layout checks."""
-    ch = _choices(ctx, gpus, fixed, base.seq)
+    ch = _choices(ctx, request, base.seq)
     out = []
     for tp in ch["tp"]:
         for cp in ch["cp"]:
             if gpus % (tp * cp):
                 continue
             rest = gpus // (tp * cp)
-            pps = [fixed["pp"]] if "pp" in fixed else [p for p in divisors(rest) if p <= ctx.model.layers]
+            pps = _one_or(request.pp, [p for p in divisors(rest) if p <= ctx.model.layers])
             for pp in pps:
                 if rest % pp:
                     continue
                 dp = rest // pp
-                if "dp" in fixed and fixed["dp"] != dp:
+                if request.dp is not None and request.dp != dp:
                     continue
                 for vp in (ch["vp"] if pp > 1 else [1]):
                     for mbs in ch["mbs"]:
@@ -64,18 +69,20 @@ def candidates(ctx: Context, gpus: int, fixed: dict[str, Any], base: Layout) -> 
     return out
 
 
-def _settings(fixed: dict[str, Any]) -> list[tuple[str, int]]:
-    recomputes = [fixed["recompute"]] if "recompute" in fixed else ["none", "selective", "full"]
-    zeros = [fixed["zero"]] if "zero" in fixed else [1, 2, 3]
+def _settings(request: LayoutRequest) -> list[tuple[str, int]]:
+    recomputes = _one_or(request.recompute, ["none", "selective", "full"])
+    zeros = _one_or(request.zero, [1, 2, 3])
     return [(r, z) for r in recomputes for z in zeros]
 
 
-def search(ctx: Context, gpus: int, fixed: dict[str, Any], base: Layout, top: int = 10) -> list[tuple[Layout, dict[str, Any]]]:
-    """The ``top`` feasible layouts, fastest first, each with its evaluation (memory included)."""
-    settings = _settings(fixed)
+def search(ctx: Context, gpus: int, request: LayoutRequest, base: Layout,
+           top: int = 10) -> list[tuple[Layout, dict[str, Any]]]:
+    """The ``top`` feasible layouts, fastest first, each with its evaluation (memory included);
+    the fields ``request`` fixes are kept, the rest searched."""
+    settings = _settings(request)
     best: list[tuple[float, int, Layout]] = []
     counter = 0
-    for shape in candidates(ctx, gpus, fixed, base):
+    for shape in candidates(ctx, gpus, request, base):
         tried_recompute = set()
         for recompute, zero in settings:
             if recompute in tried_recompute:

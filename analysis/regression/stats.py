@@ -34,7 +34,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from exabench.errors import UserError
+from exabench.errors import UserError, one_of
 
 VERDICTS = ("regressed", "improved", "unchanged", "inconclusive")
 LOWER, HIGHER = "lower", "higher"
@@ -57,11 +57,11 @@ class Gate:
 
     def __post_init__(self) -> None:
         if not 0 < self.alpha < 1:
-            raise UserError(f"alpha {self.alpha!r} is not valid; valid: a number in (0, 1), e.g. 0.01")
+            raise UserError(one_of(self.alpha, "a number in (0, 1), e.g. 0.01", name="alpha"))
         if not 0 <= self.threshold < 10:
-            raise UserError(f"threshold {self.threshold * 100:g} % is not valid; valid: 0 to 1000 %")
+            raise UserError(one_of(self.threshold, "a fraction from 0 to 10 (0 to 1000 %)", name="threshold"))
         if not self.max_cv > 0:
-            raise UserError(f"max_cv {self.max_cv!r} is not valid; valid: a positive fraction, e.g. 0.1")
+            raise UserError(one_of(self.max_cv, "a positive fraction, e.g. 0.1", name="max_cv"))
         assert self.resamples >= 100, self.resamples
 
 

@@ -26,7 +26,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from exabench.analysis.regression.stats import Gate
-from exabench.errors import UserError
+from exabench.errors import UserError, one_of
 
 TOP_KEYS = ("threshold", "max_cv", "override")
 OVERRIDE_KEYS = ("suite", "name", "params", "threshold", "max_cv")
@@ -70,13 +70,13 @@ class Rules:
 
 def _percent(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1000:
-        raise UserError(f"{where} = {value!r} is not valid; valid: a percentage from 0 to 1000, e.g. 5")
+        raise UserError(one_of(value, "a percentage from 0 to 1000, e.g. 5", name=where))
     return float(value)
 
 
 def _glob(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value:
-        raise UserError(f"{where} = {value!r} is not valid; valid: a non-empty glob, e.g. \"gemm_*\"")
+        raise UserError(one_of(value, 'a non-empty glob, e.g. "gemm_*"', name=where))
     return value
 
 

@@ -27,7 +27,7 @@ from exabench.analysis.planner.flops import (
     total_params,
 )
 from exabench.analysis.planner.memory import GIB, RESERVED_GIB
-from exabench.errors import UserError
+from exabench.errors import UserError, one_of
 from exabench.workloads.models import ModelSpec
 from exabench.workloads.profile import HardwareProfile
 
@@ -46,7 +46,7 @@ class Serving:
 
     def __post_init__(self) -> None:
         if self.precision not in WEIGHT_BYTES:
-            raise UserError(f"--precision {self.precision!r} is not valid; valid: {', '.join(WEIGHT_BYTES)}")
+            raise UserError(one_of(self.precision, tuple(WEIGHT_BYTES), name="precision"))
         self.profile.peak_flops(self.precision)
 
     @property
@@ -111,7 +111,7 @@ def default_tp(model: ModelSpec, profile: HardwareProfile, node: int, context: i
         if Serving(model=model, profile=profile, tp=tp, precision=precision).max_batch(context) >= 1:
             return tp
     raise UserError(f"{model.name} does not fit on {node} x {profile.name} at {precision} with a {context}-token "
-                    f"context; try --precision fp8 or a shorter --prompt/--output")
+                    f"context; try fp8 precision or a shorter prompt or output")
 
 
 def batch_table(s: Serving, prompt: int, output: int) -> list[dict[str, Any]]:
@@ -129,15 +129,15 @@ def batch_table(s: Serving, prompt: int, output: int) -> list[dict[str, Any]]:
 
 def capacity(s: Serving, *, prompt: int, output: int, rate: float, tpot_ms: float) -> dict[str, Any]:
     """GPUs for ``rate`` requests/s at a TPOT target: the largest batch that meets it, then replicas."""
-    for name, value in (("--prompt", prompt), ("--output", output), ("--rate", rate), ("--tpot-ms", tpot_ms)):
+    for name, value in (("prompt", prompt), ("output", output), ("rate", rate), ("tpot_ms", tpot_ms)):
         if not value > 0:
-            raise UserError(f"{name} {value!r} is not valid; must be > 0")
+            raise UserError(f"{name} = {value!r} is not valid; must be > 0")
     table = batch_table(s, prompt, output)
     ok = [r for r in table if r["tpot_ms"] <= tpot_ms]
     if not ok:
         best = table[0]["tpot_ms"] if table else float("nan")
-        raise UserError(f"no batch meets --tpot-ms {tpot_ms:g} with tp {s.tp} (batch 1 takes {best:.1f} ms); "
-                        f"raise --tpot-ms or --tp")
+        raise UserError(f"no batch meets tpot_ms = {tpot_ms:g} with tp = {s.tp} (batch 1 takes "
+                        f"{best:.1f} ms); raise tpot_ms or tp")
     pick = ok[-1]
     step = pick["tpot_ms"] / 1e3
     prefill = s.prefill_s_per_token(prompt)

@@ -6,9 +6,14 @@ source says so); out-of-range values exit 2 with one line. Not a command module.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import click
+
+from exabench.analysis.atscale.params import SPEC, check
+from exabench.analysis.planner.comm import Fabric
+from exabench.commands._planning import flag_names
 
 # option name -> (parameter in scaleparams.SPEC, help)
 ECONOMICS = {
@@ -28,36 +33,24 @@ def economics_options(fn: Callable) -> Callable:
     return fn
 
 
-def apply_economics(context: Any, options: dict[str, Any]) -> None:
-    """Write the given overrides into the context's cluster (validated; exit 2 on a bad value)."""
-    from dataclasses import replace
-
-    from exabench.analysis.atscale.params import SPEC, check
-    from exabench.analysis.planner.comm import Fabric
-
+def apply_economics(context: Any, overrides: dict[str, Any]) -> None:
+    """Write the given overrides into the context's cluster (validated; exit 2 on a bad value,
+    naming the flag)."""
     cluster = context.cluster
     sections = {"power": dict(cluster.power), "price": dict(cluster.price), "reliability": dict(cluster.reliability)}
     sources = dict(cluster.sources)
     for name, (param, _) in ECONOMICS.items():
-        value = options.get(name)
+        value = overrides.get(name)
         if value is None:
             continue
         flag = f"--{name.replace('_', '-')}"
-        _check(check, param, value, flag)
+        with flag_names({param: flag}):
+            check(param, value)
         section = SPEC[param][0]
         sections[section][param] = float(value)
         sources[section] = f"{flag} {value:g} given on the command line; {sources.get(section, '')}".rstrip("; ")
     context.cluster = replace(cluster, sources=sources, **sections)
     context.fabric = Fabric(context.profile, context.cluster)
-
-
-def _check(check: Callable, param: str, value: float, flag: str) -> None:
-    from exabench.errors import UserError
-
-    try:
-        check(param, value, "")
-    except UserError as error:
-        raise UserError(str(error).replace(f"--{param.replace('_', '-')}", flag)) from None
 
 
 def attach_run(context: Any, hardware: str | None) -> None:

@@ -3,14 +3,20 @@ with the best layout at each size; the fabric it needs and the collective bandwi
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from typing import Any
 
 import click
 
+from exabench.analysis.planner.fabric import size_fabric
+from exabench.analysis.planner.layout import LayoutRequest
+from exabench.analysis.planner.scale import scaling_curve
 from exabench.commands._atscale import apply_economics, attach_run, economics_options
-from exabench.commands._planning import MAX_GPUS, fmt_si, parse_tokens
+from exabench.commands._planning import PlanTarget, flag_names, parse_tokens, resolve
+from exabench.reports.terminal import scale_text
+from exabench.workloads.clusters import MAX_GPUS
 
 FIELDS = ("gpus", "layout", "global_batch", "tokens_per_s", "tokens_per_s_per_gpu", "mfu", "efficiency", "goodput",
           "days", "gpu_hours", "usd_per_million_tokens", "facility_mw")
@@ -42,24 +48,20 @@ def command(model: str, cluster: str, hardware: str | None, points: int, min_gpu
       exabench scale --model llama3-70b --cluster meta-24k-roce --points 10 --format csv
       exabench scale --model gpt3-175b --cluster colossus-100k --pue 1.3 --format json
     """
-    from exabench.analysis.planner.fabric import size_fabric
-    from exabench.analysis.planner.scale import scaling_curve
-    from exabench.commands._planning import resolve
-
-    budget = parse_tokens(tokens)
-    options = {"model": model, "cluster": cluster, "hardware": hardware, "precision": precision,
-               "global_batch": global_batch}
-    context, gpus, layout, _ = resolve(options)
-    attach_run(context, hardware)
-    apply_economics(context, economics)
-    rows = scaling_curve(context, points=points, max_gpus=max_gpus or gpus, min_gpus=min_gpus, options=layout, tokens=budget)
-    fabric = size_fabric(context.cluster, max_gpus or gpus).as_dict()
+    target = PlanTarget(model=model, cluster=cluster, hardware=hardware, tokens=parse_tokens(tokens))
+    request = LayoutRequest(precision=precision, global_batch=global_batch)
+    with flag_names():
+        context = resolve(target, request).context
+        attach_run(context, hardware)
+        apply_economics(context, economics)
+        end = max_gpus or context.cluster.gpus
+        rows = scaling_curve(context, points=points, max_gpus=end, min_gpus=min_gpus, request=request,
+                             tokens=target.tokens)
+    fabric = size_fabric(context.cluster, end).as_dict()
     if fmt == "json":
         click.echo(json.dumps({"model": context.model.name, "cluster": context.cluster.name,
                                "hardware": context.profile.name, "rows": rows, "fabric": fabric}, indent=2, default=str))
     elif fmt == "csv":
-        import csv
-
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n", extrasaction="ignore")
         writer.writeheader()
@@ -67,24 +69,4 @@ def command(model: str, cluster: str, hardware: str | None, points: int, min_gpu
             writer.writerow({k: row.get(k) for k in FIELDS})
         click.echo(out.getvalue(), nl=False)
     else:
-        click.echo(render(context, rows, fabric))
-
-
-def render(context: Any, rows: list[dict[str, Any]], fabric: dict[str, Any]) -> str:
-    budget = next((r["tokens"] for r in rows if r.get("fits")), None)
-    lines = [f"exabench scale: {context.model.name} on {context.profile.name}, cluster {context.cluster.name}"
-             + (f", {fmt_si(budget)} tokens" if budget else ""),
-             f"{'GPUs':>7}  {'layout':<50} {'tok/s':>9} {'MFU':>6} {'eff':>5} {'goodput':>7} {'days':>8} {'$/Mtok':>7} {'MW':>7}",
-             f"{'':>7}  {'':<50} {'(total)':>9} {'':>6} {'':>5} {'':>7} {'(wall)':>8} {'(TCO)':>7} {'(fac.)':>7}"]
-    for r in rows:
-        if not r.get("fits"):
-            lines.append(f"{r['gpus']:>7,}  {'no layout fits in memory':<50}")
-            continue
-        lines.append(f"{r['gpus']:>7,}  {r['layout'][:50]:<50} {fmt_si(r['tokens_per_s']):>9} {r['mfu']:>6.1%} "
-                     f"{r['efficiency']:>5.2f} {r['goodput']:>7.2f} {r['days']:>8,.1f} {r['usd_per_million_tokens']:>7.2f} "
-                     f"{r['facility_mw']:>7.2f}")
-    if fabric.get("tiers"):
-        lines.append(f"fabric at {fabric['gpus']:,} GPUs: {fabric['tiers']} tiers of radix-{fabric['radix']} switches, "
-                     f"{fabric['switches']:,} switches, {fabric['links']:,} links, {fabric['optics']:,} optics, "
-                     f"bisection {fabric['bisection_tbps']:,.0f} TB/s")
-    return "\n".join(lines)
+        click.echo(scale_text(context.model.name, context.profile.name, context.cluster.name, rows, fabric))

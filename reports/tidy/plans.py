@@ -13,10 +13,11 @@ from typing import Any
 
 import pandas as pd
 
+from exabench.analysis.planner.layout import describe_layout
+from exabench.reports.fmt import nbytes
 from exabench.reports.inputs.documents import Document
 from exabench.reports.tidy.runs import first, number
 
-LAYOUT_AXES = ("tp", "pp", "dp", "cp", "ep")
 PERCENTILES = ("p10", "p50", "p90")
 
 
@@ -42,12 +43,9 @@ def plan_gpus(plan: dict[str, Any]) -> float | None:
 
 
 def layout_text(plan: dict[str, Any]) -> str:
+    """The Plan's layout in the one text the planner gives it (``Layout.describe``)."""
     layout = (plan.get("inputs") or {}).get("layout")
-    if not isinstance(layout, dict):
-        return ""
-    parts = [f"{axis.upper()}{int(layout[axis])}" for axis in LAYOUT_AXES
-             if number(layout.get(axis)) and number(layout.get(axis)) > 1]
-    return "·".join(parts) or "DP only"
+    return describe_layout(layout) if isinstance(layout, dict) else ""
 
 
 def plan_label(plan: dict[str, Any]) -> str:
@@ -169,8 +167,6 @@ def _params_text(params: Any, name: str) -> str:
     counts in binary units (``bytes=1 MiB``)."""
     if not isinstance(params, dict):
         return ""
-    from exabench.reports.fmt import nbytes
-
     parts = []
     for key, value in params.items():
         if key == "backend" or str(value) in name:

@@ -77,7 +77,7 @@ def test_catalog(capsys) -> None:
 
 @pytest.mark.parametrize("args, message", [
     (["plan", "--model", "llama3-405b", "--tp", "3"], "--tp = 3 must divide"),
-    (["plan", "--model", "llama3-405b", "--gpus", "64", "--tp", "8", "--pp", "4", "--cp", "1", "--dp", "4"], "must equal --gpus 64"),
+    (["plan", "--model", "llama3-405b", "--gpus", "64", "--tp", "8", "--pp", "4", "--cp", "1", "--dp", "4"], "must equal gpus = 64"),
     (["plan", "--model", "llama3-405b", "--gpus", "8"], "no layout of llama3-405b"),
     (["plan", "--model", "llama3-70b", "--gpus", "8", "--tp", "8", "--pp", "1", "--vp", "1", "--cp", "1", "--dp", "1",
       "--zero", "0", "--mbs", "1", "--recompute", "none", "--global-batch", "8"], "GiB per GPU"),
@@ -129,11 +129,11 @@ def test_help_has_examples(capsys, name: str) -> None:
 
 
 def test_si_formatting_of_counts_and_units() -> None:
-    from exabench.commands._planning import fmt_si
+    from exabench.reports.fmt import MISSING, si
 
-    assert fmt_si(1.41e12) == "1.41T" and fmt_si(4.05e11) == "405B"
-    assert fmt_si(9.88e11, "B") == "988 GB" and fmt_si(5.68e12, "B") == "5.68 TB"
-    assert fmt_si(None) == "-"
+    assert si(1.41e12) == "1.41T" and si(4.05e11) == "405B"
+    assert si(9.88e11, "B") == "988 GB" and si(5.68e12, "B") == "5.68 TB"
+    assert si(None) == MISSING
 
 
 def test_a_cluster_size_no_batch_splits_plans_on_the_largest_usable_part() -> None:
@@ -149,7 +149,7 @@ def test_a_cluster_size_no_batch_splits_plans_on_the_largest_usable_part() -> No
     assert plan["inputs"]["gpus"] == 98_304 and "100,000" in plan["inputs"]["gpus_note"]
     # Asked for explicitly, the count is the user's: no silent change, a hint instead.
     result = CliRunner().invoke(cli, ["plan", "--model", "llama3-70b", "--cluster", "colossus-100k", "--gpus", "100000"])
-    assert result.exit_code != 0 and "try --gpus 98304" in str(result.exception or result.output)
+    assert result.exit_code != 0 and "try 98,304 GPUs" in str(result.exception or result.output)
 
 
 def test_plan_from_a_multinode_run_uses_its_measured_scaleout_bandwidth(capsys, tmp_path) -> None:
@@ -177,3 +177,12 @@ def test_plan_from_a_multinode_run_uses_its_measured_scaleout_bandwidth(capsys, 
     assert "scaleout_gbps" not in published["inputs"]["hardware"]
     dp = [k for k in published["breakdown_s"] if k.startswith("dp")]
     assert dp and sum(measured["breakdown_s"][k] for k in dp) > sum(published["breakdown_s"][k] for k in dp)
+
+
+def test_library_errors_name_fields_and_the_cli_names_its_flags() -> None:
+    from exabench.commands._planning import flag_names
+
+    with pytest.raises(UserError, match="^--global-batch = 3 must"), flag_names():
+        raise UserError("global_batch = 3 must be a multiple of dp x mbs")
+    with pytest.raises(UserError, match="^dp x tp = 4 must"), flag_names():
+        raise UserError("dp x tp = 4 must divide gpus = 6")

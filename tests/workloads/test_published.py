@@ -17,7 +17,7 @@ def test_shipped_published_runs() -> None:
 
 
 @pytest.mark.parametrize("doc, message", [
-    ({"source": "s", "hardware": "h", "cluster": "c", "metric": "speed", "runs": [{"id": "a", "model": "m", "gpus": 1, "published": 1}]}, "metric 'speed'"),
+    ({"source": "s", "hardware": "h", "cluster": "c", "metric": "speed", "runs": [{"id": "a", "model": "m", "gpus": 1, "published": 1}]}, "metric = 'speed'"),
     ({"source": "s", "hardware": "h", "cluster": "c", "metric": "mfu", "runs": [{"id": "a", "model": "m", "gpus": 1, "published": 1, "tq": 2}]}, "unknown key 'tq'"),
     ({"source": "s", "hardware": "h", "cluster": "c", "metric": "mfu", "runs": [{"id": "a", "model": "m", "gpus": 1}]}, "missing 'published'"),
     ({"source": "s", "year": 2021}, "unknown key 'year'"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from exabench.analysis.planner.layout import LayoutRequest
 from exabench.analysis.planner.plan import build_plan
 from exabench.analysis.planner.step import Context
 from exabench.errors import UserError
@@ -43,7 +44,8 @@ options = st.fixed_dictionaries({}, optional={
 def test_random_specs_and_layouts_never_crash(doc: dict, opts: dict, gpus: int) -> None:
     try:
         model = parse_model(doc, "random.toml")
-        plans = build_plan(context=Context(model, H100, DGX), gpus=gpus, options=opts, tokens=1e9, top=2)
+        plans = build_plan(context=Context(model, H100, DGX), gpus=gpus, request=LayoutRequest(**opts),
+                           tokens=1e9, top=2)
     except UserError as error:
         assert "\n" not in str(error) and str(error)
         return

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from exabench.analysis.planner.layout import LayoutRequest
 from exabench.analysis.planner.scale import curve_points, gpu_counts, gpus_for_days, scaling_curve
 from exabench.analysis.planner.step import Context
 from exabench.errors import UserError
@@ -30,9 +31,10 @@ def test_scaling_curve_rows() -> None:
 
 def test_gpus_for_days() -> None:
     ctx = Context(load_model("llama3-8b"), load_reference("h100-sxm"), load_cluster("meta-24k-roce"))
-    plan = gpus_for_days(ctx, days=30, tokens=1e12, options={"precision": "bf16", "mbs": 1}, max_gpus=4096)
+    plan = gpus_for_days(ctx, days=30, tokens=1e12, request=LayoutRequest(precision="bf16", mbs=1), max_gpus=4096)
     assert plan["training"]["days"] <= 30 and plan["inputs"]["target_days"] == 30
     with pytest.raises(UserError, match="needs more than"):
-        gpus_for_days(ctx, days=30, tokens=1e12, options={"precision": "bf16", "mbs": 1}, max_gpus=plan["inputs"]["gpus"] // 2)
-    with pytest.raises(UserError, match="--days"):
-        gpus_for_days(ctx, days=0, tokens=1e12, options={})
+        gpus_for_days(ctx, days=30, tokens=1e12, request=LayoutRequest(precision="bf16", mbs=1),
+                      max_gpus=plan["inputs"]["gpus"] // 2)
+    with pytest.raises(UserError, match="^days = 0 is not valid"):
+        gpus_for_days(ctx, days=0, tokens=1e12, request=LayoutRequest())

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from exabench.analysis.planner.layout import Layout
+from exabench.analysis.planner.layout import Layout, LayoutRequest
 from exabench.analysis.planner.search import candidates, search, why_best
 from exabench.analysis.planner.step import Context
 from exabench.workloads.clusters import load_cluster
@@ -12,7 +12,7 @@ BASE = Layout(seq=8192, global_batch=512)
 
 
 def test_search_ranks_feasible_layouts_fastest_first() -> None:
-    ranked = search(CTX, 512, {}, BASE, top=5)
+    ranked = search(CTX, 512, LayoutRequest(), BASE, top=5)
     assert len(ranked) == 5
     rates = [r["tokens_per_s_per_gpu"] for _, r in ranked]
     assert rates == sorted(rates, reverse=True)
@@ -22,12 +22,12 @@ def test_search_ranks_feasible_layouts_fastest_first() -> None:
 
 
 def test_fixed_options_are_respected_and_candidates_are_valid() -> None:
-    ranked = search(CTX, 512, {"tp": 4, "recompute": "full"}, BASE, top=3)
+    ranked = search(CTX, 512, LayoutRequest(tp=4, recompute="full"), BASE, top=3)
     assert all(lo.tp == 4 and lo.recompute == "full" for lo, _ in ranked)
-    shapes = candidates(CTX, 512, {}, BASE)
+    shapes = candidates(CTX, 512, LayoutRequest(), BASE)
     assert shapes and all(lo.tp in (1, 2, 4, 8) and lo.gpus == 512 for lo in shapes)
 
 
 def test_nothing_fits_gives_an_empty_ranking() -> None:
     big = Context(load_model("llama3-405b"), load_reference("h100-sxm"), load_cluster("dgx-h100"))
-    assert search(big, 8, {}, BASE) == []
+    assert search(big, 8, LayoutRequest(), BASE) == []

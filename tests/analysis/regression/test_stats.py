@@ -75,7 +75,7 @@ def test_robust_cv_ignores_one_outlier() -> None:
 
 
 def test_gate_validation_quotes_the_value() -> None:
-    with pytest.raises(UserError, match="alpha 1.5"):
+    with pytest.raises(UserError, match="alpha = 1.5"):
         Gate(alpha=1.5)
     with pytest.raises(UserError, match="max_cv"):
         Gate(max_cv=0)

@@ -16,7 +16,7 @@ def test_plans_table_units_and_convention_note():
     table = tables.plans_table(_plan_docs())
     row = dict(zip(table.columns, table.rows[1], strict=True))
     assert row["MFU"].endswith("%") and row["time to train"].endswith("days") and row["cost"].startswith("$")
-    assert row["memory / GPU"] == "61.2 GiB fits" and row["layout"] == "TP8·PP4·DP32"
+    assert row["memory / GPU"] == "61.2 GiB fits" and row["layout"] == "TP8 PP4 CP1 EP1 DP32"
     assert "PaLM appendix B" in table.note
 
 

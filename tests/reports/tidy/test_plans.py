@@ -18,7 +18,7 @@ def test_plans_frame_derives_cluster_throughput_and_cost_per_token():
     row = frame.iloc[1]
     assert row["gpus"] == 1024 and row["tokens_per_s"] == pytest.approx(row["tokens_per_s_per_gpu"] * 1024)
     assert row["usd_per_mtok"] == pytest.approx(row["usd"] / 15e12 * 1e6)
-    assert row["label"] == "llama3-70b · h100-sxm · 1,024 GPUs" and row["layout"] == "TP8·PP4·DP32"
+    assert row["label"] == "llama3-70b · h100-sxm · 1,024 GPUs" and row["layout"] == "TP8 PP4 CP1 EP1 DP32"
 
 
 def test_minimal_plan_has_empty_cells_not_errors():
