@@ -1,12 +1,16 @@
 """The ``exabench`` command line: the spine that wires bench, workloads, analysis and reports.
 
-Each command group lives in its own module under ``exabench/commands/``; heavy imports (torch,
-cupy, altair) stay inside command bodies so ``exabench --help`` runs where they are absent.
-User errors of every kind end here as one line on stderr and exit code 2.
+Each command lives in its own module, ``exabench/commands/<name>.py``, and is imported only when
+it runs (click's lazy subcommands): ``exabench --help`` lists :data:`COMMANDS` without loading
+any, and ``exabench plan`` loads the planner, not the bench or the report libraries. Heavy
+optional imports (torch, cupy, altair) stay inside command bodies so every command's --help
+runs where they are absent. User errors of every kind end here as one line on stderr and exit
+code 2.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
 import sys
 
@@ -19,9 +23,49 @@ from exabench.errors import USER_ERROR_EXIT, UserError
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
+COMMANDS = {
+    "bench": "Run microbenchmarks and write a Run document.",
+    "catalog": "The shipped models, hardware, clusters and published runs.",
+    "compare": "Regression verdict between two Runs, with an exit code.",
+    "env": "Print the environment fingerprint of this machine.",
+    "export": "Write a Run in another tool's JSON (pytest-benchmark, bencher).",
+    "history": "Change points over a folder of Runs.",
+    "infer": "GPUs to serve a request rate at a time-per-token target.",
+    "plan": "Predict one training run: step time, MFU, memory, days, cost.",
+    "report": "Render Runs, Plans and comparisons as one offline report.",
+    "run": "The main job: benchmark this machine, plan 100k GPUs, report.",
+    "scale": "Scaling curve from 8 GPUs to the cluster, best layout at each.",
+    "search": "The best parallel layouts of a model on a cluster, ranked.",
+    "validate": "The planner against the published training runs.",
+}
+"""Every command (its module is ``exabench.commands.<name>``) and its short help: the one place
+``exabench --help`` reads it from. Add a module and a line here to add a command."""
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+class LazyGroup(click.Group):
+    """A group whose subcommands load on first use, as click's documentation shows for lazy
+    subcommands; each is wrapped by :func:`_finite_floats` once, when it loads."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        if cmd_name not in self.commands:
+            command = importlib.import_module(f"exabench.commands.{cmd_name}").command
+            command.short_help = COMMANDS[cmd_name]
+            _finite_floats(command)
+            self.add_command(command, cmd_name)
+        return self.commands[cmd_name]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from :data:`COMMANDS`, without importing a command."""
+        with formatter.section("Commands"):
+            formatter.write_dl(sorted(COMMANDS.items()))
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "--version", prog_name="exabench")
 def cli() -> None:
     """Measure what a GPU node really does, and plan clusters of up to 100,000 GPUs from it.
@@ -52,17 +96,6 @@ def _finite_check(original):
         return original(ctx, param, value) if original else value
 
     return check
-
-
-def _register_commands() -> None:
-    from exabench.commands import all_commands
-
-    for command in all_commands():
-        _finite_floats(command)
-        cli.add_command(command)
-
-
-_register_commands()
 
 
 def _one_line(message: str) -> str:

@@ -1,15 +1,4 @@
-"""One module per command group. Each exposes ``command`` (a click command or group) and
-imports only click (and light exabench modules) at its top."""
-
-from __future__ import annotations
-
-import importlib
-
-import click
-
-# Order is the order of `exabench --help`. Add a module here to add a command group.
-COMMAND_MODULES = ("env", "bench", "run", "plan", "search", "scale", "infer", "validate", "catalog", "report", "compare", "history", "export")
-
-
-def all_commands() -> list[click.Command]:
-    return [importlib.import_module(f"exabench.commands.{name}").command for name in COMMAND_MODULES]
+"""One module per command: ``exabench.commands.<name>`` exposes ``command`` (a click command
+or group). The CLI (:data:`exabench.cli.COMMANDS`) lists them and imports one only when it
+runs, so a module imports the libraries it needs at its top. Modules starting with ``_`` hold
+what several commands share."""

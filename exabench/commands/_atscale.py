@@ -14,6 +14,7 @@ import click
 from exabench.analysis.atscale.params import SPEC, check
 from exabench.analysis.planner.comm import Fabric
 from exabench.commands._planning import flag_names
+from exabench.documents.run import load_run
 
 # option name -> (parameter in scaleparams.SPEC, help)
 ECONOMICS = {
@@ -56,6 +57,4 @@ def apply_economics(context: Any, overrides: dict[str, Any]) -> None:
 def attach_run(context: Any, hardware: str | None) -> None:
     """Keep the Run document beside the context so the power model can read its telemetry."""
     if hardware and hardware.endswith(".json"):
-        from exabench.documents.run import load_run
-
         context.run_doc = load_run(hardware)

@@ -7,6 +7,18 @@ from typing import Any
 
 import click
 
+from exabench.analysis.planner.flops import active_matmul_params, total_params
+from exabench.workloads.clusters import shipped_clusters
+from exabench.workloads.models import shipped_models
+from exabench.workloads.profile import (
+    MEASURED_SUFFIX,
+    load_reference,
+    run_device_name,
+    shipped_measured,
+)
+from exabench.workloads.published import load_published
+from exabench.workloads.tomlfile import shipped_names
+
 
 @click.command("catalog")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
@@ -18,18 +30,6 @@ def command(fmt: str) -> None:
       exabench catalog
       exabench catalog --format json
     """
-    from exabench.analysis.planner.flops import active_matmul_params, total_params
-    from exabench.workloads.clusters import shipped_clusters
-    from exabench.workloads.models import shipped_models
-    from exabench.workloads.profile import (
-        MEASURED_SUFFIX,
-        load_reference,
-        run_device_name,
-        shipped_measured,
-    )
-    from exabench.workloads.published import load_published
-    from exabench.workloads.tomlfile import shipped_names
-
     models = [{"name": m.name, "params_b": total_params(m) / 1e9, "active_b": active_matmul_params(m) / 1e9,
                "layers": m.layers, "hidden": m.hidden, "heads": m.heads, "kv_heads": m.kv_heads,
                "moe": f"{m.moe.experts}x top-{m.moe.top_k}" if m.moe else "", "seq_len": m.seq_len, "source": m.source}

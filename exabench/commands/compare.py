@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import click
 
+from exabench.analysis.regression.comparison import compare_runs, fingerprint_differences
+from exabench.analysis.regression.stats import Gate
+from exabench.analysis.regression.thresholds import Rules, parse_rules
+from exabench.documents.run import load_run
 from exabench.errors import UserError
+from exabench.reports.regression import compare_markdown, compare_table
+from exabench.workloads.tomlfile import read_toml
 
 EXIT_PASS, EXIT_REGRESSION, EXIT_INCONCLUSIVE = 0, 1, 3
 EXIT_CODES = {"unchanged": EXIT_PASS, "improved": EXIT_PASS, "regressed": EXIT_REGRESSION,
@@ -15,10 +23,6 @@ EXIT_CODES = {"unchanged": EXIT_PASS, "improved": EXIT_PASS, "regressed": EXIT_R
 
 def load_runs(*paths: str) -> list[dict[str, Any]]:
     """Load and validate Run files; a folder or a bad file is a one-line UserError."""
-    from pathlib import Path
-
-    from exabench.documents.run import load_run
-
     for path in paths:
         if Path(path).is_dir():
             raise UserError(f"{path} is a folder; compare takes two Run files (exabench history takes a folder)")
@@ -63,17 +67,8 @@ def command(ctx: click.Context, base: str, new: str, threshold: float | None, al
       exabench compare base.json new.json --thresholds ci/thresholds.toml --format markdown > comment.md
       exabench compare base.json new.json --format json | jq .verdict
     """
-    import json
-
-    from exabench.analysis.regression.comparison import compare_runs, fingerprint_differences
-    from exabench.analysis.regression.stats import Gate
-    from exabench.analysis.regression.thresholds import Rules, parse_rules
-    from exabench.reports.regression import compare_markdown, compare_table
-
     rules = Rules()
     if thresholds_file:
-        from exabench.workloads.tomlfile import read_toml
-
         rules = parse_rules(read_toml(thresholds_file), source=thresholds_file)
     base_run, new_run = load_runs(base, new)
     differences = fingerprint_differences(base_run["environment"], new_run["environment"])

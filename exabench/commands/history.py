@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import click
 
+from exabench.analysis.regression.history import analyse_history
+from exabench.documents.run import load_run
 from exabench.errors import UserError
+from exabench.reports.regression import history_table
 
 
 def load_folder(folder: str) -> list[dict[str, Any]]:
     """Every ``*.json`` under ``folder`` as a validated Run; a bad one stops with its name."""
-    from pathlib import Path
-
-    from exabench.documents.run import load_run
-
     root = Path(folder)
     if not root.exists():
         raise UserError(f"{folder}: no such folder; give the folder that holds the Runs (e.g. results/)")
@@ -52,11 +53,6 @@ def command(folder: str, fmt: str, p_value: float, permutations: int, min_size: 
       exabench history results/ --changes-only --metric time
       exabench history results/ --format json > history.json
     """
-    import json
-
-    from exabench.analysis.regression.history import analyse_history
-    from exabench.reports.regression import history_table
-
     runs = load_folder(folder)
     doc = analyse_history(runs, p_value=p_value, permutations=permutations, min_size=min_size,
                           metrics=list(metrics) or None)

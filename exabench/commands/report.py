@@ -27,7 +27,7 @@ def command(inputs: tuple[str, ...], out_dir: str, no_images: bool) -> None:
       exabench compare base.json new.json --format json > cmp.json; exabench report cmp.json new.json
       exabench report fleet/fleet_20250101T000000Z/fleet.json --out fleet-report/
     """
-    from exabench.reports.build import build_report
+    from exabench.reports.build import build_report  # altair: loaded only to render
 
     paths = build_report(list(inputs), out_dir, images=not no_images)
     charts = sum(1 for p in paths if p.suffix == ".png")

@@ -6,6 +6,13 @@ import json
 
 import click
 
+from exabench.analysis.planner.step import Context
+from exabench.analysis.validate import validate
+from exabench.workloads.clusters import load_cluster
+from exabench.workloads.models import load_model
+from exabench.workloads.profile import load_reference
+from exabench.workloads.published import load_published
+
 
 @click.command("validate")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
@@ -20,13 +27,6 @@ def command(fmt: str) -> None:
       exabench validate
       exabench validate --format json
     """
-    from exabench.analysis.planner.step import Context
-    from exabench.analysis.validate import validate
-    from exabench.workloads.clusters import load_cluster
-    from exabench.workloads.models import load_model
-    from exabench.workloads.profile import load_reference
-    from exabench.workloads.published import load_published
-
     pairs = [(run, Context(load_model(run.model), load_reference(run.hardware), load_cluster(run.cluster)))
              for run in load_published()]
     report = validate(pairs)

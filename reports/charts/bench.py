@@ -24,14 +24,11 @@ from exabench.reports.charts.style import (
     thin,
     wide,
 )
+from exabench.workloads.hardware import match_device
 
 
 def _profile(device: str):
     """The shipped hardware profile for a device name, or None (CPU, unknown GPU)."""
-    try:
-        from exabench.workloads.hardware import match_device
-    except ImportError:  # pragma: no cover - workloads always ships with reports
-        return None
     return match_device(device)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from exabench.analysis.fleet import robust_z
 from exabench.reports import fmt
 from exabench.reports.inputs.documents import FleetDocument
 
@@ -77,8 +78,6 @@ def _outliers(document: FleetDocument) -> dict[tuple[str, int], dict[str, Any]]:
 def gpu_frame(fleets: list[FleetDocument]) -> pd.DataFrame:
     """One row per GPU and figure: value, ``rel_pct`` from the fleet median, z, status. A
     flagged GPU whose Run was not found still has a row, from the summary's outlier record."""
-    from exabench.analysis.fleet import robust_z
-
     rows = []
     for document in fleets:
         outliers, fid = _outliers(document), fleet_id(document)
