@@ -50,8 +50,19 @@ def wheel(session: nox.Session) -> None:
     # Run from a scratch folder so the working tree can't shadow the installed package.
     tests_dir = Path("tests").resolve()
     with session.chdir(session.create_tmp()):
-        session.run("python", "-m", "pytest", "-p", "no:cacheprovider", *PYTEST_FLAGS, "-c", str(tests_dir.parent / "pyproject.toml"),
-                    "--rootdir", str(tests_dir.parent), *(session.posargs or (str(tests_dir),)))
+        session.run(
+            "python",
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            *PYTEST_FLAGS,
+            "-c",
+            str(tests_dir.parent / "pyproject.toml"),
+            "--rootdir",
+            str(tests_dir.parent),
+            *(session.posargs or (str(tests_dir),)),
+        )
 
 
 @nox.session

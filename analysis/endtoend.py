@@ -16,6 +16,15 @@ def check_run(ctx: Context, run: EndToEndRun) -> dict[str, Any]:
     [plan] = build_plan(context=ctx, gpus=run.gpus, request=request, tokens=run.tokens)
     predicted = plan["training"]["gpu_hours"]
     error = predicted / run.published_gpu_hours - 1.0
-    return {"id": run.id, "published_gpu_hours": run.published_gpu_hours, "predicted_gpu_hours": predicted,
-            "error": error, "tolerance": run.tolerance, "within": abs(error) <= run.tolerance,
-            "mfu": plan["mfu"], "goodput": plan["training"]["goodput"], "source": run.source, "note": run.note}
+    return {
+        "id": run.id,
+        "published_gpu_hours": run.published_gpu_hours,
+        "predicted_gpu_hours": predicted,
+        "error": error,
+        "tolerance": run.tolerance,
+        "within": abs(error) <= run.tolerance,
+        "mfu": plan["mfu"],
+        "goodput": plan["training"]["goodput"],
+        "source": run.source,
+        "note": run.note,
+    }

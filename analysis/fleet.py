@@ -88,7 +88,11 @@ def link_figures(doc: Mapping[str, Any]) -> dict[int, dict[str, float]]:
     per_rank: dict[int, dict[str, float]] = {}
     for result in doc.get("results", []):
         ranks = result.get("ranks") or {}
-        if result.get("suite") != "collectives" or result.get("status") != "ok" or not ranks.get("busbw_gbps"):
+        if (
+            result.get("suite") != "collectives"
+            or result.get("status") != "ok"
+            or not ranks.get("busbw_gbps")
+        ):
             continue
         key = figure_key(result, "rank_busbw_gbps")
         for rank, value in enumerate(ranks["busbw_gbps"]):
@@ -119,7 +123,11 @@ def summarize_fleet(gpus: list[Mapping[str, Any]], *, threshold: float = Z_THRES
                 if direction == "slow":
                     flags.setdefault(g["rank"], []).append({"figure": key, "z": z, "rel_dev": rel})
         mean = sum(values) / len(values)
-        sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else None
+        sd = (
+            math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+            if len(values) > 1
+            else None
+        )
         figures.append({
             "figure": key, "n": len(values), "median": med,
             "mad": _median([abs(v - med) for v in values]), "min": min(values), "max": max(values),
@@ -129,19 +137,41 @@ def summarize_fleet(gpus: list[Mapping[str, Any]], *, threshold: float = Z_THRES
             "values": [[g["rank"], x] for g, x in zip(holders, values, strict=True)],
         })
     by_rank = {g["rank"]: g for g in gpus}
-    flagged = [{"rank": r, "host": by_rank[r].get("host"), "local_rank": by_rank[r].get("local_rank"),
-                "device": by_rank[r].get("device"), "uuid": by_rank[r].get("uuid"), "figures": items,
-                "worst_z": min(i["z"] for i in items)} for r, items in sorted(flags.items())]
+    flagged = [
+        {
+            "rank": r,
+            "host": by_rank[r].get("host"),
+            "local_rank": by_rank[r].get("local_rank"),
+            "device": by_rank[r].get("device"),
+            "uuid": by_rank[r].get("uuid"),
+            "figures": items,
+            "worst_z": min(i["z"] for i in items),
+        }
+        for r, items in sorted(flags.items())
+    ]
     nodes: dict[str, list[int]] = {}
     for g in gpus:
         nodes.setdefault(str(g.get("host")), []).append(g["rank"])
-    flagged_nodes = [{"host": host, "gpus": len(ranks), "flagged_ranks": sorted(set(ranks) & set(flags))}
-                     for host, ranks in sorted(nodes.items()) if set(ranks) & set(flags)]
-    errors = [{"rank": g["rank"], "host": g.get("host"), "error": g["error"]} for g in gpus if g.get("error")]
+    flagged_nodes = [
+        {"host": host, "gpus": len(ranks), "flagged_ranks": sorted(set(ranks) & set(flags))}
+        for host, ranks in sorted(nodes.items())
+        if set(ranks) & set(flags)
+    ]
+    errors = [
+        {"rank": g["rank"], "host": g.get("host"), "error": g["error"]}
+        for g in gpus
+        if g.get("error")
+    ]
     return {
-        "gpus": len(gpus), "nodes": len(nodes), "threshold_z": threshold, "min_rel_dev": min_rel_dev,
+        "gpus": len(gpus),
+        "nodes": len(nodes),
+        "threshold_z": threshold,
+        "min_rel_dev": min_rel_dev,
         "min_gpus": min_gpus,
         "statistic": "modified z-score 0.6745 (x - median) / MAD (Iglewicz & Hoaglin 1993)",
-        "figures": figures, "flagged_gpus": flagged, "flagged_nodes": flagged_nodes, "errors": errors,
+        "figures": figures,
+        "flagged_gpus": flagged,
+        "flagged_nodes": flagged_nodes,
+        "errors": errors,
         "verdict": "outliers" if flagged else ("errors" if errors else "ok"),
     }

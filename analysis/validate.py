@@ -28,7 +28,9 @@ def predict(ctx: Context, run: PublishedRun) -> float:
         return float(result["mfu"])
     assert run.metric == "hw_tflops_per_gpu", run.metric
     m = ctx.model
-    flops = megatron_hardware_flops(lo.global_batch, lo.seq, m.layers, m.hidden, padded_vocab(m.vocab, lo.tp))
+    flops = megatron_hardware_flops(
+        lo.global_batch, lo.seq, m.layers, m.hidden, padded_vocab(m.vocab, lo.tp)
+    )
     return flops / result["step_time_s"] / run.gpus / 1e12
 
 
@@ -36,8 +38,14 @@ def validate(pairs: list[tuple[PublishedRun, Context]]) -> dict[str, Any]:
     rows = []
     for run, ctx in pairs:
         predicted = predict(ctx, run)
-        rows.append({"id": run.id, "source": run.source, "metric": run.metric, "published": run.published,
-                     "predicted": predicted, "error": (predicted - run.published) / run.published})
+        rows.append({
+            "id": run.id,
+            "source": run.source,
+            "metric": run.metric,
+            "published": run.published,
+            "predicted": predicted,
+            "error": (predicted - run.published) / run.published,
+        })
     errors = [abs(r["error"]) for r in rows]
     return {"rows": rows, "median_abs_error": statistics.median(errors) if errors else None,
             "max_abs_error": max(errors) if errors else None}

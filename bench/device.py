@@ -116,7 +116,9 @@ def resolve(requested: str | None) -> Device:
     try:
         import torch
     except ImportError:
-        raise UserError("torch is not installed; install the benchmarks with: pip install 'exabench[bench]'") from None
+        raise UserError(
+            "torch is not installed; install the benchmarks with: pip install 'exabench[bench]'"
+        ) from None
     has_cuda = torch.cuda.is_available()
     if requested is None:
         return Device("cuda", 0) if has_cuda else Device("cpu")
@@ -126,8 +128,13 @@ def resolve(requested: str | None) -> Device:
     if kind == "cpu":
         return Device("cpu")
     if not has_cuda:
-        raise UserError("--device cuda was asked for but no CUDA GPU is visible (torch.cuda.is_available() is False); use --device cpu")
+        raise UserError(
+            "--device cuda was asked for but no CUDA GPU is visible (torch.cuda.is_available() is"
+            " False); use --device cpu"
+        )
     index = int(ordinal or 0)
     if index >= torch.cuda.device_count():
-        raise UserError(f"--device {requested}: only {torch.cuda.device_count()} CUDA device(s) visible")
+        raise UserError(
+            f"--device {requested}: only {torch.cuda.device_count()} CUDA device(s) visible"
+        )
     return Device("cuda", index)

@@ -62,7 +62,9 @@ def host_info() -> dict[str, Any]:
         "python": platform.python_version(),
         "cpu_model": _cpu_model(),
         "cpu_cores": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cpus_usable": (
+            len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        ),
         "memory_bytes": _memory_bytes(),
     }
 
@@ -103,19 +105,35 @@ def _nvml_devices() -> tuple[list[dict[str, Any]], str | None, str | None]:
                 "pci_bus_id": _safe(lambda h=handle: _text(pynvml.nvmlDeviceGetPciInfo(h).busId)),
                 "memory_bytes": mem,
                 "compute_capability": f"{cc[0]}.{cc[1]}" if cc else None,
-                "power_limit_w": _safe(lambda h=handle: pynvml.nvmlDeviceGetEnforcedPowerLimit(h) / 1000.0),
-                "sm_clock_mhz": _safe(lambda h=handle: pynvml.nvmlDeviceGetClockInfo(h, pynvml.NVML_CLOCK_SM)),
-                "sm_clock_max_mhz": _safe(lambda h=handle: pynvml.nvmlDeviceGetMaxClockInfo(h, pynvml.NVML_CLOCK_SM)),
-                "mem_clock_mhz": _safe(lambda h=handle: pynvml.nvmlDeviceGetClockInfo(h, pynvml.NVML_CLOCK_MEM)),
-                "mem_clock_max_mhz": _safe(lambda h=handle: pynvml.nvmlDeviceGetMaxClockInfo(h, pynvml.NVML_CLOCK_MEM)),
+                "power_limit_w": _safe(
+                    lambda h=handle: pynvml.nvmlDeviceGetEnforcedPowerLimit(h) / 1000.0
+                ),
+                "sm_clock_mhz": _safe(
+                    lambda h=handle: pynvml.nvmlDeviceGetClockInfo(h, pynvml.NVML_CLOCK_SM)
+                ),
+                "sm_clock_max_mhz": _safe(
+                    lambda h=handle: pynvml.nvmlDeviceGetMaxClockInfo(h, pynvml.NVML_CLOCK_SM)
+                ),
+                "mem_clock_mhz": _safe(
+                    lambda h=handle: pynvml.nvmlDeviceGetClockInfo(h, pynvml.NVML_CLOCK_MEM)
+                ),
+                "mem_clock_max_mhz": _safe(
+                    lambda h=handle: pynvml.nvmlDeviceGetMaxClockInfo(h, pynvml.NVML_CLOCK_MEM)
+                ),
                 "ecc_enabled": None if ecc is None else bool(ecc),
                 "mig_enabled": None if mig is None else bool(mig),
-                "persistence_mode": _safe(lambda h=handle: bool(pynvml.nvmlDeviceGetPersistenceMode(h))),
-                "temperature_c": _safe(lambda h=handle: pynvml.nvmlDeviceGetTemperature(h, pynvml.NVML_TEMPERATURE_GPU)),
-                "pcie_link": _safe(lambda h=handle: {
-                    "gen": pynvml.nvmlDeviceGetCurrPcieLinkGeneration(h),
-                    "width": pynvml.nvmlDeviceGetCurrPcieLinkWidth(h),
-                }),
+                "persistence_mode": _safe(
+                    lambda h=handle: bool(pynvml.nvmlDeviceGetPersistenceMode(h))
+                ),
+                "temperature_c": _safe(
+                    lambda h=handle: pynvml.nvmlDeviceGetTemperature(h, pynvml.NVML_TEMPERATURE_GPU)
+                ),
+                "pcie_link": _safe(
+                    lambda h=handle: {
+                        "gen": pynvml.nvmlDeviceGetCurrPcieLinkGeneration(h),
+                        "width": pynvml.nvmlDeviceGetCurrPcieLinkWidth(h),
+                    }
+                ),
             })
         return devices, driver, None
     finally:

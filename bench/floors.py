@@ -25,7 +25,9 @@ from exabench.bench.writer import RunWriter
 from exabench.errors import UserError
 
 HEADLINE = {"gemm": "tflops", "memory": "gbps", "collectives": "busbw_gbps"}
-_SPEC = re.compile(r"(?P<name>[A-Za-z0-9_.\-]+?)(?::(?P<metric>[A-Za-z0-9_]+))?\s*(?:>=|=)\s*(?P<min>\S+)")
+_SPEC = re.compile(
+    r"(?P<name>[A-Za-z0-9_.\-]+?)(?::(?P<metric>[A-Za-z0-9_]+))?\s*(?:>=|=)\s*(?P<min>\S+)"
+)
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,10 @@ def parse_floors(specs: tuple[str, ...] | list[str] | None) -> list[Floor]:
         except ValueError:
             minimum = math.nan
         if not match or not math.isfinite(minimum) or minimum < 0:
-            raise UserError(f"--floor {spec!r} is not valid; give NAME[:METRIC]=MIN with MIN a number >= 0, "
-                            "e.g. gemm_bf16=700, triad:gbps=2900, all_reduce:busbw_gbps=400")
+            raise UserError(
+                f"--floor {spec!r} is not valid; give NAME[:METRIC]=MIN with MIN a number >= 0, "
+                "e.g. gemm_bf16=700, triad:gbps=2900, all_reduce:busbw_gbps=400"
+            )
         floors.append(Floor(match.group("name"), match.group("metric"), minimum, spec.strip()))
     return floors
 
@@ -63,13 +67,23 @@ def check_floors(results: list[dict[str, Any]], floors: list[Floor]) -> list[dic
                 continue
             key = metric or HEADLINE.get(str(result.get("suite")))
             value = (result.get("metrics") or {}).get(key) if key else None
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            if (
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+            ):
                 metric = key
                 if best is None or value > best[0]:
                     best = (float(value), result.get("params") or {})
-        verdicts.append({"floor": floor.text, "name": floor.name, "metric": metric, "min": floor.minimum,
-                         "best": None if best is None else best[0], "params": None if best is None else best[1],
-                         "ok": best is not None and best[0] >= floor.minimum})
+        verdicts.append({
+            "floor": floor.text,
+            "name": floor.name,
+            "metric": metric,
+            "min": floor.minimum,
+            "best": None if best is None else best[0],
+            "params": None if best is None else best[1],
+            "ok": best is not None and best[0] >= floor.minimum,
+        })
     return verdicts
 
 

@@ -102,7 +102,11 @@ def is_oom(error: BaseException) -> bool:
     if isinstance(error, MemoryError):
         return True
     text = str(error).lower()
-    return "out of memory" in text or "can't allocate memory" in text or "cannot allocate memory" in text
+    return (
+        "out of memory" in text
+        or "can't allocate memory" in text
+        or "cannot allocate memory" in text
+    )
 
 
 def _release(device: Device, *, after_error: bool = False) -> None:
@@ -172,7 +176,9 @@ class _Timer:
         self.clock = clock
         self.spans: list[tuple[float, float]] = []
 
-    def time_calls(self, fn: Callable[[int], None], count: int, slots: int, start_slot: int = 0) -> list[float]:
+    def time_calls(
+        self, fn: Callable[[int], None], count: int, slots: int, start_slot: int = 0
+    ) -> list[float]:
         if self.device.is_cuda:
             return self._cuda(fn, count, slots, start_slot)
         return self._cpu(fn, count, slots, start_slot)
@@ -209,8 +215,10 @@ class _Timer:
         torch.cuda.synchronize(self.device.index)
         if self.clock:
             first = starts[0]
-            self.spans = [(anchor + first.elapsed_time(s) * 1e-3, anchor + first.elapsed_time(e) * 1e-3)
-                          for s, e in zip(starts, ends, strict=True)]
+            self.spans = [
+                (anchor + first.elapsed_time(s) * 1e-3, anchor + first.elapsed_time(e) * 1e-3)
+                for s, e in zip(starts, ends, strict=True)
+            ]
         return [s.elapsed_time(e) * 1e-3 for s, e in zip(starts, ends, strict=True)]
 
 
@@ -241,7 +249,9 @@ def uses_graph(case: Case, device: Device, config: TimingConfig) -> bool:
     return config.cuda_graph and device.is_cuda and getattr(case, "graphable", True)
 
 
-def measure(case: Case, device: Device, config: TimingConfig, telemetry: Telemetry | None = None) -> dict[str, Any]:
+def measure(
+    case: Case, device: Device, config: TimingConfig, telemetry: Telemetry | None = None
+) -> dict[str, Any]:
     """Run the whole protocol on one case and return its result record (never raises for a
     case's own failure: skip, OOM, wrong result and runtime errors become the record's status)."""
     common = {"suite": case.suite, "name": case.name, "params": case.params, "unit": case.unit}
@@ -256,9 +266,15 @@ def measure(case: Case, device: Device, config: TimingConfig, telemetry: Telemet
         case.setup(device, slots)
         check = case.check()
         if not check.ok:
-            return make_result(**common, status="failed",
-                               error=f"wrong result: relative error {check.rel_error:.3g} > tolerance {check.tolerance:.3g} {check.detail}".strip(),
-                               extra={"check": _check_doc(check)})
+            return make_result(
+                **common,
+                status="failed",
+                error=(
+                    f"wrong result: relative error {check.rel_error:.3g} > tolerance"
+                    f" {check.tolerance:.3g} {check.detail}".strip()
+                ),
+                extra={"check": _check_doc(check)},
+            )
         if config.flush == "l2":
             flusher = Flusher(device)
         timer = _Timer(device, flusher)
@@ -268,7 +284,12 @@ def measure(case: Case, device: Device, config: TimingConfig, telemetry: Telemet
             per_sample_calls = config.graph_calls
             fn = _graphed(case, device, per_sample_calls, slots)
         estimate = _warm_up(timer, fn, config, slots)
-        count = int(min(config.max_samples, max(config.min_samples, config.rep_ms * 1e-3 / max(estimate, 1e-9))))
+        count = int(
+            min(
+                config.max_samples,
+                max(config.min_samples, config.rep_ms * 1e-3 / max(estimate, 1e-9)),
+            )
+        )
         with _window(telemetry) as summary:
             timer.clock = getattr(summary.get("window"), "now", None)
             samples = timer.time_calls(fn, count, slots)
@@ -276,12 +297,22 @@ def measure(case: Case, device: Device, config: TimingConfig, telemetry: Telemet
         median = summarize(samples)["median"]
         metrics = case.metrics(median, device)
         _flag_throttled_samples(summary, timer.spans, samples)
-        return make_result(**common, samples=samples, metrics=metrics, telemetry=summary.get("value"),
-                           extra={"check": _check_doc(check), "timing": _timing_doc(config, slots, per_sample_calls)})
+        return make_result(
+            **common,
+            samples=samples,
+            metrics=metrics,
+            telemetry=summary.get("value"),
+            extra={
+                "check": _check_doc(check),
+                "timing": _timing_doc(config, slots, per_sample_calls),
+            },
+        )
     except Exception as error:  # noqa: BLE001 - one case's failure must not stop the suite
         raised = True
         kind = "out of memory" if is_oom(error) else type(error).__name__
-        return make_result(**common, status="failed", error=f"{kind}: {' '.join(str(error).split())[:300]}")
+        return make_result(
+            **common, status="failed", error=f"{kind}: {' '.join(str(error).split())[:300]}"
+        )
     finally:
         del flusher
         try:
@@ -317,7 +348,9 @@ def _window(telemetry: Telemetry | None) -> Iterator[dict[str, Any]]:
     holder["value"] = window.summary() if hasattr(window, "summary") else None
 
 
-def _flag_throttled_samples(holder: dict[str, Any], spans: list[tuple[float, float]], samples: list[float]) -> None:
+def _flag_throttled_samples(
+    holder: dict[str, Any], spans: list[tuple[float, float]], samples: list[float]
+) -> None:
     """Per timed sample, not only per result: ``throttled_timings`` lists the indices into
     ``samples`` of the calls measured while the GPU throttled, and ``unthrottled_median_s``
     is the median of the others when only some were (what the result would read unthrottled)."""
@@ -328,7 +361,9 @@ def _flag_throttled_samples(holder: dict[str, Any], spans: list[tuple[float, flo
     summary["throttled_timings"] = flagged
     if 0 < len(flagged) < len(samples):
         skip = set(flagged)
-        summary["unthrottled_median_s"] = summarize([s for i, s in enumerate(samples) if i not in skip])["median"]
+        summary["unthrottled_median_s"] = summarize(
+            [s for i, s in enumerate(samples) if i not in skip]
+        )["median"]
 
 
 def _check_doc(check: Check) -> dict[str, Any]:
@@ -336,8 +371,14 @@ def _check_doc(check: Check) -> dict[str, Any]:
 
 
 def _timing_doc(config: TimingConfig, slots: int, calls_per_sample: int) -> dict[str, Any]:
-    return {"flush": config.flush, "slots": slots, "cuda_graph": calls_per_sample > 1,
-            "calls_per_sample": calls_per_sample, "warmup_ms": config.warmup_ms, "rep_ms": config.rep_ms}
+    return {
+        "flush": config.flush,
+        "slots": slots,
+        "cuda_graph": calls_per_sample > 1,
+        "calls_per_sample": calls_per_sample,
+        "warmup_ms": config.warmup_ms,
+        "rep_ms": config.rep_ms,
+    }
 
 
 def run_cases(

@@ -37,9 +37,17 @@ class GpuBenchmark:
     def __init__(self, benchmark: Any) -> None:
         self.benchmark = benchmark
 
-    def __call__(self, case: Any, *, device: str | None = None, quick: bool = True,
-                 warmup_ms: float | None = None, rep_ms: float | None = None, flush: str | None = None,
-                 cuda_graph: bool = False) -> dict[str, Any]:
+    def __call__(
+        self,
+        case: Any,
+        *,
+        device: str | None = None,
+        quick: bool = True,
+        warmup_ms: float | None = None,
+        rep_ms: float | None = None,
+        flush: str | None = None,
+        cuda_graph: bool = False,
+    ) -> dict[str, Any]:
         # numpy and the harness load when a test first times a case, never with the plugin.
         from exabench.bench.runner import time_case
 
@@ -58,19 +66,32 @@ class GpuBenchmark:
         bench = self.benchmark
         bench._mode = "exabench gpu_benchmark(...)"  # tells pytest-benchmark the fixture was used
         bench.extra_info.update({
-            "exabench": {"suite": result["suite"], "name": result["name"], "params": result["params"],
-                         "unit": result["unit"], "metrics": result["metrics"], "stats": result["stats"],
-                         "check": result.get("check"), "timing": result.get("timing"),
-                         "telemetry": result.get("telemetry"), "device": f"{device.kind}:{device.index}"},
+            "exabench": {
+                "suite": result["suite"],
+                "name": result["name"],
+                "params": result["params"],
+                "unit": result["unit"],
+                "metrics": result["metrics"],
+                "stats": result["stats"],
+                "check": result.get("check"),
+                "timing": result.get("timing"),
+                "telemetry": result.get("telemetry"),
+                "device": f"{device.kind}:{device.index}",
+            },
         })
         if bench.disabled:
             return
         # pytest-benchmark 3.1 .. 5.x: _make_stats(iterations) registers a Metadata whose
         # update() appends one round; each harness sample is one round of one iteration.
         stats = bench._make_stats(1)
-        stats.options.update({"timer": "cuda_event" if device.is_cuda else "perf_counter_ns+synchronize",
-                              "flush": config.flush, "warmup_ms": config.warmup_ms, "rep_ms": config.rep_ms,
-                              "cuda_graph": config.cuda_graph, "min_rounds": config.min_samples})
+        stats.options.update({
+            "timer": "cuda_event" if device.is_cuda else "perf_counter_ns+synchronize",
+            "flush": config.flush,
+            "warmup_ms": config.warmup_ms,
+            "rep_ms": config.rep_ms,
+            "cuda_graph": config.cuda_graph,
+            "min_rounds": config.min_samples,
+        })
         for sample in result["samples"]:
             stats.update(sample)
 
@@ -81,14 +102,18 @@ def gpu_benchmark(request: pytest.FixtureRequest) -> GpuBenchmark:
     try:
         benchmark = request.getfixturevalue("benchmark")
     except pytest.FixtureLookupError:
-        pytest.fail("gpu_benchmark needs pytest-benchmark (pip install pytest-benchmark)", pytrace=False)
+        pytest.fail(
+            "gpu_benchmark needs pytest-benchmark (pip install pytest-benchmark)", pytrace=False
+        )
     if not hasattr(benchmark, "_make_stats"):
         pytest.fail("gpu_benchmark needs pytest-benchmark 3.1 or newer", pytrace=False)
     return GpuBenchmark(benchmark)
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
+def pytest_benchmark_update_machine_info(
+    config: pytest.Config, machine_info: dict[str, Any]
+) -> None:
     """Add the GPU, driver, CUDA, NCCL and fingerprint (pytest-benchmark records only the CPU)."""
     try:
         from exabench.bench.env import capture  # numpy, NVML: only when pytest-benchmark asks

@@ -32,8 +32,12 @@ def result_key(suite: str, name: str, params: Any) -> str:
 
 
 def finished_keys(results: Iterable[dict[str, Any]]) -> set[str]:
-    return {result_key(r.get("suite"), r.get("name"), json.loads(json.dumps(r.get("params"), default=str)))
-            for r in results}
+    return {
+        result_key(
+            r.get("suite"), r.get("name"), json.loads(json.dumps(r.get("params"), default=str))
+        )
+        for r in results
+    }
 
 
 def case_key(case: Any) -> str:
@@ -54,7 +58,11 @@ def _original_command(config: dict[str, Any], path: str) -> str:
 def is_process_failure(result: Any) -> bool:
     """A record of the run's processes failing, not of a case's outcome: the collectives ranks
     that could not be launched, or a case cut off by a rank fault. Resuming runs these again."""
-    if not isinstance(result, dict) or result.get("status") != "failed" or result.get("suite") != "collectives":
+    if (
+        not isinstance(result, dict)
+        or result.get("status") != "failed"
+        or result.get("suite") != "collectives"
+    ):
         return False
     return result.get("name") == "launch" or str(result.get("error") or "").startswith("rank fault")
 
@@ -67,31 +75,52 @@ def _set_aside_process_failures(doc: dict[str, Any]) -> dict[str, Any]:
     if aside:
         doc["results"] = [r for r in doc["results"] if not is_process_failure(r)]
         superseded = doc.get("superseded") if isinstance(doc.get("superseded"), list) else []
-        doc["superseded"] = [*superseded, *({"at": iso(utc_now()), "why": "set aside by --resume, which measures "
-                                             "the case again", "result": r} for r in aside)]
+        doc["superseded"] = [
+            *superseded,
+            *(
+                {
+                    "at": iso(utc_now()),
+                    "why": "set aside by --resume, which measures the case again",
+                    "result": r,
+                }
+                for r in aside
+            ),
+        ]
     return doc
 
 
 def open_resumed(path: str, config: dict[str, Any], environment: dict[str, Any]) -> RunWriter:
     """The writer of the interrupted Run at ``path``, checked against this invocation."""
     doc = load_run(path)
-    old_fp = (doc.get("environment") or {}).get("fingerprint") if isinstance(doc.get("environment"), dict) else None
+    old_fp = (
+        (doc.get("environment") or {}).get("fingerprint")
+        if isinstance(doc.get("environment"), dict)
+        else None
+    )
     new_fp = environment.get("fingerprint")
     if old_fp != new_fp:
-        raise UserError(f"--resume {path}: that Run was measured on another machine or software stack "
-                        f"(fingerprint {old_fp!r}, this one {new_fp!r}); start a new run without --resume")
+        raise UserError(
+            f"--resume {path}: that Run was measured on another machine or software stack "
+            f"(fingerprint {old_fp!r}, this one {new_fp!r}); start a new run without --resume"
+        )
     old = doc["config"] if isinstance(doc["config"], dict) else {}
     for key in COMPARED:
         was, now = _normal(old.get(key)), _normal(config.get(key))
         if key == "options" and isinstance(was, dict) and isinstance(now, dict):
-            was, now = ({k: v for k, v in side.items() if k not in UNMEASURED_OPTIONS} for side in (was, now))
+            was, now = (
+                {k: v for k, v in side.items() if k not in UNMEASURED_OPTIONS}
+                for side in (was, now)
+            )
         if was == now:
             continue
         what = f"{key} was {was!r}, now {now!r}"
         if isinstance(was, dict) and isinstance(now, dict):
             name = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))[0]
             what = f"option {name} was {was.get(name)!r}, now {now.get(name)!r}"
-        raise UserError(f"--resume {path}: its {what}; resume with the same options: {_original_command(old, path)}")
+        raise UserError(
+            f"--resume {path}: its {what}; resume with the same options:"
+            f" {_original_command(old, path)}"
+        )
     doc = _set_aside_process_failures(doc)
     writer = RunWriter.resume(path, doc)
     resumes = writer.doc.setdefault("resumed", [])

@@ -48,7 +48,9 @@ def gemm_timing(device: Device, quick: bool) -> TimingConfig:
     if device.is_cuda:
         # mamf-finder warms for seconds; 200 ms per shape after a global warm-up keeps the
         # clocks settled without making a sweep take hours.
-        return TimingConfig(warmup_ms=50 if quick else 200, rep_ms=100 if quick else 300, flush="l2")
+        return TimingConfig(
+            warmup_ms=50 if quick else 200, rep_ms=100 if quick else 300, flush="l2"
+        )
     # On the CPU a flush would only add cold-cache misses to small shapes; the sizes that
     # matter exceed the caches anyway.
     return TimingConfig(warmup_ms=20 if quick else 50, rep_ms=100 if quick else 300,

@@ -93,7 +93,13 @@ COLLECTIVE_COLUMNS = [
     Column("count", "(elements)", _param("count"), "{}", 12),
     Column("type", "", _param("dtype"), "{}", 5),
     Column("redop", "", lambda r: r["params"].get("op") or "none", "{}", 5),
-    Column("root", "", lambda r: -1 if r["params"].get("root") is None else r["params"]["root"], "{}", 4),
+    Column(
+        "root",
+        "",
+        lambda r: -1 if r["params"].get("root") is None else r["params"]["root"],
+        "{}",
+        4,
+    ),
     *_collective_passes(),
 ]
 PAIRED = {"collectives": "inplace"}
@@ -153,7 +159,10 @@ class TablePrinter:
         if suite in PAIRED:  # nccl-tests' line over the two passes
             key = sum(c.width + 1 for c in cols[:-8])
             half = sum(c.width + 1 for c in cols[-4:])
-            print("#" + " " * (key - 1) + f"{'out-of-place':>{half}}{'in-place':>{half}}", file=self.stream)
+            print(
+                "#" + " " * (key - 1) + f"{'out-of-place':>{half}}{'in-place':>{half}}",
+                file=self.stream,
+            )
         print("#" + _line((c.name, c.width) for c in cols)[1:], file=self.stream)
         print("#" + _line((c.unit, c.width) for c in cols)[1:], file=self.stream)
         self.suite = suite

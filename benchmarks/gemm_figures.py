@@ -50,7 +50,9 @@ def cpu_overhead() -> bool:
         plains, harnesses = [], []
         for _ in range(3):
             plains.append(plain_loop_median(n, 15 if n >= 2048 else 60))
-            harnesses.append(measure(GemmCase(n, n, n, "fp32"), Device("cpu"), config)["stats"]["median"])
+            harnesses.append(
+                measure(GemmCase(n, n, n, "fp32"), Device("cpu"), config)["stats"]["median"]
+            )
         plain, harness = min(plains), min(harnesses)
         ratio = harness / plain
         verdict = "ok" if abs(ratio - 1) <= 0.10 else "MISSED"
@@ -66,7 +68,10 @@ def gpu_figures(device: Device, mamf_budget_s: float) -> None:
     config = TimingConfig(warmup_ms=500, rep_ms=1000, flush="l2")
     print(f"GPU: {device.name()}")
     warm = prewarm(device, PREWARM_S)
-    print(f"  prewarm: {warm['seconds']:.0f} s of bf16 8192^3 at {warm['tflops']:.0f} TFLOP/s (figures below are warm)")
+    print(
+        f"  prewarm: {warm['seconds']:.0f} s of bf16 8192^3 at {warm['tflops']:.0f} TFLOP/s"
+        " (figures below are warm)"
+    )
     rows = []
     for dtype, target in (("tf32", 350), ("bf16", None), ("fp8", 1300)):
         for n in (4096, 8192):
@@ -76,10 +81,16 @@ def gpu_figures(device: Device, mamf_budget_s: float) -> None:
                 continue
             cv = r["stats"]["cv"] * 100
             t = r["metrics"]["tflops"]
-            note = f"target >= {target}: {'ok' if t >= target else 'MISSED'}" if target and n == 8192 else ""
+            note = (
+                f"target >= {target}: {'ok' if t >= target else 'MISSED'}"
+                if target and n == 8192
+                else ""
+            )
             rows.append((dtype, n, t, r["metrics"]["pct_of_peak"], cv))
-            print(f"  {dtype:>5} {n}^3  {t:8.1f} TFLOP/s  {r['metrics']['pct_of_peak'] or 0:5.1f} % of peak  "
-                  f"cv {cv:.2f} % ({'ok' if cv <= 1 else 'MISSED'} <= 1 %)  {note}")
+            print(
+                f"  {dtype:>5} {n}^3  {t:8.1f} TFLOP/s  {r['metrics']['pct_of_peak'] or 0:5.1f} %"
+                f" of peak  cv {cv:.2f} % ({'ok' if cv <= 1 else 'MISSED'} <= 1 %)  {note}"
+            )
     try:
         from triton.testing import do_bench
 
@@ -90,15 +101,19 @@ def gpu_figures(device: Device, mamf_budget_s: float) -> None:
         ours = next(t for d, s, t, _, _ in rows if d == "bf16" and s == n)
         theirs = tflops(n, n, n, ms * 1e-3)
         gap = 100 * (ours - theirs) / theirs
-        print(f"  8192^3 bf16: harness {ours:.1f} vs triton do_bench {theirs:.1f} TFLOP/s: {gap:+.2f} % "
-              f"({'ok' if abs(gap) <= 2 else 'MISSED'} within 2 %)")
+        print(
+            f"  8192^3 bf16: harness {ours:.1f} vs triton do_bench {theirs:.1f} TFLOP/s: {gap:+.2f}"
+            f" % ({'ok' if abs(gap) <= 2 else 'MISSED'} within 2 %)"
+        )
     except Exception as error:  # noqa: BLE001 - triton is optional
         print(f"  triton do_bench comparison not run: {error}")
     best = mamf_search(device, "bf16", (4096, 4096, 4096), budget_s=mamf_budget_s)
     p = best["params"]
-    print(f"  MAMF bf16: {best['metrics'].get('tflops', 0):.1f} TFLOP/s at {p['m']}x{p['n']}x{p['k']} "
-          f"({len(best['candidates'])} shapes in {mamf_budget_s:.0f} s; target >= 760: "
-          f"{'ok' if best['metrics'].get('tflops', 0) >= 760 else 'MISSED'})")
+    print(
+        f"  MAMF bf16: {best['metrics'].get('tflops', 0):.1f} TFLOP/s at {p['m']}x{p['n']}x{p['k']}"
+        f" ({len(best['candidates'])} shapes in {mamf_budget_s:.0f} s; target >= 760:"
+        f" {'ok' if best['metrics'].get('tflops', 0) >= 760 else 'MISSED'})"
+    )
 
 
 def main() -> None:
@@ -107,7 +122,9 @@ def main() -> None:
     args = parser.parse_args()
     device = resolve(None)
     if device.is_cuda:
-        gpu_figures(device, args.mamf_budget_s)  # the CPU target is for CPU machines: not on lent GPU time
+        gpu_figures(
+            device, args.mamf_budget_s
+        )  # the CPU target is for CPU machines: not on lent GPU time
     else:
         print("No CUDA GPU: the H100 figures need one (run this script on a GPU node).")
         cpu_overhead()

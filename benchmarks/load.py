@@ -44,7 +44,11 @@ def cli(*args: str) -> tuple[int, str, float]:
             code = 0
         except SystemExit as end:
             code = end.code if isinstance(end.code, int) else 1
-    return code, out.getvalue() if code == 0 else err.getvalue().strip(), time.perf_counter() - start
+    return (
+        code,
+        out.getvalue() if code == 0 else err.getvalue().strip(),
+        time.perf_counter() - start,
+    )
 
 
 def small_shapes(count: int) -> tuple[tuple[int, int, int], ...]:
@@ -77,21 +81,32 @@ def gemm_sweep_rss(shapes: int, out_dir: str) -> dict[str, float]:
         start = time.perf_counter()
         options = RunOptions(device="cpu", out_dir=out_dir, quiet=True, warmup_ms=0, rep_ms=1,
                              telemetry_hz=0)
-        code = run_benchmarks(options, [GemmSweep(dtype=("fp32",), shapes=small_shapes(shapes))]).exit_code
+        code = run_benchmarks(
+            options, [GemmSweep(dtype=("fp32",), shapes=small_shapes(shapes))]
+        ).exit_code
         seconds = time.perf_counter() - start
     finally:
         writer.RunWriter.add = add
     run = next(Path(out_dir).glob("*.json"))
     results = len(load_run(run)["results"])
-    return {"exit": code, "seconds": seconds, "results": results, "growth_mb": marks["peak"] - marks["at_start"],
-            "rss_mb": marks["peak"], "file_mb": run.stat().st_size / 1e6}
+    return {
+        "exit": code,
+        "seconds": seconds,
+        "results": results,
+        "growth_mb": marks["peak"] - marks["at_start"],
+        "rss_mb": marks["peak"],
+        "file_mb": run.stat().st_size / 1e6,
+    }
 
 
 def gemm(folder: Path) -> None:
     figures = gemm_sweep_rss(10_000, str(folder / "gemm"))
-    print(f"gemm sweep, 10,000 shapes on the CPU: exit {figures['exit']}, {figures['results']:,} results in "
-          f"{figures['seconds']:.1f} s; RSS growth {figures['growth_mb']:.1f} MB after the 200th result "
-          f"(target < 50 MB; peak RSS {figures['rss_mb']:.0f} MB; Run file {figures['file_mb']:.1f} MB)")
+    print(
+        f"gemm sweep, 10,000 shapes on the CPU: exit {figures['exit']}, {figures['results']:,}"
+        f" results in {figures['seconds']:.1f} s; RSS growth {figures['growth_mb']:.1f} MB after"
+        f" the 200th result (target < 50 MB; peak RSS {figures['rss_mb']:.0f} MB; Run file"
+        f" {figures['file_mb']:.1f} MB)"
+    )
 
 
 def history(folder: Path, runs: int = 5000, results: int = 4) -> None:
@@ -99,15 +114,28 @@ def history(folder: Path, runs: int = 5000, results: int = 4) -> None:
 
     where = folder / "history"
     where.mkdir()
-    for doc in stepped_history(np.random.default_rng(5), runs=runs, results=results,
-                               steps={0: (2000, 0.05), 1: (3500, -0.04)}, hours_apart=1, samples=10, id_digits=5):
+    for doc in stepped_history(
+        np.random.default_rng(5),
+        runs=runs,
+        results=results,
+        steps={0: (2000, 0.05), 1: (3500, -0.04)},
+        hours_apart=1,
+        samples=10,
+        id_digits=5,
+    ):
         (where / f"{doc['id']}.json").write_text(json.dumps(doc))
     before = rss_mb()
     code, text, seconds = cli("history", str(where), "--format", "json", "--metric", "time")
     doc = json.loads(text) if code == 0 else {"series": []}
-    found = {f"m={s['params']['m']}": [c["index"] for c in s["change_points"]] for s in doc["series"] if s["change_points"]}
-    print(f"history over {runs:,} Runs x {results} results: exit {code}, {seconds:.1f} s, RSS +{rss_mb() - before:.0f} MB; "
-          f"change points (planted at 2000 and 3500): {found}")
+    found = {
+        f"m={s['params']['m']}": [c["index"] for c in s["change_points"]]
+        for s in doc["series"]
+        if s["change_points"]
+    }
+    print(
+        f"history over {runs:,} Runs x {results} results: exit {code}, {seconds:.1f} s, RSS"
+        f" +{rss_mb() - before:.0f} MB; change points (planted at 2000 and 3500): {found}"
+    )
 
 
 def search() -> None:
@@ -119,21 +147,37 @@ def search() -> None:
         total = 0.0
         for model in shipped_names("models"):
             extra = ["--gpus", str(gpus)] if gpus else []
-            code, text, seconds = cli("search", "--model", model, "--cluster", "colossus-100k", *extra,
-                                      "--top", "1", "--format", "json")
+            code, text, seconds = cli(
+                "search",
+                "--model",
+                model,
+                "--cluster",
+                "colossus-100k",
+                *extra,
+                "--top",
+                "1",
+                "--format",
+                "json",
+            )
             total += seconds
             best = text
             if code == 0:
                 layouts = json.loads(text)["layouts"]
                 best = _best(layouts[0]) if layouts else "no feasible layout"
-            print(f"search {model:>18} on colossus-100k ({gpus or 100_000:,} GPUs): exit {code}, {seconds:6.2f} s  {best}")
+            print(
+                f"search {model:>18} on colossus-100k ({gpus or 100_000:,} GPUs): exit {code},"
+                f" {seconds:6.2f} s  {best}"
+            )
         print(f"search, every shipped model on {gpus or 100_000:,} GPUs: {total:.1f} s in all")
 
 
 def _best(plan: dict) -> str:
     layout = plan["inputs"].get("layout") or {}
     shown = " ".join(f"{k}{layout[k]}" for k in ("tp", "pp", "cp", "ep", "dp") if k in layout)
-    return f"{plan['inputs'].get('gpus', '?')} GPUs {shown} MFU {plan['mfu']:.1%}, {plan['step_time_s']:.2f} s/step"
+    return (
+        f"{plan['inputs'].get('gpus', '?')} GPUs {shown} MFU {plan['mfu']:.1%},"
+        f" {plan['step_time_s']:.2f} s/step"
+    )
 
 
 if __name__ == "__main__":

@@ -48,8 +48,14 @@ def cpu_copy() -> bool:
     """Both sides report BabelStream's figure, the best (minimum-time) call, and the median;
     on a shared 2-core machine a call whose OpenMP thread was descheduled takes a whole time
     slice, which moves medians by orders of magnitude but not the best call."""
-    print("CPU: best harness copy vs a plain torch copy of the same array (fp32, same process; target within 10 %)")
-    print(f"{'bytes':>11} {'harness best':>13} {'plain best':>11} {'ratio':>7} {'harness med':>12} {'plain med':>10}  (GB/s)")
+    print(
+        "CPU: best harness copy vs a plain torch copy of the same array (fp32, same process; target"
+        " within 10 %)"
+    )
+    print(
+        f"{'bytes':>11} {'harness best':>13} {'plain best':>11} {'ratio':>7} {'harness med':>12}"
+        f" {'plain med':>10}  (GB/s)"
+    )
     config = TimingConfig(warmup_ms=50, rep_ms=300, min_samples=10, max_samples=300, flush="none")
     rows = []
     for size in (1 * MIB, 16 * MIB, 256 * MIB):
@@ -61,9 +67,14 @@ def cpu_copy() -> bool:
             ours += r["samples"]
             plain += plain_copy_times(size, 40 if size < 256 * MIB else 10)
         best, plain_best = gbps(2 * size, min(ours)), gbps(2 * size, min(plain))
-        med, plain_med = gbps(2 * size, statistics.median(ours)), gbps(2 * size, statistics.median(plain))
+        med, plain_med = gbps(2 * size, statistics.median(ours)), gbps(
+            2 * size, statistics.median(plain)
+        )
         rows.append((size, best, plain_best))
-        print(f"{size:>11} {best:>13.1f} {plain_best:>11.1f} {best / plain_best:>7.3f} {med:>12.1f} {plain_med:>10.1f}")
+        print(
+            f"{size:>11} {best:>13.1f} {plain_best:>11.1f} {best / plain_best:>7.3f} {med:>12.1f}"
+            f" {plain_med:>10.1f}"
+        )
     size, best, plain = max(rows, key=lambda row: row[1])
     ratio = best / plain
     verdict = "ok" if abs(ratio - 1) <= 0.10 else "MISSED"
@@ -92,7 +103,9 @@ def gpu_figures(device: Device) -> None:
                     print(f"  {backend} {kernel} {size} B: {r['status']} {r['error']}")
                     continue
                 g = r["metrics"]["gbps"]
-                note = f"target >= {target:.0f}: {'ok' if g >= target else 'MISSED'}" if target else ""
+                note = (
+                    f"target >= {target:.0f}: {'ok' if g >= target else 'MISSED'}" if target else ""
+                )
                 print(f"  {backend:>5} {kernel:>5} {size // MIB:>5} MiB  {g:8.1f} GB/s  "
                       f"{r['metrics']['pct_of_peak'] or 0:5.1f} % of peak  "
                       f"({bytes_moved(kernel, size) // size} arrays)  {note}")
@@ -120,15 +133,20 @@ def telemetry_overhead(device: Device) -> None:
     try:
         off, on = [], []
         for _ in range(3):
-            off.append(measure(GemmCase(8192, 8192, 8192, "bf16"), device, config)["stats"]["median"])
+            off.append(
+                measure(GemmCase(8192, 8192, 8192, "bf16"), device, config)["stats"]["median"]
+            )
             r = measure(GemmCase(8192, 8192, 8192, "bf16"), device, config, sampler)
             on.append(r["stats"]["median"])
         change = 100 * (min(on) - min(off)) / min(off)
         tel = r["telemetry"] or {}
-        print(f"  telemetry at {DEFAULT_HZ:.0f} Hz changes bf16 8192^3 median by {change:+.2f} % "
-              f"({'ok' if abs(change) < 1 else 'MISSED'} < 1 %); last window: {tel.get('samples')} samples, "
-              f"{tel.get('power_mean_w') or 0:.0f} W mean, SM clock min {tel.get('sm_clock_min_mhz')} MHz, "
-              f"energy from {tel.get('energy_source')}, throttle reasons {tel.get('throttle_reasons')}")
+        print(
+            f"  telemetry at {DEFAULT_HZ:.0f} Hz changes bf16 8192^3 median by {change:+.2f} %"
+            f" ({'ok' if abs(change) < 1 else 'MISSED'} < 1 %); last window: {tel.get('samples')}"
+            f" samples, {tel.get('power_mean_w') or 0:.0f} W mean, SM clock min"
+            f" {tel.get('sm_clock_min_mhz')} MHz, energy from {tel.get('energy_source')}, throttle"
+            f" reasons {tel.get('throttle_reasons')}"
+        )
     finally:
         sampler.close()
 

@@ -19,13 +19,21 @@ from exabench.workloads.profile import load_reference
 
 
 def _context() -> Context:
-    return Context(load_model("llama3-405b"), load_reference("h100-sxm"), load_cluster("meta-24k-roce"))
+    return Context(
+        load_model("llama3-405b"), load_reference("h100-sxm"), load_cluster("meta-24k-roce")
+    )
 
 
 def one_plan_ms(repeats: int = 200) -> float:
     """Median ms of one full evaluation (fresh caches each time: nothing reused between plans)."""
-    model, profile, cluster = load_model("llama3-405b"), load_reference("h100-sxm"), load_cluster("meta-24k-roce")
-    layout = Layout(tp=8, pp=16, vp=8, dp=128, mbs=1, global_batch=2048, seq=8192, zero=1, recompute="none")
+    model, profile, cluster = (
+        load_model("llama3-405b"),
+        load_reference("h100-sxm"),
+        load_cluster("meta-24k-roce"),
+    )
+    layout = Layout(
+        tp=8, pp=16, vp=8, dp=128, mbs=1, global_batch=2048, seq=8192, zero=1, recompute="none"
+    )
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -45,9 +53,14 @@ def search_s() -> tuple[float, int, str]:
 
 def main() -> None:
     ms = one_plan_ms()
-    print(f"one plan evaluation (llama3-405b, 16,384 x h100-sxm): {ms:.2f} ms median (target <= 5 ms)")
+    print(
+        f"one plan evaluation (llama3-405b, 16,384 x h100-sxm): {ms:.2f} ms median (target <= 5 ms)"
+    )
     elapsed, n, best = search_s()
-    print(f"search llama3-405b on 16,384 x h100-sxm: {elapsed:.2f} s over {n} layout shapes (target <= 2 s); best {best}")
+    print(
+        f"search llama3-405b on 16,384 x h100-sxm: {elapsed:.2f} s over {n} layout shapes (target"
+        f" <= 2 s); best {best}"
+    )
 
 
 if __name__ == "__main__":

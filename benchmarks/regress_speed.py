@@ -51,8 +51,15 @@ def compare_speed(folder: Path) -> None:
 def history_speed(folder: Path, runs: int = 1000, results: int = 6) -> None:
     history = folder / "history"
     history.mkdir()
-    for doc in stepped_history(np.random.default_rng(1), runs=runs, results=results,
-                               steps={0: (400, 0.05), 1: (700, -0.04)}, hours_apart=6, samples=20, id_digits=4):
+    for doc in stepped_history(
+        np.random.default_rng(1),
+        runs=runs,
+        results=results,
+        steps={0: (400, 0.05), 1: (700, -0.04)},
+        hours_apart=6,
+        samples=20,
+        id_digits=4,
+    ):
         (history / f"{doc['id']}.json").write_text(json.dumps(doc))
     start = time.perf_counter()
     doc = analyse_history(load_folder(str(history)))
@@ -60,21 +67,34 @@ def history_speed(folder: Path, runs: int = 1000, results: int = 6) -> None:
     inside = time.perf_counter() - start
     found = {f"{s['name']} m={s['params']['m']}": [c["index"] for c in s["change_points"]]
              for s in doc["series"] if s["metric"] == "time" and s["change_points"]}
-    print(f"history, {runs} runs x {results} results ({len(doc['series'])} series): {inside:.2f} s in-process, "
-          f"{_cli('history', str(history), '--format', 'json'):.2f} s CLI (target <= 10 s); "
-          f"change points (planted at 400 and 700): {found}")
+    print(
+        f"history, {runs} runs x {results} results ({len(doc['series'])} series): {inside:.2f} s"
+        f" in-process, {_cli('history', str(history), '--format', 'json'):.2f} s CLI (target <= 10"
+        f" s); change points (planted at 400 and 700): {found}"
+    )
 
 
 def verdict_rates() -> None:
     def trials(n: int, slowdown: float, seed: int, count: int = 1000) -> Counter:
         rng = np.random.default_rng(seed)
-        return Counter(compare_samples(np.exp(0.02 * rng.standard_normal(n)),
-                                       slowdown * np.exp(0.02 * rng.standard_normal(n)), gate=Gate()).verdict
-                       for _ in range(count))
+        return Counter(
+            compare_samples(
+                np.exp(0.02 * rng.standard_normal(n)),
+                slowdown * np.exp(0.02 * rng.standard_normal(n)),
+                gate=Gate(),
+            ).verdict
+            for _ in range(count)
+        )
 
     same, slower, few = trials(10, 1.0, 1), trials(10, 1.10, 2), trials(3, 1.5, 3)
-    print(f"identical, 10 v 10, cv 2 %: unchanged {same['unchanged'] / 10:.1f} % (target >= 99 %) {dict(same)}")
-    print(f"10 % slower, 10 v 10, cv 2 %: regressed {slower['regressed'] / 10:.1f} % (target >= 95 %) {dict(slower)}")
+    print(
+        f"identical, 10 v 10, cv 2 %: unchanged {same['unchanged'] / 10:.1f} % (target >= 99 %)"
+        f" {dict(same)}"
+    )
+    print(
+        f"10 % slower, 10 v 10, cv 2 %: regressed {slower['regressed'] / 10:.1f} % (target >= 95 %)"
+        f" {dict(slower)}"
+    )
     print(f"50 % slower, 3 v 3: inconclusive {few['inconclusive'] / 10:.1f} % {dict(few)}")
 
 
@@ -89,7 +109,10 @@ def change_point_rates() -> None:
     rng = np.random.default_rng(60)
     quiet = sum(not e_divisive(1.0 + 0.01 * rng.standard_normal(60), seed=t) for t in range(1000))
     print(f"60 runs, 5 % step at 40, 1 % noise: one change point within ±2 in {hits} of 100 trials")
-    print(f"60 runs of pure noise: no change point in {quiet / 10:.1f} % of 1000 trials (target >= 95 %)")
+    print(
+        f"60 runs of pure noise: no change point in {quiet / 10:.1f} % of 1000 trials (target >="
+        " 95 %)"
+    )
 
 
 if __name__ == "__main__":

@@ -60,20 +60,30 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         run, plan, what = make_inputs(work)
-        print(f"  inputs: {run.name} ({len(json.loads(run.read_text())['results'])} results), plan: {what}")
-        for label, cache in (("cold (Vega bundle built)", work / "cache"), ("warm (bundle cached)", work / "cache")):
+        print(
+            f"  inputs: {run.name} ({len(json.loads(run.read_text())['results'])} results), plan:"
+            f" {what}"
+        )
+        for label, cache in (
+            ("cold (Vega bundle built)", work / "cache"),
+            ("warm (bundle cached)", work / "cache"),
+        ):
             seconds = timed_report([run, plan], work / "report", cache)
             html, total = size_mb(work / "report")
             verdict = "OK" if seconds <= 10 and html <= 5 else "OVER TARGET"
-            print(f"  {label:26s}: {seconds:5.2f} s; report.html {html:.2f} MB, with charts/ {total:.2f} MB  {verdict}")
+            print(
+                f"  {label:26s}: {seconds:5.2f} s; report.html {html:.2f} MB, with charts/"
+                f" {total:.2f} MB  {verdict}"
+            )
 
         from exabench.testing.samples import sample_run
 
         many = work / "many"
         many.mkdir()
         for i in range(50):
-            (many / f"run{i:02d}.json").write_text(json.dumps(sample_run(seed=i, run_id=f"run-{i:02d}",
-                                                                          timeline_points=200)))
+            (many / f"run{i:02d}.json").write_text(
+                json.dumps(sample_run(seed=i, run_id=f"run-{i:02d}", timeline_points=200))
+            )
         seconds = timed_report([many], work / "report-many", work / "cache")
         html, total = size_mb(work / "report-many")
         print(f"  50 Runs, 10,000 telemetry points: {seconds:5.2f} s; report.html {html:.2f} MB, "

@@ -107,7 +107,11 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the CLI, turn every user error into one line and exit 2."""
     args = sys.argv[1:] if argv is None else list(argv)
     if any("\x00" in arg for arg in args):  # os.stat and open raise ValueError on it, deep inside
-        click.echo("error: an argument contains a NUL byte, which no file name or value can hold; retype it", err=True)
+        click.echo(
+            "error: an argument contains a NUL byte, which no file name or value can hold;"
+            " retype it",
+            err=True,
+        )
         sys.exit(USER_ERROR_EXIT)
     try:
         rv = cli.main(args=argv, prog_name="exabench", standalone_mode=False)

@@ -36,7 +36,9 @@ class Report:
 
 def render(inputs: Inputs, *, images: bool = True, created: str | None = None) -> Report:
     """Every file of the report, in memory."""
-    created = created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    created = created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace(
+        "+00:00", "Z"
+    )
     figures = build_figures(inputs)
     headline, appendix = headline_tables(inputs), appendix_tables(inputs)
     charts: dict[str, bytes | str] = {}
@@ -45,8 +47,15 @@ def render(inputs: Inputs, *, images: bool = True, created: str | None = None) -
             svg, png = export.svg_and_png(fig.spec)
             charts[f"{fig.id}.svg"], charts[f"{fig.id}.png"] = svg, png
     fleet = fleet_section(inputs)
-    page = html.render(inputs, figures, headline, appendix, created=created, bundle=export.javascript_bundle(),
-                       fleet=fleet)
+    page = html.render(
+        inputs,
+        figures,
+        headline,
+        appendix,
+        created=created,
+        bundle=export.javascript_bundle(),
+        fleet=fleet,
+    )
     summary = markdown.render(inputs, figures, headline, appendix, created=created, fleet=fleet)
     return Report(html=page, markdown=summary, charts=charts, inputs=inputs)
 

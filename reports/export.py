@@ -25,7 +25,9 @@ def _vl_convert():
     try:
         import vl_convert
     except ImportError:  # pragma: no cover - a core dependency
-        raise UserError("exabench report needs vl-convert-python (pip install vl-convert-python)") from None
+        raise UserError(
+            "exabench report needs vl-convert-python (pip install vl-convert-python)"
+        ) from None
     return vl_convert
 
 

@@ -84,23 +84,36 @@ def render_table(table: Table) -> str:
     head = "".join(f"<th>{e(c)}</th>" for c in table.columns)
     numeric = table.numeric or [False] * len(table.columns)
     body = "".join(
-        "<tr>" + "".join(f'<td class="num">{e(c)}</td>' if n else f"<td>{e(c)}</td>" for c, n in zip(row, numeric, strict=False))
-        + "</tr>" for row in table.rows)
+        "<tr>"
+        + "".join(
+            f'<td class="num">{e(c)}</td>' if n else f"<td>{e(c)}</td>"
+            for c, n in zip(row, numeric, strict=False)
+        )
+        + "</tr>"
+        for row in table.rows
+    )
     note = f'<p class="note">{e(table.note)}</p>' if table.note else ""
     return (f'<h3 id="table-{e(table.id)}">{e(table.title)}</h3><div class="scroll"><table>'
             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>{note}")
 
 
 def render_figure(fig: Figure, index: int) -> str:
-    return (f'<figure id="fig-{e(fig.id)}"><div class="chart" id="chart-{e(fig.id)}" data-figure="{e(fig.id)}"'
-            f' role="img" aria-label="{e(fig.title)}"></div><figcaption><strong>Figure {index}. {e(fig.title)}.</strong>'
-            f' {e(fig.caption)} <a href="charts/{e(fig.id)}.png">PNG</a> · <a href="charts/{e(fig.id)}.svg">SVG</a>'
-            "</figcaption></figure>")
+    return (
+        f'<figure id="fig-{e(fig.id)}"><div class="chart" id="chart-{e(fig.id)}"'
+        f' data-figure="{e(fig.id)}" role="img"'
+        f' aria-label="{e(fig.title)}"></div><figcaption><strong>Figure {index}.'
+        f' {e(fig.title)}.</strong> {e(fig.caption)} <a href="charts/{e(fig.id)}.png">PNG</a> · <a'
+        f' href="charts/{e(fig.id)}.svg">SVG</a></figcaption></figure>'
+    )
 
 
 def empty_summary(fleet: FleetSection | None) -> str:
     """What the Summary says when no Run or Plan result is given."""
-    return "No Run or Plan results; the fleet summary is under Fleet screening." if fleet else "No results."
+    return (
+        "No Run or Plan results; the fleet summary is under Fleet screening."
+        if fleet
+        else "No results."
+    )
 
 
 def summary_line(inputs: Inputs) -> str:
@@ -109,7 +122,9 @@ def summary_line(inputs: Inputs) -> str:
     if inputs.comparisons:
         parts.append(f"{len(inputs.comparisons)} comparison{'s' * (len(inputs.comparisons) != 1)}")
     if inputs.fleets:
-        parts.append(f"{len(inputs.fleets)} fleet summar{'ies' if len(inputs.fleets) != 1 else 'y'}")
+        parts.append(
+            f"{len(inputs.fleets)} fleet summar{'ies' if len(inputs.fleets) != 1 else 'y'}"
+        )
     return ", ".join(parts)
 
 
@@ -117,30 +132,59 @@ def render_fleet(fleet: FleetSection | None) -> str:
     if fleet is None:
         return ""
     paragraphs = "".join(f"<p>{e(p)}</p>" for p in fleet.paragraphs)
-    return f'<section id="fleet"><h2>Fleet screening</h2>{paragraphs}{"".join(render_table(t) for t in fleet.tables)}</section>'
+    return (
+        '<section id="fleet"><h2>Fleet'
+        f' screening</h2>{paragraphs}{"".join(render_table(t) for t in fleet.tables)}</section>'
+    )
 
 
-def render(inputs: Inputs, figures: Sequence[Figure], headline: Sequence[Table], appendix: Sequence[Table],
-           *, created: str, bundle: str, fleet: FleetSection | None = None) -> str:
+def render(
+    inputs: Inputs,
+    figures: Sequence[Figure],
+    headline: Sequence[Table],
+    appendix: Sequence[Table],
+    *,
+    created: str,
+    bundle: str,
+    fleet: FleetSection | None = None,
+) -> str:
     """The whole page as one string; ``bundle`` is the Vega/Vega-Lite/vega-embed script."""
-    sections = (("summary", "Summary"), *((("fleet", "Fleet screening"),) if fleet else ()), ("charts", "Charts"),
-                ("appendix", "Assumptions and environment"))
+    sections = (
+        ("summary", "Summary"),
+        *((("fleet", "Fleet screening"),) if fleet else ()),
+        ("charts", "Charts"),
+        ("appendix", "Assumptions and environment"),
+    )
     nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in sections)
     sources = "".join(f"<li>{e(d.kind)}: {e(d.source)}</li>"
                       for d in [*inputs.comparisons, *inputs.plans, *inputs.fleets, *inputs.runs])
-    charts = "".join(render_figure(f, i) for i, f in enumerate(figures, 1)) or "<p>No chart: the inputs hold no data to draw.</p>"
+    charts = (
+        "".join(render_figure(f, i) for i, f in enumerate(figures, 1))
+        or "<p>No chart: the inputs hold no data to draw.</p>"
+    )
     specs = [{"id": f.id, "spec": f.spec} for f in figures]
     return "".join([
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>exabench report: {e(summary_line(inputs))}</title><style>{CSS}</style></head><body>",
-        f'<header><h1>exabench report</h1><p class="meta">{e(summary_line(inputs))} · written {e(created)} by '
-        f"exabench {e(__version__)}</p><nav>{nav}</nav></header>",
-        "<noscript><p>The charts need JavaScript; their PNG and SVG files are in the charts/ folder.</p></noscript>",
-        '<section id="summary"><h2>Summary</h2>', "".join(render_table(t) for t in headline) or f"<p>{e(empty_summary(fleet))}</p>",
-        "</section>", render_fleet(fleet),
+        (
+            "<title>exabench report:"
+            f" {e(summary_line(inputs))}</title><style>{CSS}</style></head><body>"
+        ),
+        (
+            f'<header><h1>exabench report</h1><p class="meta">{e(summary_line(inputs))} · written'
+            f" {e(created)} by exabench {e(__version__)}</p><nav>{nav}</nav></header>"
+        ),
+        (
+            "<noscript><p>The charts need JavaScript; their PNG and SVG files are in the charts/"
+            " folder.</p></noscript>"
+        ),
+        '<section id="summary"><h2>Summary</h2>',
+        "".join(render_table(t) for t in headline) or f"<p>{e(empty_summary(fleet))}</p>",
+        "</section>",
+        render_fleet(fleet),
         f'<section id="charts"><h2>Charts</h2>{charts}</section>',
-        '<section id="appendix"><h2>Assumptions and environment</h2>', "".join(render_table(t) for t in appendix),
+        '<section id="appendix"><h2>Assumptions and environment</h2>',
+        "".join(render_table(t) for t in appendix),
         f'<h3>Inputs</h3><ul class="inputs">{sources}</ul></section>',
         f"<script>{safe_script(bundle)}</script>",
         f'<script type="application/json" id="exabench-specs">{script_json(specs)}</script>',

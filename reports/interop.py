@@ -38,7 +38,9 @@ def _q1(data: list[float]) -> float:
         return data[0]
     if n % 2:
         k, q = n // 4, n % 4
-        return 0.25 * data[k - 1] + 0.75 * data[k] if q == 1 else 0.75 * data[k] + 0.25 * data[k + 1]
+        return (
+            0.25 * data[k - 1] + 0.75 * data[k] if q == 1 else 0.75 * data[k] + 0.25 * data[k + 1]
+        )
     return statistics.median(data[: n // 2])
 
 
@@ -53,7 +55,9 @@ def _q3(data: list[float]) -> float:
     return statistics.median(data[n // 2:])
 
 
-def pytest_benchmark_stats(samples: Sequence[float], *, include_data: bool = True) -> dict[str, Any]:
+def pytest_benchmark_stats(
+    samples: Sequence[float], *, include_data: bool = True
+) -> dict[str, Any]:
     """The ``stats`` block of one pytest-benchmark benchmark, computed as ``Stats`` does."""
     data = [float(s) for s in samples]
     ordered = sorted(data)
@@ -83,11 +87,21 @@ def machine_info(environment: Mapping[str, Any]) -> dict[str, Any]:
     host = environment.get("host") or {}
     system, _, release = str(host.get("os") or "").partition(" ")
     return {
-        "node": host.get("hostname"), "processor": host.get("cpu_model"), "machine": host.get("machine"),
-        "python_compiler": None, "python_implementation": "CPython",
-        "python_implementation_version": host.get("python"), "python_version": host.get("python"),
-        "python_build": None, "release": release or None, "system": system or None,
-        "cpu": {"brand_raw": host.get("cpu_model"), "count": host.get("cpu_cores"), "arch": host.get("machine")},
+        "node": host.get("hostname"),
+        "processor": host.get("cpu_model"),
+        "machine": host.get("machine"),
+        "python_compiler": None,
+        "python_implementation": "CPython",
+        "python_implementation_version": host.get("python"),
+        "python_version": host.get("python"),
+        "python_build": None,
+        "release": release or None,
+        "system": system or None,
+        "cpu": {
+            "brand_raw": host.get("cpu_model"),
+            "count": host.get("cpu_cores"),
+            "arch": host.get("machine"),
+        },
         "exabench": exabench_machine_info(environment),
     }
 
@@ -107,15 +121,32 @@ def benchmark_entry(result: Mapping[str, Any], run: Mapping[str, Any]) -> dict[s
     name = f"{result['name']}[{param}]" if param else result["name"]
     timing = result.get("timing") or {}
     return {
-        "group": result["suite"], "name": name, "fullname": f"exabench/{result['suite']}::{name}",
-        "params": dict(result["params"]), "param": param or None,
-        "extra_info": {"unit": result.get("unit"), "metrics": result.get("metrics"),
-                       "exabench_stats": result.get("stats"), "telemetry": result.get("telemetry"),
-                       "run_id": run.get("id")},
-        "options": {"timer": _timer(run), "flush": timing.get("flush"), "cuda_graph": timing.get("cuda_graph"),
-                    "warmup_ms": timing.get("warmup_ms"), "rep_ms": timing.get("rep_ms"),
-                    "min_rounds": None, "max_time": None, "min_time": None, "disable_gc": False,
-                    "precision": None, "confidence": None, "warmup": True},
+        "group": result["suite"],
+        "name": name,
+        "fullname": f"exabench/{result['suite']}::{name}",
+        "params": dict(result["params"]),
+        "param": param or None,
+        "extra_info": {
+            "unit": result.get("unit"),
+            "metrics": result.get("metrics"),
+            "exabench_stats": result.get("stats"),
+            "telemetry": result.get("telemetry"),
+            "run_id": run.get("id"),
+        },
+        "options": {
+            "timer": _timer(run),
+            "flush": timing.get("flush"),
+            "cuda_graph": timing.get("cuda_graph"),
+            "warmup_ms": timing.get("warmup_ms"),
+            "rep_ms": timing.get("rep_ms"),
+            "min_rounds": None,
+            "max_time": None,
+            "min_time": None,
+            "disable_gc": False,
+            "precision": None,
+            "confidence": None,
+            "warmup": True,
+        },
         "stats": pytest_benchmark_stats(result["samples"]),
     }
 

@@ -35,22 +35,48 @@ def render_table(table: Table) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(inputs: Inputs, figures: Sequence[Figure], headline: Sequence[Table], appendix: Sequence[Table],
-           *, created: str, fleet: FleetSection | None = None) -> str:
-    parts = ["# exabench report", "", f"{md(summary_line(inputs))} · written {md(created)} by exabench {__version__}. "
-             "The HTML report beside this file has the interactive charts.", "", "## Summary", ""]
+def render(
+    inputs: Inputs,
+    figures: Sequence[Figure],
+    headline: Sequence[Table],
+    appendix: Sequence[Table],
+    *,
+    created: str,
+    fleet: FleetSection | None = None,
+) -> str:
+    parts = [
+        "# exabench report",
+        "",
+        (
+            f"{md(summary_line(inputs))} · written {md(created)} by exabench {__version__}. "
+            "The HTML report beside this file has the interactive charts."
+        ),
+        "",
+        "## Summary",
+        "",
+    ]
     parts += [render_table(t) for t in headline] or [md(empty_summary(fleet)) + "\n"]
     if fleet is not None:
-        parts += ["## Fleet screening", ""] + [line for p in fleet.paragraphs for line in (md(p), "")]
+        parts += ["## Fleet screening", ""] + [
+            line for p in fleet.paragraphs for line in (md(p), "")
+        ]
         parts += [render_table(t) for t in fleet.tables]
     parts += ["## Charts", ""]
     for i, fig in enumerate(figures, 1):
-        parts += [f"### Figure {i}. {md(fig.title)}", "", f"![{md(fig.title)}](charts/{fig.id}.png)", "",
-                  md(fig.caption), ""]
+        parts += [
+            f"### Figure {i}. {md(fig.title)}",
+            "",
+            f"![{md(fig.title)}](charts/{fig.id}.png)",
+            "",
+            md(fig.caption),
+            "",
+        ]
     if not figures:
         parts += ["No chart: the inputs hold no data to draw.", ""]
     parts += ["## Assumptions and environment", ""]
     parts += [render_table(t) for t in appendix]
-    parts += ["### Inputs", ""] + [f"- {d.kind}: {md(d.source)}" for d in
-                                   [*inputs.comparisons, *inputs.plans, *inputs.fleets, *inputs.runs]]
+    parts += ["### Inputs", ""] + [
+        f"- {d.kind}: {md(d.source)}"
+        for d in [*inputs.comparisons, *inputs.plans, *inputs.fleets, *inputs.runs]
+    ]
     return "\n".join(parts) + "\n"

@@ -47,8 +47,9 @@ def _best(results: list[dict[str, Any]], suite: str, metric: str) -> dict[str, d
             continue
         params = r.get("params") or {}
         key = _key(suite, params, r["name"])
-        if key not in best or _rank(suite, params, value) > _rank(suite, best[key].get("params") or {},
-                                                                  best[key]["metrics"][metric]):
+        if key not in best or _rank(suite, params, value) > _rank(
+            suite, best[key].get("params") or {}, best[key]["metrics"][metric]
+        ):
             best[key] = r
     return best
 
@@ -63,11 +64,16 @@ def measured_lines(run: dict[str, Any]) -> list[str]:
         parts = []
         for key, r in sorted(best.items()):
             peak = (r.get("metrics") or {}).get("pct_of_peak")
-            parts.append(f"{key} {num(r['metrics'][metric], unit)}" + (f" ({peak:.0f} % of peak)" if peak else ""))
+            parts.append(
+                f"{key} {num(r['metrics'][metric], unit)}"
+                + (f" ({peak:.0f} % of peak)" if peak else "")
+            )
         lines.append(f"  {label:<16} " + ", ".join(parts))
     statuses = [r.get("status") for r in results]
-    lines.append(f"  results          {statuses.count('ok')} ok, {statuses.count('failed')} failed, "
-                 f"{statuses.count('skipped')} skipped (skipped: what this device can't run)")
+    lines.append(
+        f"  results          {statuses.count('ok')} ok, {statuses.count('failed')} failed, "
+        f"{statuses.count('skipped')} skipped (skipped: what this device can't run)"
+    )
     return lines
 
 
@@ -230,7 +236,9 @@ def summary(run: dict[str, Any], plan: dict[str, Any] | None, paths: dict[str, s
     out = ["", "== exabench run ==", "Measured on this machine:"]
     out += measured_lines(run)
     if plan is not None:
-        out += ["Planned (every input measured, published with its source, or assumed: see the report):"]
+        out += [
+            "Planned (every input measured, published with its source, or assumed: see the report):"
+        ]
         out += scenario_lines(plan)
     out += ["Files:"] + [f"  {name:<18} {path}" for name, path in paths.items()]
     return "\n".join(out)

@@ -18,8 +18,19 @@ from exabench.workloads.tomlfile import read_toml, resolve_spec, shipped_names
 
 TOP_KEYS = {"name", "description", "source", "gpu", "gpus", "gpus_per_node", "nvlink_domain",
             "network", "power", "price", "reliability"}
-NETWORK_KEYS = {"source", "nics_per_node", "nic_gbps", "fabric", "fabric_tiers", "pod_gpus",
-                "oversubscription", "fabric_efficiency", "nic_efficiency", "latency_us", "switch_radix"}
+NETWORK_KEYS = {
+    "source",
+    "nics_per_node",
+    "nic_gbps",
+    "fabric",
+    "fabric_tiers",
+    "pod_gpus",
+    "oversubscription",
+    "fabric_efficiency",
+    "nic_efficiency",
+    "latency_us",
+    "switch_radix",
+}
 NUMERIC_SECTIONS = ("power", "price", "reliability")
 
 
@@ -78,13 +89,22 @@ MAX_NUMBER = 1e15
 typo, and an integer beyond float range (10^400) would overflow the arithmetic later."""
 
 
-def _number(where: str, key: str, value: Any, *, integer: bool = False, zero_ok: bool = False) -> Any:
+def _number(
+    where: str, key: str, value: Any, *, integer: bool = False, zero_ok: bool = False
+) -> Any:
     kinds = (int,) if integer else (int, float)
     # `not 0 <= value <= MAX_NUMBER` also refuses nan (every comparison with it is false) and inf.
-    if isinstance(value, bool) or not isinstance(value, kinds) or not 0 <= value <= MAX_NUMBER or (value == 0 and not zero_ok):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, kinds)
+        or not 0 <= value <= MAX_NUMBER
+        or (value == 0 and not zero_ok)
+    ):
         what = "a positive integer" if integer else "a positive finite number"
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
-        raise UserError(f"{where}: {key} = {shown} is not valid; must be {what} of at most {MAX_NUMBER:.0e}")
+        raise UserError(
+            f"{where}: {key} = {shown} is not valid; must be {what} of at most {MAX_NUMBER:.0e}"
+        )
     return value
 
 
@@ -98,7 +118,9 @@ def _table(where: str, doc: dict[str, Any], key: str) -> dict[str, Any]:
 def parse_cluster(doc: dict[str, Any], where: str) -> ClusterSpec:
     unknown = sorted(set(doc) - TOP_KEYS)
     if unknown:
-        raise UserError(f"{where}: unknown key {unknown[0]!r}; valid: {', '.join(sorted(TOP_KEYS))}")
+        raise UserError(
+            f"{where}: unknown key {unknown[0]!r}; valid: {', '.join(sorted(TOP_KEYS))}"
+        )
     for required in ("gpu", "gpus", "gpus_per_node"):
         if required not in doc:
             raise UserError(f"{where}: missing {required!r}")
@@ -108,22 +130,43 @@ def parse_cluster(doc: dict[str, Any], where: str) -> ClusterSpec:
     per_node = _number(where, "gpus_per_node", doc["gpus_per_node"], integer=True)
     domain = _number(where, "nvlink_domain", doc.get("nvlink_domain", per_node), integer=True)
     if domain % per_node and per_node % domain:
-        raise UserError(f"{where}: nvlink_domain = {domain} and gpus_per_node = {per_node} must divide one another")
+        raise UserError(
+            f"{where}: nvlink_domain = {domain} and gpus_per_node = {per_node} must divide one"
+            " another"
+        )
     net = _table(where, doc, "network")
     bad = sorted(set(net) - NETWORK_KEYS)
     if bad:
-        raise UserError(f"{where}: unknown key 'network.{bad[0]}'; valid: {', '.join(sorted(NETWORK_KEYS))}")
+        raise UserError(
+            f"{where}: unknown key 'network.{bad[0]}'; valid: {', '.join(sorted(NETWORK_KEYS))}"
+        )
     network = NetworkSpec(
-        nics_per_node=_number(where, "network.nics_per_node", net.get("nics_per_node", per_node), integer=True, zero_ok=True),
+        nics_per_node=_number(
+            where,
+            "network.nics_per_node",
+            net.get("nics_per_node", per_node),
+            integer=True,
+            zero_ok=True,
+        ),
         nic_gbps=float(_number(where, "network.nic_gbps", net.get("nic_gbps", 400))),
         fabric=str(net.get("fabric", "")),
-        fabric_tiers=_number(where, "network.fabric_tiers", net.get("fabric_tiers", 3), integer=True, zero_ok=True),
+        fabric_tiers=_number(
+            where, "network.fabric_tiers", net.get("fabric_tiers", 3), integer=True, zero_ok=True
+        ),
         pod_gpus=_number(where, "network.pod_gpus", net.get("pod_gpus", gpus), integer=True),
-        oversubscription=float(_number(where, "network.oversubscription", net.get("oversubscription", 1.0))),
-        fabric_efficiency=float(_number(where, "network.fabric_efficiency", net.get("fabric_efficiency", 1.0))),
-        nic_efficiency=float(_number(where, "network.nic_efficiency", net.get("nic_efficiency", 0.94))),
+        oversubscription=float(
+            _number(where, "network.oversubscription", net.get("oversubscription", 1.0))
+        ),
+        fabric_efficiency=float(
+            _number(where, "network.fabric_efficiency", net.get("fabric_efficiency", 1.0))
+        ),
+        nic_efficiency=float(
+            _number(where, "network.nic_efficiency", net.get("nic_efficiency", 0.94))
+        ),
         latency_us=float(_number(where, "network.latency_us", net.get("latency_us", 5.0))),
-        switch_radix=_number(where, "network.switch_radix", net.get("switch_radix", 64), integer=True),
+        switch_radix=_number(
+            where, "network.switch_radix", net.get("switch_radix", 64), integer=True
+        ),
         source=str(net.get("source", "")),
     )
     for key in ("fabric_efficiency", "nic_efficiency"):
@@ -135,11 +178,20 @@ def parse_cluster(doc: dict[str, Any], where: str) -> ClusterSpec:
         table = _table(where, doc, name)
         if "source" in table:
             sources[name] = str(table.pop("source"))
-        sections[name] = {k: float(_number(where, f"{name}.{k}", v, zero_ok=True)) for k, v in table.items()}
+        sections[name] = {
+            k: float(_number(where, f"{name}.{k}", v, zero_ok=True)) for k, v in table.items()
+        }
     return ClusterSpec(
-        name=str(doc.get("name") or Path(where).stem), gpu=str(doc["gpu"]), gpus=gpus, gpus_per_node=per_node,
-        nvlink_domain=domain, network=network, sources=sources, description=str(doc.get("description", "")),
-        source=str(doc.get("source", "")), **sections,
+        name=str(doc.get("name") or Path(where).stem),
+        gpu=str(doc["gpu"]),
+        gpus=gpus,
+        gpus_per_node=per_node,
+        nvlink_domain=domain,
+        network=network,
+        sources=sources,
+        description=str(doc.get("description", "")),
+        source=str(doc.get("source", "")),
+        **sections,
     )
 
 
@@ -155,8 +207,17 @@ def shipped_clusters() -> list[ClusterSpec]:
 def single_node(gpu: str, gpus_per_node: int = 8) -> ClusterSpec:
     """An implicit cluster when none is named: nodes of ``gpus_per_node`` on a 400G-per-GPU fabric (assumed)."""
     return ClusterSpec(
-        name=f"{gpu}-nodes", gpu=gpu, gpus=gpus_per_node, gpus_per_node=gpus_per_node, nvlink_domain=gpus_per_node,
-        network=NetworkSpec(nics_per_node=gpus_per_node, nic_gbps=400.0, fabric="assumed non-blocking fat tree",
-                            source="assumed: 400 Gb/s per GPU, non-blocking (no --cluster given)"),
-        description="implicit: no --cluster given", source="assumed",
+        name=f"{gpu}-nodes",
+        gpu=gpu,
+        gpus=gpus_per_node,
+        gpus_per_node=gpus_per_node,
+        nvlink_domain=gpus_per_node,
+        network=NetworkSpec(
+            nics_per_node=gpus_per_node,
+            nic_gbps=400.0,
+            fabric="assumed non-blocking fat tree",
+            source="assumed: 400 Gb/s per GPU, non-blocking (no --cluster given)",
+        ),
+        description="implicit: no --cluster given",
+        source="assumed",
     )

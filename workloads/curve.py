@@ -23,9 +23,16 @@ class Curve:
 
     def __post_init__(self) -> None:
         if not self.xs or len(self.xs) != len(self.ys):
-            raise UserError(f"a curve needs as many values as sizes (got {len(self.xs)} sizes, {len(self.ys)} values)")
-        if any(not 0 < x < math.inf for x in self.xs) or any(b <= a for a, b in zip(self.xs, self.xs[1:], strict=False)):
-            raise UserError(f"curve sizes must be positive, finite and increasing, got {list(self.xs)}")
+            raise UserError(
+                f"a curve needs as many values as sizes (got {len(self.xs)} sizes, {len(self.ys)}"
+                " values)"
+            )
+        if any(not 0 < x < math.inf for x in self.xs) or any(
+            b <= a for a, b in zip(self.xs, self.xs[1:], strict=False)
+        ):
+            raise UserError(
+                f"curve sizes must be positive, finite and increasing, got {list(self.xs)}"
+            )
         if any(not 0 < y < math.inf for y in self.ys):
             raise UserError(f"curve values must be positive and finite, got {list(self.ys)}")
         object.__setattr__(self, "_logs", tuple(math.log(x) for x in self.xs))

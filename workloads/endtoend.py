@@ -8,7 +8,18 @@ from typing import Any
 from exabench.errors import UserError
 from exabench.workloads.tomlfile import DATA_DIR, read_toml
 
-KEYS = {"id", "model", "cluster", "gpus", "tokens", "published_gpu_hours", "tolerance", "options", "source", "note"}
+KEYS = {
+    "id",
+    "model",
+    "cluster",
+    "gpus",
+    "tokens",
+    "published_gpu_hours",
+    "tolerance",
+    "options",
+    "source",
+    "note",
+}
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -32,10 +43,18 @@ def load_endtoend() -> list[EndToEndRun]:
         for i, row in enumerate(read_toml(path).get("runs", [])):
             bad = sorted(set(row) - KEYS)
             if bad:
-                raise UserError(f"{path}: run {i}: unknown key {bad[0]!r}; valid: {', '.join(sorted(KEYS))}")
+                raise UserError(
+                    f"{path}: run {i}: unknown key {bad[0]!r}; valid: {', '.join(sorted(KEYS))}"
+                )
             try:
-                runs.append(EndToEndRun(**{**row, "gpus": int(row["gpus"]), "tokens": float(row["tokens"]),
-                                           "published_gpu_hours": float(row["published_gpu_hours"])}))
+                runs.append(
+                    EndToEndRun(**{
+                        **row,
+                        "gpus": int(row["gpus"]),
+                        "tokens": float(row["tokens"]),
+                        "published_gpu_hours": float(row["published_gpu_hours"]),
+                    })
+                )
             except (KeyError, TypeError) as error:
                 raise UserError(f"{path}: run {i}: {error}") from None
     return runs

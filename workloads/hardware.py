@@ -45,21 +45,38 @@ class HardwarePeaks:
     def __post_init__(self) -> None:
         for precision, value in self.peak_tflops.items():
             if precision not in PRECISIONS:
-                raise UserError(f"hardware {self.name}: unknown precision {precision!r} in peak_tflops; valid: {', '.join(PRECISIONS)}")
+                raise UserError(
+                    f"hardware {self.name}: unknown precision {precision!r} in peak_tflops; valid:"
+                    f" {', '.join(PRECISIONS)}"
+                )
             if not (isinstance(value, (int, float)) and 0 < value < math.inf):
-                raise UserError(f"hardware {self.name}: peak_tflops.{precision} = {value!r} must be a positive number")
+                raise UserError(
+                    f"hardware {self.name}: peak_tflops.{precision} = {value!r} must be a positive"
+                    " number"
+                )
         # Optional figures may be absent (None); present, each must be a finite positive number.
-        for key, value, optional in (("memory.hbm_bandwidth_gbps", self.hbm_bandwidth_gbps, False),
-                                     ("memory.capacity_gb", self.capacity_gb, False),
-                                     ("links.nvlink_gbps_per_direction", self.nvlink_gbps_per_direction, True),
-                                     ("links.pcie_gbps_per_direction", self.pcie_gbps_per_direction, True),
-                                     ("power.tdp_w", self.tdp_w, True)):
+        for key, value, optional in (
+            ("memory.hbm_bandwidth_gbps", self.hbm_bandwidth_gbps, False),
+            ("memory.capacity_gb", self.capacity_gb, False),
+            ("links.nvlink_gbps_per_direction", self.nvlink_gbps_per_direction, True),
+            ("links.pcie_gbps_per_direction", self.pcie_gbps_per_direction, True),
+            ("power.tdp_w", self.tdp_w, True),
+        ):
             if optional and value is None:
                 continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-                raise UserError(f"hardware {self.name}: {key} = {value!r} is not valid; must be a positive number")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not 0 < value < math.inf
+            ):
+                raise UserError(
+                    f"hardware {self.name}: {key} = {value!r} is not valid; must be a positive"
+                    " number"
+                )
         if not (isinstance(self.l2_mb, float) and 0 <= self.l2_mb < math.inf):
-            raise UserError(f"hardware {self.name}: memory.l2_mb = {self.l2_mb!r} is not valid; must be >= 0")
+            raise UserError(
+                f"hardware {self.name}: memory.l2_mb = {self.l2_mb!r} is not valid; must be >= 0"
+            )
         for key in ("device_name_patterns", "device_name_excludes"):
             if not all(isinstance(p, str) and p for p in getattr(self, key)):
                 raise UserError(f"hardware {self.name}: {key} must be a list of non-empty strings")
@@ -80,9 +97,16 @@ def parse_peaks(doc: dict[str, Any], path: Path) -> HardwarePeaks:
     memory = _section(doc, "memory", path)
     links = _section(doc, "links", path)
     power = _section(doc, "power", path)
-    sources = {k: s.pop("source") for k, s in
-               (("peak_tflops", peaks), ("memory", dict(memory)), ("links", dict(links)), ("power", dict(power)))
-               if "source" in s}
+    sources = {
+        k: s.pop("source")
+        for k, s in (
+            ("peak_tflops", peaks),
+            ("memory", dict(memory)),
+            ("links", dict(links)),
+            ("power", dict(power)),
+        )
+        if "source" in s
+    }
     try:
         return HardwarePeaks(
             name=str(doc.get("name") or path.stem),
@@ -126,4 +150,9 @@ def match_device(device_name: str | None) -> HardwarePeaks | None:
 def _names(pattern: str, device_name: str) -> bool:
     """``pattern`` occurs in ``device_name`` as whole words: "H200" names "NVIDIA H200" but not
     "NVIDIA GH200 480GB" (a Grace Hopper superchip: other power and memory)."""
-    return re.search(rf"(?<![A-Za-z0-9]){re.escape(pattern)}(?![A-Za-z0-9])", device_name, re.IGNORECASE) is not None
+    return (
+        re.search(
+            rf"(?<![A-Za-z0-9]){re.escape(pattern)}(?![A-Za-z0-9])", device_name, re.IGNORECASE
+        )
+        is not None
+    )

@@ -30,10 +30,20 @@ MAX_LAYERS = 1_000
 mistyped count would hang it rather than plan."""
 
 
-def _positive(where: str, field: str, value: Any, *, zero_ok: bool = False, high: int = MAX_SIZE) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or (value == 0 and not zero_ok) or value > high:
+def _positive(
+    where: str, field: str, value: Any, *, zero_ok: bool = False, high: int = MAX_SIZE
+) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < 0
+        or (value == 0 and not zero_ok)
+        or value > high
+    ):
         valid = "an integer >= 0" if zero_ok else "a positive integer"
-        raise UserError(f"{where}: {field} = {value!r} is not valid; must be {valid} up to {high:,}")
+        raise UserError(
+            f"{where}: {field} = {value!r} is not valid; must be {valid} up to {high:,}"
+        )
     return value
 
 
@@ -112,7 +122,9 @@ class ModelSpec:
 def _check_keys(where: str, table: dict[str, Any], valid: set[str], label: str) -> None:
     unknown = sorted(set(table) - valid)
     if unknown:
-        raise UserError(f"{where}: unknown key {label}{unknown[0]!r}; valid: {', '.join(sorted(valid))}")
+        raise UserError(
+            f"{where}: unknown key {label}{unknown[0]!r}; valid: {', '.join(sorted(valid))}"
+        )
 
 
 def parse_model(doc: dict[str, Any], where: str) -> ModelSpec:
@@ -129,7 +141,9 @@ def parse_model(doc: dict[str, Any], where: str) -> ModelSpec:
     if sizes["hidden"] % heads:
         raise UserError(f"{where}: heads = {heads} must divide hidden = {sizes['hidden']}")
     if kv_heads > heads or heads % kv_heads:
-        raise UserError(f"{where}: kv_heads = {kv_heads} must divide heads = {heads} (1 <= kv_heads <= heads)")
+        raise UserError(
+            f"{where}: kv_heads = {kv_heads} must divide heads = {heads} (1 <= kv_heads <= heads)"
+        )
     activation = doc.get("activation", "gelu")
     if activation not in ACTIVATIONS:
         raise UserError(f"{where}: {one_of(activation, ACTIVATIONS, name='activation')}")
@@ -137,9 +151,15 @@ def parse_model(doc: dict[str, Any], where: str) -> ModelSpec:
     if not isinstance(tied, bool):
         raise UserError(f"{where}: tied_embeddings = {tied!r} must be true or false")
     return ModelSpec(
-        name=str(doc.get("name") or Path(where).stem), **sizes, kv_heads=kv_heads, ffn_hidden=ffn_hidden,
-        activation=activation, tied_embeddings=tied, moe=_parse_moe(doc.get("moe"), where, sizes["layers"]),
-        mla=_parse_mla(doc.get("mla"), where), description=str(doc.get("description", "")),
+        name=str(doc.get("name") or Path(where).stem),
+        **sizes,
+        kv_heads=kv_heads,
+        ffn_hidden=ffn_hidden,
+        activation=activation,
+        tied_embeddings=tied,
+        moe=_parse_moe(doc.get("moe"), where, sizes["layers"]),
+        mla=_parse_mla(doc.get("mla"), where),
+        description=str(doc.get("description", "")),
         source=str(doc.get("source", "")),
     )
 
@@ -152,19 +172,31 @@ def _parse_moe(table: Any, where: str, layers: int) -> MoESpec | None:
     _check_keys(where, table, MOE_KEYS, "moe.")
     for required in ("experts", "top_k", "expert_ffn_hidden"):
         if required not in table:
-            raise UserError(f"{where}: [moe] lacks {required!r}; a mixture-of-experts model needs experts, top_k and expert_ffn_hidden")
+            raise UserError(
+                f"{where}: [moe] lacks {required!r}; a mixture-of-experts model needs experts,"
+                " top_k and expert_ffn_hidden"
+            )
     moe = MoESpec(
         experts=_positive(where, "moe.experts", table["experts"]),
         top_k=_positive(where, "moe.top_k", table["top_k"]),
         expert_ffn_hidden=_positive(where, "moe.expert_ffn_hidden", table["expert_ffn_hidden"]),
-        shared_experts=_positive(where, "moe.shared_experts", table.get("shared_experts", 0), zero_ok=True),
+        shared_experts=_positive(
+            where, "moe.shared_experts", table.get("shared_experts", 0), zero_ok=True
+        ),
         layer_freq=_positive(where, "moe.layer_freq", table.get("layer_freq", 1)),
-        dense_layers=_positive(where, "moe.dense_layers", table.get("dense_layers", 0), zero_ok=True),
+        dense_layers=_positive(
+            where, "moe.dense_layers", table.get("dense_layers", 0), zero_ok=True
+        ),
     )
     if moe.top_k > moe.experts:
-        raise UserError(f"{where}: moe.top_k = {moe.top_k} must be at most moe.experts = {moe.experts}")
+        raise UserError(
+            f"{where}: moe.top_k = {moe.top_k} must be at most moe.experts = {moe.experts}"
+        )
     if moe.dense_layers >= layers:
-        raise UserError(f"{where}: moe.dense_layers = {moe.dense_layers} leaves no MoE layer; must be below layers = {layers}")
+        raise UserError(
+            f"{where}: moe.dense_layers = {moe.dense_layers} leaves no MoE layer; must be below"
+            f" layers = {layers}"
+        )
     return moe
 
 
@@ -176,7 +208,9 @@ def _parse_mla(table: Any, where: str) -> MLASpec | None:
     _check_keys(where, table, MLA_KEYS, "mla.")
     missing = sorted(MLA_KEYS - set(table))
     if missing:
-        raise UserError(f"{where}: [mla] lacks {missing[0]!r}; it needs {', '.join(sorted(MLA_KEYS))}")
+        raise UserError(
+            f"{where}: [mla] lacks {missing[0]!r}; it needs {', '.join(sorted(MLA_KEYS))}"
+        )
     return MLASpec(**{k: _positive(where, f"mla.{k}", table[k]) for k in MLA_KEYS})
 
 

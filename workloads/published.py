@@ -16,8 +16,24 @@ from exabench.errors import UserError, one_of
 from exabench.workloads.tomlfile import DATA_DIR, read_toml
 
 METRICS = ("step_time_s", "hw_tflops_per_gpu", "model_tflops_per_gpu", "mfu")
-LAYOUT_KEYS = {"tp", "pp", "vp", "cp", "ep", "dp", "zero", "mbs", "global_batch", "seq", "precision",
-               "recompute", "sequence_parallel", "flash_attention", "overlap_dp", "grad_reduce_bytes"}
+LAYOUT_KEYS = {
+    "tp",
+    "pp",
+    "vp",
+    "cp",
+    "ep",
+    "dp",
+    "zero",
+    "mbs",
+    "global_batch",
+    "seq",
+    "precision",
+    "recompute",
+    "sequence_parallel",
+    "flash_attention",
+    "overlap_dp",
+    "grad_reduce_bytes",
+}
 RUN_KEYS = LAYOUT_KEYS | {"id", "model", "gpus", "published", "metric", "note"}
 FILE_KEYS = {"source", "hardware", "cluster", "metric", "defaults", "runs"}
 
@@ -46,17 +62,27 @@ def parse_published(doc: dict[str, Any], where: str) -> list[PublishedRun]:
         merged = {**defaults, **run}
         unknown = sorted(set(merged) - RUN_KEYS)
         if unknown:
-            raise UserError(f"{where}: run {i}: unknown key {unknown[0]!r}; valid: {', '.join(sorted(RUN_KEYS))}")
+            raise UserError(
+                f"{where}: run {i}: unknown key {unknown[0]!r}; valid:"
+                f" {', '.join(sorted(RUN_KEYS))}"
+            )
         metric = merged.pop("metric", doc.get("metric"))
         if metric not in METRICS:
             raise UserError(f"{where}: run {i}: {one_of(metric, METRICS, name='metric')}")
         try:
-            runs.append(PublishedRun(
-                id=str(merged.pop("id")), source=str(doc["source"]), model=str(merged.pop("model")),
-                hardware=str(doc["hardware"]), cluster=str(doc["cluster"]), gpus=int(merged.pop("gpus")),
-                metric=metric, published=float(merged.pop("published")),
-                settings={k: v for k, v in merged.items() if k != "note"},
-            ))
+            runs.append(
+                PublishedRun(
+                    id=str(merged.pop("id")),
+                    source=str(doc["source"]),
+                    model=str(merged.pop("model")),
+                    hardware=str(doc["hardware"]),
+                    cluster=str(doc["cluster"]),
+                    gpus=int(merged.pop("gpus")),
+                    metric=metric,
+                    published=float(merged.pop("published")),
+                    settings={k: v for k, v in merged.items() if k != "note"},
+                )
+            )
         except KeyError as error:
             raise UserError(f"{where}: run {i}: missing {error.args[0]!r}") from None
     return runs

@@ -22,7 +22,9 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
-        raise UserError(f"{path}: no such file; check the path (exabench catalog lists the shipped names)") from None
+        raise UserError(
+            f"{path}: no such file; check the path (exabench catalog lists the shipped names)"
+        ) from None
     except OSError as error:
         raise UserError(f"{path}: cannot read ({error.strerror or error})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
@@ -48,9 +50,15 @@ def resolve_spec(kind: str, name_or_path: str) -> Path:
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml" or _exists(candidate):
         if not _exists(candidate, file=True):
-            raise UserError(f"{name_or_path}: no such {kind} file; shipped {kind}: {', '.join(shipped_names(kind))}")
+            raise UserError(
+                f"{name_or_path}: no such {kind} file; shipped {kind}:"
+                f" {', '.join(shipped_names(kind))}"
+            )
         return candidate
     shipped = DATA_DIR / kind / f"{name_or_path}.toml"
     if _exists(shipped, file=True):
         return shipped
-    raise UserError(f"unknown {kind} {name_or_path!r}; shipped: {', '.join(shipped_names(kind))} (or a path to a .toml file)")
+    raise UserError(
+        f"unknown {kind} {name_or_path!r}; shipped: {', '.join(shipped_names(kind))} (or a path to"
+        " a .toml file)"
+    )

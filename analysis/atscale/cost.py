@@ -36,7 +36,9 @@ def run_cost(gpu_hours: float, usd_per_gpu_hour: float) -> float:
 def network_usd_per_gpu(params: ScaleParams, fabric: FabricSize) -> float:
     if fabric.gpus <= 0 or fabric.switches == 0:
         return 0.0
-    total = fabric.switches * fabric.radix * params.switch_port_usd + fabric.optics * params.optic_usd
+    total = (
+        fabric.switches * fabric.radix * params.switch_port_usd + fabric.optics * params.optic_usd
+    )
     return total / fabric.gpus
 
 
@@ -62,23 +64,33 @@ def tco_per_gpu_hour(params: ScaleParams, *, it_kw_per_gpu: float, rated_kw_per_
 def cost_section(params: ScaleParams, *, gpus: int, gpu_hours: float, it_w_per_gpu: float,
                  fabric: FabricSize) -> dict[str, Any]:
     """The Plan's ``cost`` section: the run owned (TCO) and rented, with the parts."""
-    rated_kw = (params.gpu_w + params.host_w_per_gpu) * (1 + params.network_storage_fraction) / 1000.0
+    rated_kw = (
+        (params.gpu_w + params.host_w_per_gpu) * (1 + params.network_storage_fraction) / 1000.0
+    )
     net = network_usd_per_gpu(params, fabric)
-    tco = tco_per_gpu_hour(params, it_kw_per_gpu=it_w_per_gpu / 1000.0, rated_kw_per_gpu=rated_kw, network_per_gpu=net)
+    tco = tco_per_gpu_hour(
+        params, it_kw_per_gpu=it_w_per_gpu / 1000.0, rated_kw_per_gpu=rated_kw, network_per_gpu=net
+    )
     owned = run_cost(gpu_hours, tco["total"])
     rented = run_cost(gpu_hours, params.usd_per_gpu_hour)
     capex = {"systems": (params.capex_usd_per_gpu - min(net, params.capex_usd_per_gpu)) * gpus,
              "network": min(net, params.capex_usd_per_gpu) * gpus,
              "datacenter": params.datacenter_usd_per_mw * rated_kw * gpus / 1000.0}
     return {
-        "usd": owned, "usd_per_gpu_hour": tco["total"],
-        "usd_rented": rented, "rental_usd_per_gpu_hour": params.usd_per_gpu_hour,
+        "usd": owned,
+        "usd_per_gpu_hour": tco["total"],
+        "usd_rented": rented,
+        "rental_usd_per_gpu_hour": params.usd_per_gpu_hour,
         "parts": {k: v * gpu_hours for k, v in tco.items() if k != "total"},
         "per_gpu_hour_parts": {k: v for k, v in tco.items() if k != "total"},
         "capex_usd": {**capex, "total": sum(capex.values())},
         "kind": "published",
-        "source": (f"TCO: capex ${params.capex_usd_per_gpu:,.0f}/GPU all-in over {params.hw_life_years:g} y at "
-                   f"{params.cost_of_capital:.0%}, datacenter ${params.datacenter_usd_per_mw / 1e6:.1f}M/MW over "
-                   f"{params.dc_life_years:g} y, electricity ${params.electricity_usd_per_kwh:.4f}/kWh, opex "
-                   f"{params.opex_fraction:.0%}/y (cost.py); rented at ${params.usd_per_gpu_hour:.2f}/GPU-h"),
+        "source": (
+            f"TCO: capex ${params.capex_usd_per_gpu:,.0f}/GPU all-in over {params.hw_life_years:g}"
+            f" y at {params.cost_of_capital:.0%}, datacenter"
+            f" ${params.datacenter_usd_per_mw / 1e6:.1f}M/MW over {params.dc_life_years:g} y,"
+            f" electricity ${params.electricity_usd_per_kwh:.4f}/kWh, opex"
+            f" {params.opex_fraction:.0%}/y (cost.py); rented at"
+            f" ${params.usd_per_gpu_hour:.2f}/GPU-h"
+        ),
     }

@@ -89,20 +89,41 @@ def reliability(*, gpus: int, params: float, rate_per_gpu_hour: float, restart_m
     delta = ckpt / (storage_gbytes_per_s * 1e9)
     restart = restart_minutes * 60.0
     if math.isinf(mtbf):
-        return Reliability(gpus=gpus, rate_per_gpu_hour=rate_per_gpu_hour, mtbf_hours=mtbf_h, interruptions_per_day=0.0,
-                           checkpoint_bytes=ckpt, checkpoint_write_s=delta, interval_s=math.inf, restart_s=restart,
-                           goodput=1.0, goodput_first_order=1.0, lost_hours_per_interruption=0.0)
+        return Reliability(
+            gpus=gpus,
+            rate_per_gpu_hour=rate_per_gpu_hour,
+            mtbf_hours=mtbf_h,
+            interruptions_per_day=0.0,
+            checkpoint_bytes=ckpt,
+            checkpoint_write_s=delta,
+            interval_s=math.inf,
+            restart_s=restart,
+            goodput=1.0,
+            goodput_first_order=1.0,
+            lost_hours_per_interruption=0.0,
+        )
     tau = daly_interval(delta, mtbf)
     wall = expected_wall(1.0, tau, delta, restart, mtbf)
     if not math.isfinite(wall):
-        raise UserError(f"{gpus:,} GPUs at {rate_per_gpu_hour:g} interruptions per GPU-hour fail every {mtbf:.3g} s, "
-                        f"faster than a {delta:.3g} s checkpoint and a {restart:.3g} s restart: the job would never "
-                        "finish; check the cluster's reliability figures (interruptions_per_gpu_hour, restart_minutes)")
+        raise UserError(
+            f"{gpus:,} GPUs at {rate_per_gpu_hour:g} interruptions per GPU-hour fail every"
+            f" {mtbf:.3g} s, faster than a {delta:.3g} s checkpoint and a {restart:.3g} s restart:"
+            " the job would never finish; check the cluster's reliability figures"
+            " (interruptions_per_gpu_hour, restart_minutes)"
+        )
     goodput = 1.0 / wall
     # Per unit of useful work, wall - 1 - delta/tau is lost to interruptions; spread over 1/M of them.
     lost = (wall - 1.0 - delta / tau) * mtbf / wall / 3600.0
-    return Reliability(gpus=gpus, rate_per_gpu_hour=rate_per_gpu_hour, mtbf_hours=mtbf_h,
-                       interruptions_per_day=24.0 / mtbf_h, checkpoint_bytes=ckpt, checkpoint_write_s=delta,
-                       interval_s=tau, restart_s=restart, goodput=goodput,
-                       goodput_first_order=first_order_goodput(tau, delta, restart, mtbf),
-                       lost_hours_per_interruption=lost)
+    return Reliability(
+        gpus=gpus,
+        rate_per_gpu_hour=rate_per_gpu_hour,
+        mtbf_hours=mtbf_h,
+        interruptions_per_day=24.0 / mtbf_h,
+        checkpoint_bytes=ckpt,
+        checkpoint_write_s=delta,
+        interval_s=tau,
+        restart_s=restart,
+        goodput=goodput,
+        goodput_first_order=first_order_goodput(tau, delta, restart, mtbf),
+        lost_hours_per_interruption=lost,
+    )

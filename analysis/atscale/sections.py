@@ -31,8 +31,10 @@ def peak_eflops(profile: Any, gpus: int) -> dict[str, Any]:
                            "fp8_dense": fp8 * gpus / 1e6 if fp8 else None,
                            "fp8_sparse": 2 * fp8 * gpus / 1e6 if fp8 else None,
                            "fp8_sparse_per_gpu_pflops": 2 * fp8 / 1e3 if fp8 else None}
-    out["note"] = ("plan on bf16_dense; '4 PFLOPS per GPU' is fp8 with 2:4 sparsity (fp8_sparse_per_gpu_pflops), "
-                   "which no dense training step uses")
+    out["note"] = (
+        "plan on bf16_dense; '4 PFLOPS per GPU' is fp8 with 2:4 sparsity"
+        " (fp8_sparse_per_gpu_pflops), which no dense training step uses"
+    )
     return out
 
 
@@ -52,33 +54,58 @@ def scale_sections(ctx: Any, *, gpus: int, tokens: float, tokens_per_s_per_gpu: 
     """``training``, ``power``, ``cost``, ``uncertainty`` and ``fabric`` of a Plan."""
     params = params_for(ctx)
     ideal_h = tokens / (tokens_per_s_per_gpu * gpus) / 3600.0
-    rel = reliability(gpus=gpus, params=total_params(ctx.model), rate_per_gpu_hour=params.interruptions_per_gpu_hour,
-                      restart_minutes=params.restart_minutes, storage_gbytes_per_s=params.storage_write_gbytes_per_s,
-                      bytes_per_param=params.checkpoint_bytes_per_param)
+    rel = reliability(
+        gpus=gpus,
+        params=total_params(ctx.model),
+        rate_per_gpu_hour=params.interruptions_per_gpu_hour,
+        restart_minutes=params.restart_minutes,
+        storage_gbytes_per_s=params.storage_write_gbytes_per_s,
+        bytes_per_param=params.checkpoint_bytes_per_param,
+    )
     wall_h = ideal_h / rel.goodput
     gpu_hours = wall_h * gpus
     training = {
-        "tokens": tokens, "days": wall_h / 24.0, "gpu_hours": gpu_hours, "goodput": rel.goodput,
+        "tokens": tokens,
+        "days": wall_h / 24.0,
+        "gpu_hours": gpu_hours,
+        "goodput": rel.goodput,
         "interruptions": wall_h * gpus * params.interruptions_per_gpu_hour,
-        "ideal_days": ideal_h / 24.0, "effective_training_time": rel.goodput,
-        "interruptions_per_day": rel.interruptions_per_day, "mtbf_hours": rel.mtbf_hours,
-        "checkpoint_bytes": rel.checkpoint_bytes, "checkpoint_write_s": rel.checkpoint_write_s,
-        "checkpoint_interval_s": rel.interval_s, "restart_s": rel.restart_s,
+        "ideal_days": ideal_h / 24.0,
+        "effective_training_time": rel.goodput,
+        "interruptions_per_day": rel.interruptions_per_day,
+        "mtbf_hours": rel.mtbf_hours,
+        "checkpoint_bytes": rel.checkpoint_bytes,
+        "checkpoint_write_s": rel.checkpoint_write_s,
+        "checkpoint_interval_s": rel.interval_s,
+        "restart_s": rel.restart_s,
         "lost_hours_per_interruption": rel.lost_hours_per_interruption,
         "goodput_first_order": rel.goodput_first_order,
         "kind": "published",
-        "source": (f"interruptions {params.interruptions_per_gpu_hour:.3g}/GPU-h "
-                   f"({params.provenance['interruptions_per_gpu_hour']['source']}); checkpoint "
-                   f"{params.checkpoint_bytes_per_param:g} B/param at {params.storage_write_gbytes_per_s:g} GB/s; "
-                   f"restart {params.restart_minutes:g} min; Daly interval and expected wall time (reliability.py)"),
+        "source": (
+            f"interruptions {params.interruptions_per_gpu_hour:.3g}/GPU-h"
+            f" ({params.provenance['interruptions_per_gpu_hour']['source']}); checkpoint"
+            f" {params.checkpoint_bytes_per_param:g} B/param at"
+            f" {params.storage_write_gbytes_per_s:g} GB/s; restart {params.restart_minutes:g} min;"
+            " Daly interval and expected wall time (reliability.py)"
+        ),
     }
     fabric = size_fabric(ctx.cluster, gpus)
     power = power_section(params, gpus, wall_h, measured_power(ctx))
-    cost = cost_section(params, gpus=gpus, gpu_hours=gpu_hours, it_w_per_gpu=power["it_w_per_gpu"], fabric=fabric)
-    base = {"gpus": gpus, "ideal_hours": ideal_h, "checkpoint_bytes": rel.checkpoint_bytes,
-            "power_utilisation": params.power_utilisation, "it_w_per_gpu": power["it_w_per_gpu"],
-            "rated_kw_per_gpu": (params.gpu_w + params.host_w_per_gpu) * (1 + params.network_storage_fraction) / 1000,
-            "dc_life_years": params.dc_life_years, "opex_fraction": params.opex_fraction}
+    cost = cost_section(
+        params, gpus=gpus, gpu_hours=gpu_hours, it_w_per_gpu=power["it_w_per_gpu"], fabric=fabric
+    )
+    base = {
+        "gpus": gpus,
+        "ideal_hours": ideal_h,
+        "checkpoint_bytes": rel.checkpoint_bytes,
+        "power_utilisation": params.power_utilisation,
+        "it_w_per_gpu": power["it_w_per_gpu"],
+        "rated_kw_per_gpu": (
+            (params.gpu_w + params.host_w_per_gpu) * (1 + params.network_storage_fraction) / 1000
+        ),
+        "dc_life_years": params.dc_life_years,
+        "opex_fraction": params.opex_fraction,
+    }
     unc = uncertainty_section(params, base, draws=draws) if draws else None
     return {"training": training, "power": power, "cost": cost, "uncertainty": unc,
             "fabric": fabric.as_dict(), "peak_eflops": peak_eflops(ctx.profile, gpus),

@@ -53,7 +53,9 @@ class Fabric:
         measured = self.profile.scaleout_gbps
         if measured:
             bw = min(measured * 1e9, line)
-            if levels_crossed(self.cluster, span_gpus) > levels_crossed(self.cluster, self.profile.scaleout_span_gpus):
+            if levels_crossed(self.cluster, span_gpus) > levels_crossed(
+                self.cluster, self.profile.scaleout_span_gpus
+            ):
                 bw *= path_efficiency(self.cluster, span_gpus)
         else:
             # Multipath collisions grow with the switch levels the group climbs (fabric.py).
@@ -76,13 +78,17 @@ def ranks_per_domain(fabric: Fabric, n: int, stride: int) -> int:
     return max(1, min(n, fabric.node // stride)) if stride < fabric.node else 1
 
 
-def collective_time(fabric: Fabric, collective: str, nbytes: float, n: int, stride: int = 1) -> float:
+def collective_time(
+    fabric: Fabric, collective: str, nbytes: float, n: int, stride: int = 1
+) -> float:
     """Seconds for one collective of ``nbytes`` (the full buffer) over ``n`` ranks ``stride`` apart."""
     if n <= 1 or nbytes <= 0:
         return 0.0
     g = ranks_per_domain(fabric, n, stride)
     if g >= n:
-        return BUSBW_FACTOR[collective](n) * nbytes / fabric.profile.nvlink_busbw(collective, nbytes)
+        return (
+            BUSBW_FACTOR[collective](n) * nbytes / fabric.profile.nvlink_busbw(collective, nbytes)
+        )
     nodes = n // g
     bw = fabric.nic_bytes_per_s(n * stride)
     if collective == "all_to_all":
@@ -123,8 +129,13 @@ def collective_scaling(fabric: Fabric, collective: str, nbytes: float,
     for n in node_counts:
         t = collective_time(fabric, collective, nbytes, n, stride)
         busbw = BUSBW_FACTOR[collective](n) * nbytes / t / 1e9 if t > 0 else None
-        rows.append({"nodes": n, "gpus": n * stride,
-                     "levels": levels_crossed(fabric.cluster, n * stride), "time_s": t, "busbw_gbps": busbw,
-                     "path_efficiency": path_efficiency(fabric.cluster, n * stride),
-                     "step_latency_us": step_latency_s(fabric.cluster, n * stride) * 1e6})
+        rows.append({
+            "nodes": n,
+            "gpus": n * stride,
+            "levels": levels_crossed(fabric.cluster, n * stride),
+            "time_s": t,
+            "busbw_gbps": busbw,
+            "path_efficiency": path_efficiency(fabric.cluster, n * stride),
+            "step_latency_us": step_latency_s(fabric.cluster, n * stride) * 1e6,
+        })
     return rows

@@ -57,19 +57,28 @@ def gemm_time(profile: HardwareProfile, precision: str, m: float, n: float, k: f
     return max(compute, nbytes / profile.hbm_bytes_per_s(nbytes))
 
 
-def layer_gemms(model: ModelSpec, moe_layer: bool, tokens: int, tp: int, ep: int) -> list[tuple[float, float, float, int]]:
+def layer_gemms(
+    model: ModelSpec, moe_layer: bool, tokens: int, tp: int, ep: int
+) -> list[tuple[float, float, float, int]]:
     """``(M, N, K, count)`` of the forward GEMMs of one layer on one TP rank."""
     h, g = model.hidden, (2 if model.gated else 1)
     out: list[tuple[float, float, float, int]] = []
     if model.mla is not None:
         a, heads = model.mla, model.heads / tp
-        out += [(tokens, a.q_rank, h, 1), (tokens, heads * (a.nope_head_dim + a.rope_head_dim), a.q_rank, 1),
-                (tokens, a.kv_rank + a.rope_head_dim, h, 1), (tokens, heads * (a.nope_head_dim + a.v_head_dim), a.kv_rank, 1),
-                (tokens, h, heads * a.v_head_dim, 1)]
+        out += [
+            (tokens, a.q_rank, h, 1),
+            (tokens, heads * (a.nope_head_dim + a.rope_head_dim), a.q_rank, 1),
+            (tokens, a.kv_rank + a.rope_head_dim, h, 1),
+            (tokens, heads * (a.nope_head_dim + a.v_head_dim), a.kv_rank, 1),
+            (tokens, h, heads * a.v_head_dim, 1),
+        ]
     else:
         hd = model.head_dim
         kv = max(model.kv_heads, tp) / tp  # kv heads are replicated when tp exceeds them
-        out += [(tokens, (model.heads / tp + 2 * kv) * hd, h, 1), (tokens, h, model.heads * hd / tp, 1)]
+        out += [
+            (tokens, (model.heads / tp + 2 * kv) * hd, h, 1),
+            (tokens, h, model.heads * hd / tp, 1),
+        ]
     if not moe_layer:
         f = model.ffn_hidden
         return out + [(tokens, g * f / tp, h, 1), (tokens, h, f / tp, 1)]
@@ -78,9 +87,16 @@ def layer_gemms(model: ModelSpec, moe_layer: bool, tokens: int, tp: int, ep: int
     f = moe.expert_ffn_hidden
     local = moe.experts // ep
     per_expert = tokens * moe.top_k * ep / moe.experts  # balanced routing
-    out += [(tokens, moe.experts, h, 1), (per_expert, g * f / tp, h, local), (per_expert, h, f / tp, local)]
+    out += [
+        (tokens, moe.experts, h, 1),
+        (per_expert, g * f / tp, h, local),
+        (per_expert, h, f / tp, local),
+    ]
     if moe.shared_experts:
-        out += [(tokens, g * f * moe.shared_experts / tp, h, 1), (tokens, h, f * moe.shared_experts / tp, 1)]
+        out += [
+            (tokens, g * f * moe.shared_experts / tp, h, 1),
+            (tokens, h, f * moe.shared_experts / tp, 1),
+        ]
     return out
 
 
@@ -95,13 +111,17 @@ def _elementwise_bytes(model: ModelSpec, moe_layer: bool, tokens: int, lo: Layou
         moe = model.moe
         assert moe is not None
         f, routed = moe.expert_ffn_hidden, tokens * moe.top_k + tokens * moe.shared_experts
-        total += routed * (6 if model.gated else 4) * f / lo.tp + 4 * tokens * moe.top_k * h * BF16  # act + permutes
+        total += (
+            routed * (6 if model.gated else 4) * f / lo.tp + 4 * tokens * moe.top_k * h * BF16
+        )  # act + permutes
     else:
         total += tokens * (6 if model.gated else 4) * model.ffn_hidden / lo.tp
     return total * (BF16 / 2)
 
 
-def layer_time(model: ModelSpec, moe_layer: bool, lo: Layout, profile: HardwareProfile) -> LayerTime:
+def layer_time(
+    model: ModelSpec, moe_layer: bool, lo: Layout, profile: HardwareProfile
+) -> LayerTime:
     tokens = lo.mbs * lo.seq // lo.cp
     prec = lo.precision
     fwd = bwd = 0.0
@@ -111,7 +131,14 @@ def layer_time(model: ModelSpec, moe_layer: bool, lo: Layout, profile: HardwareP
     attn_fwd, attn_bwd = attention_time(model, lo, profile)
     elem = _elementwise_bytes(model, moe_layer, tokens, lo)
     elem_t = elem / profile.hbm_bytes_per_s(elem / 6)
-    return LayerTime(gemm_fwd=fwd, gemm_bwd=bwd, attn_fwd=attn_fwd, attn_bwd=attn_bwd, elem_fwd=elem_t, elem_bwd=2 * elem_t)
+    return LayerTime(
+        gemm_fwd=fwd,
+        gemm_bwd=bwd,
+        attn_fwd=attn_fwd,
+        attn_bwd=attn_bwd,
+        elem_fwd=elem_t,
+        elem_bwd=2 * elem_t,
+    )
 
 
 def attention_time(model: ModelSpec, lo: Layout, profile: HardwareProfile) -> tuple[float, float]:
@@ -121,8 +148,12 @@ def attention_time(model: ModelSpec, lo: Layout, profile: HardwareProfile) -> tu
     sq, sk = lo.seq / lo.cp, lo.seq
     half = "bf16" if lo.precision == "fp8" else lo.precision
     if lo.flash_attention:
-        flops = 2.0 * lo.mbs * heads * sq * sk * (qk + v) * 0.5  # causal: half the blocks are skipped
-        rate = profile.peak_flops(half) * profile.attention.get(half, profile.attention.get("bf16", 0.35))
+        flops = (
+            2.0 * lo.mbs * heads * sq * sk * (qk + v) * 0.5
+        )  # causal: half the blocks are skipped
+        rate = profile.peak_flops(half) * profile.attention.get(
+            half, profile.attention.get("bf16", 0.35)
+        )
         return flops / rate, 2.5 * flops / rate
     batch = lo.mbs * heads
     scores = batch * sq * sk
@@ -141,7 +172,9 @@ def logits_time(model: ModelSpec, lo: Layout, profile: HardwareProfile) -> tuple
     vocab = padded_vocab(model.vocab, lo.tp) / lo.tp
     half = "bf16" if lo.precision == "fp8" else lo.precision
     fwd = gemm_time(profile, half, tokens, vocab, model.hidden)
-    bwd = gemm_time(profile, half, tokens, model.hidden, vocab) + gemm_time(profile, half, model.hidden, vocab, tokens)
+    bwd = gemm_time(profile, half, tokens, model.hidden, vocab) + gemm_time(
+        profile, half, model.hidden, vocab, tokens
+    )
     ce = tokens * vocab * 4.0 * 3  # fp32 logits: softmax, loss, gradient passes
     return fwd + ce / profile.hbm_bytes_per_s(ce), bwd + ce / profile.hbm_bytes_per_s(ce)
 

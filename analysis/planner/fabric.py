@@ -81,8 +81,19 @@ def size_fabric(cluster: ClusterSpec, gpus: int | None = None) -> FabricSize:
     tiers = net.fabric_tiers or (0 if nodes == 1 else tiers_needed(nodes, k))
     per_gpu = net.nic_gbytes_per_gpu(cluster.gpus_per_node)
     if nodes == 1 or tiers == 0:
-        return FabricSize(gpus=gpus, nodes=nodes, rails=rails, radix=k, tiers=0, oversubscription=1.0, switches=0,
-                          links=0, optics=0, bisection_tbps=0.0, per_gpu_gbytes=per_gpu)
+        return FabricSize(
+            gpus=gpus,
+            nodes=nodes,
+            rails=rails,
+            radix=k,
+            tiers=0,
+            oversubscription=1.0,
+            switches=0,
+            links=0,
+            optics=0,
+            bisection_tbps=0.0,
+            per_gpu_gbytes=per_gpu,
+        )
     ends = nodes * rails
     over = net.oversubscription if net.pod_gpus and gpus > net.pod_gpus else 1.0
     # Level 1 (NIC-leaf) is never oversubscribed; the levels above carry 1/over of the links.
@@ -104,7 +115,9 @@ def levels_crossed(cluster: ClusterSpec, span_gpus: int) -> int:
     if nodes <= 1:
         return 0
     k = cluster.network.switch_radix
-    tiers = cluster.network.fabric_tiers or tiers_needed(math.ceil(cluster.gpus / cluster.gpus_per_node), k)
+    tiers = cluster.network.fabric_tiers or tiers_needed(
+        math.ceil(cluster.gpus / cluster.gpus_per_node), k
+    )
     if tiers <= 1:
         return 1
     level = 1
@@ -131,4 +144,3 @@ def step_latency_s(cluster: ClusterSpec, span_gpus: int) -> float:
     leaf saves two."""
     level = max(1, levels_crossed(cluster, span_gpus))
     return max(cluster.network.latency_us + 2 * (level - 2) * SWITCH_HOP_US, SWITCH_HOP_US) * 1e-6
-

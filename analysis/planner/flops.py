@@ -30,8 +30,13 @@ def attention_params(model: ModelSpec) -> int:
     if model.mla is not None:
         a = model.mla
         qk = a.nope_head_dim + a.rope_head_dim
-        return (h * a.q_rank + a.q_rank * model.heads * qk + h * (a.kv_rank + a.rope_head_dim)
-                + a.kv_rank * model.heads * (a.nope_head_dim + a.v_head_dim) + model.heads * a.v_head_dim * h)
+        return (
+            h * a.q_rank
+            + a.q_rank * model.heads * qk
+            + h * (a.kv_rank + a.rope_head_dim)
+            + a.kv_rank * model.heads * (a.nope_head_dim + a.v_head_dim)
+            + model.heads * a.v_head_dim * h
+        )
     hd = model.head_dim
     return h * (model.heads + 2 * model.kv_heads) * hd + model.heads * hd * h
 
@@ -63,7 +68,10 @@ def total_params(model: ModelSpec, tp: int = 1) -> int:
 
 def active_matmul_params(model: ModelSpec, tp: int = 1) -> int:
     """N of PaLM's 6N: layer matrices a token goes through, plus the output projection."""
-    return sum(layer_params(model, i, active=True) for i in range(model.layers)) + padded_vocab(model.vocab, tp) * model.hidden
+    return (
+        sum(layer_params(model, i, active=True) for i in range(model.layers))
+        + padded_vocab(model.vocab, tp) * model.hidden
+    )
 
 
 def attention_dims(model: ModelSpec) -> tuple[int, int]:
@@ -81,7 +89,9 @@ def attention_core_flops_fwd(model: ModelSpec, seq: int) -> float:
 
 def model_flops_per_token(model: ModelSpec, seq: int, tp: int = 1) -> float:
     """PaLM appendix B model FLOPs per trained token (forward + backward): 6N + 12 L H Q T."""
-    return 6.0 * active_matmul_params(model, tp) + 3.0 * model.layers * attention_core_flops_fwd(model, seq)
+    return 6.0 * active_matmul_params(model, tp) + 3.0 * model.layers * attention_core_flops_fwd(
+        model, seq
+    )
 
 
 def hardware_flops_per_token(model: ModelSpec, seq: int, recompute: str, tp: int = 1) -> float:
@@ -98,9 +108,23 @@ def hardware_flops_per_token(model: ModelSpec, seq: int, recompute: str, tp: int
 
 def megatron_model_flops(batch: int, seq: int, layers: int, hidden: int, vocab: int) -> float:
     """Korthikanti et al. 2022: 72 B s l h^2 (1 + s/(6h) + V/(12 l h)), FLOPs per iteration."""
-    return 72.0 * batch * seq * layers * hidden**2 * (1 + seq / (6 * hidden) + vocab / (12 * layers * hidden))
+    return (
+        72.0
+        * batch
+        * seq
+        * layers
+        * hidden**2
+        * (1 + seq / (6 * hidden) + vocab / (12 * layers * hidden))
+    )
 
 
 def megatron_hardware_flops(batch: int, seq: int, layers: int, hidden: int, vocab: int) -> float:
     """Narayanan et al. SC'21 eq. 3 (full recompute): 96 B s l h^2 (1 + s/(6h) + V/(16 l h))."""
-    return 96.0 * batch * seq * layers * hidden**2 * (1 + seq / (6 * hidden) + vocab / (16 * layers * hidden))
+    return (
+        96.0
+        * batch
+        * seq
+        * layers
+        * hidden**2
+        * (1 + seq / (6 * hidden) + vocab / (16 * layers * hidden))
+    )

@@ -30,7 +30,9 @@ RESERVED_GIB = 5.0
 """Assumed margin: CUDA context (~0.5 GiB), NCCL and cuBLAS workspaces, allocator fragmentation."""
 
 
-def layer_activation_bytes(model: ModelSpec, moe_layer: bool, lo: Layout, recompute: str | None = None) -> float:
+def layer_activation_bytes(
+    model: ModelSpec, moe_layer: bool, lo: Layout, recompute: str | None = None
+) -> float:
     """Activation bytes one layer keeps for one micro-batch on one GPU."""
     recompute = recompute or lo.recompute
     s, b, h, t = lo.seq / lo.cp, lo.mbs, model.hidden, lo.tp
@@ -48,7 +50,9 @@ def layer_activation_bytes(model: ModelSpec, moe_layer: bool, lo: Layout, recomp
     gated = 2 if model.gated else 1
     split = 2 + 4 * kv_ratio + 2 + (2 * gated + 2) * width / h
     rep = 10 + extra_rep
-    scores = 0.0 if (lo.flash_attention or recompute == "selective") else 5 * model.heads * lo.seq / h
+    scores = (
+        0.0 if (lo.flash_attention or recompute == "selective") else 5 * model.heads * lo.seq / h
+    )
     return sbh * (rep / (t if lo.sequence_parallel else 1) + split / t + scores / t)
 
 
@@ -88,11 +92,18 @@ def memory_parts(model: ModelSpec, lo: Layout, stage: int = 0) -> dict[str, floa
     """Bytes per GPU of ``stage``, by part."""
     dense, expert = stage_params(model, lo, stage)
     dp_dense, dp_expert = lo.dp * lo.cp, max(1, lo.dp * lo.cp // lo.ep)
-    shard = lambda n, level: (dense / dp_dense + expert / dp_expert) if lo.zero >= level else dense + expert  # noqa: E731
+
+    def shard(n, level):
+        return (dense / dp_dense + expert / dp_expert) if lo.zero >= level else dense + expert
+
     n_dense, n_moe = stage_kinds(model, lo.pp)[stage]
     per_mb = (n_dense * layer_activation_bytes(model, False, lo) if n_dense else 0.0) + (
         n_moe * layer_activation_bytes(model, True, lo) if n_moe else 0.0)
-    held = inflight_microbatches(lo.pp, lo.vp, lo.microbatches) if stage == 0 else max(1.0, min(lo.pp - stage, lo.microbatches))
+    held = (
+        inflight_microbatches(lo.pp, lo.vp, lo.microbatches)
+        if stage == 0
+        else max(1.0, min(lo.pp - stage, lo.microbatches))
+    )
     activations = per_mb * held
     if lo.recompute == "full":  # the layer being recomputed holds its full set
         activations += layer_activation_bytes(model, n_moe > 0, lo, recompute="none")

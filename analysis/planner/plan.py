@@ -25,13 +25,20 @@ DEFAULT_BATCH_TOKENS = 2**24
 """Assumed tokens per step when no global batch is given: Llama 3 405B's 16M (Dubey et al.
 2024, Table 4)."""
 CHINCHILLA_TOKENS_PER_PARAM = 20
-MFU_CONVENTION = ("MFU = model FLOPs per token (6N + 12 L H Q T, PaLM appendix B; N = matrix parameters a token "
-                  "goes through incl. the output layer, attention without causal halving) x tokens/s / "
-                  "(GPUs x dense peak of the precision); HFU adds recompute FLOPs")
-FRAMEWORK = {"sequence_parallel": "Megatron-LM sequence parallelism with TP (Korthikanti et al. 2022)",
-             "flash_attention": "fused attention (FlashAttention-2 class kernels)",
-             "overlap_dp": "gradient reduce-scatter overlapped with the last backward (Megatron-Core overlap_grad_reduce)",
-             "grad_reduce_bytes": "fp32 main-gradient reduction (Megatron default)"}
+MFU_CONVENTION = (
+    "MFU = model FLOPs per token (6N + 12 L H Q T, PaLM appendix B; N = matrix parameters a token "
+    "goes through incl. the output layer, attention without causal halving) x tokens/s / "
+    "(GPUs x dense peak of the precision); HFU adds recompute FLOPs"
+)
+FRAMEWORK = {
+    "sequence_parallel": "Megatron-LM sequence parallelism with TP (Korthikanti et al. 2022)",
+    "flash_attention": "fused attention (FlashAttention-2 class kernels)",
+    "overlap_dp": (
+        "gradient reduce-scatter overlapped with the last backward (Megatron-Core"
+        " overlap_grad_reduce)"
+    ),
+    "grad_reduce_bytes": "fp32 main-gradient reduction (Megatron default)",
+}
 
 
 def base_layout(model: Any, request: LayoutRequest) -> tuple[Layout, list[dict[str, Any]]]:
@@ -73,9 +80,11 @@ def choose_layouts(ctx: Context, gpus: int, request: LayoutRequest,
         result = evaluate(ctx, lo)
         if not result["memory"]["fits"]:
             mem = result["memory"]
-            raise UserError(f"layout {lo.describe()} needs {mem['gib_per_gpu']:.1f} GiB per GPU; "
-                            f"{ctx.profile.name} has {mem['capacity_gib']:.0f} GiB (try full "
-                            "recompute, a higher ZeRO stage, or more tensor or pipeline parallelism)")
+            raise UserError(
+                f"layout {lo.describe()} needs {mem['gib_per_gpu']:.1f} GiB per GPU; "
+                f"{ctx.profile.name} has {mem['capacity_gib']:.0f} GiB (try full "
+                "recompute, a higher ZeRO stage, or more tensor or pipeline parallelism)"
+            )
         return [(lo, result)], [], assumptions
     ranked = search(ctx, gpus, request, base, top=top)
     if not ranked:
@@ -108,29 +117,78 @@ def usable_gpus(gpus_per_node: int, gpus: int) -> int | None:
     return max(usable, default=None)
 
 
-def plan_document(ctx: Context, lo: Layout, result: dict[str, Any], *, gpus: int, tokens: float | None,
-                  searched: list[str], assumptions: list[dict[str, Any]], why: str | None = None) -> Plan:
+def plan_document(
+    ctx: Context,
+    lo: Layout,
+    result: dict[str, Any],
+    *,
+    gpus: int,
+    tokens: float | None,
+    searched: list[str],
+    assumptions: list[dict[str, Any]],
+    why: str | None = None,
+) -> Plan:
     model, cluster, profile = ctx.model, ctx.cluster, ctx.profile
     assumptions = list(assumptions)
     if tokens is None:
         tokens = CHINCHILLA_TOKENS_PER_PARAM * total_params(model)
         assumptions.append({"name": "tokens", "value": tokens, "kind": "assumed",
                             "source": "20 tokens per parameter (Chinchilla, Hoffmann et al. 2022)"})
-    scale = scale_sections(ctx, gpus=gpus, tokens=tokens, tokens_per_s_per_gpu=result["tokens_per_s_per_gpu"])
+    scale = scale_sections(
+        ctx, gpus=gpus, tokens=tokens, tokens_per_s_per_gpu=result["tokens_per_s_per_gpu"]
+    )
     doc: Plan = {
         "schema": SCHEMA,
         "inputs": {
-            "model": {**{k: v for k, v in asdict(model).items() if v is not None},
-                      "params_total": total_params(model, lo.tp), "params_active": active_matmul_params(model, lo.tp)},
-            "hardware": {"name": profile.name, "run_id": profile.run_id, "peak_tflops": profile.peaks.peak(lo.precision),
-                         "hbm_gib": profile.peaks.capacity_gb, "provenance": profile.provenance,
-                         **({"scaleout_gbps": profile.scaleout_gbps, "scaleout_span_gpus": profile.scaleout_span_gpus}
-                            if profile.scaleout_gbps else {})},
-            "cluster": {"name": cluster.name, "gpus": cluster.gpus, "gpus_per_node": cluster.gpus_per_node,
-                        "nvlink_domain": cluster.nvlink_domain, "network": asdict(cluster.network), "source": cluster.source},
+            "model": {
+                **{k: v for k, v in asdict(model).items() if v is not None},
+                "params_total": total_params(model, lo.tp),
+                "params_active": active_matmul_params(model, lo.tp),
+            },
+            "hardware": {
+                "name": profile.name,
+                "run_id": profile.run_id,
+                "peak_tflops": profile.peaks.peak(lo.precision),
+                "hbm_gib": profile.peaks.capacity_gb,
+                "provenance": profile.provenance,
+                **(
+                    {
+                        "scaleout_gbps": profile.scaleout_gbps,
+                        "scaleout_span_gpus": profile.scaleout_span_gpus,
+                    }
+                    if profile.scaleout_gbps
+                    else {}
+                ),
+            },
+            "cluster": {
+                "name": cluster.name,
+                "gpus": cluster.gpus,
+                "gpus_per_node": cluster.gpus_per_node,
+                "nvlink_domain": cluster.nvlink_domain,
+                "network": asdict(cluster.network),
+                "source": cluster.source,
+            },
             "gpus": gpus,
-            "layout": {**{k: getattr(lo, k) for k in ("tp", "pp", "vp", "cp", "ep", "dp", "zero", "mbs", "global_batch",
-                                                     "seq", "precision", "recompute")}, "microbatches": lo.microbatches},
+            "layout": {
+                **{
+                    k: getattr(lo, k)
+                    for k in (
+                        "tp",
+                        "pp",
+                        "vp",
+                        "cp",
+                        "ep",
+                        "dp",
+                        "zero",
+                        "mbs",
+                        "global_batch",
+                        "seq",
+                        "precision",
+                        "recompute",
+                    )
+                },
+                "microbatches": lo.microbatches,
+            },
             "framework": {k: getattr(lo, k) for k in FRAMEWORK},
             "chosen_by_search": searched,
             "assumptions": assumptions,
@@ -155,7 +213,9 @@ def build_plan(*, context: Context, gpus: int, request: LayoutRequest, tokens: f
     """Plans for the fixed layout fields of ``request``: one (``top=1``, what ``plan`` prints)
     or the best ``top`` (``search``)."""
     ranked, searched, assumptions = choose_layouts(context, gpus, request, top=max(top, 2))
-    why = why_best(ranked) if searched else None  # against the runner-up, even when one plan is asked for
+    why = (
+        why_best(ranked) if searched else None
+    )  # against the runner-up, even when one plan is asked for
     return [plan_document(context, lo, result, gpus=gpus, tokens=tokens, searched=searched,
                           assumptions=assumptions, why=why if i == 0 else None)
             for i, (lo, result) in enumerate(ranked[:top])]

@@ -85,7 +85,9 @@ def scaling_curve(ctx: Context, *, points: int = 20, max_gpus: int | None = None
     """One row per GPU count: the best layout there and what it delivers (micro-batch 1 and
     bf16 unless ``request`` fixes them)."""
     request = request or LayoutRequest()
-    request = replace(request, precision=request.precision or DEFAULT_PRECISION, mbs=request.mbs or 1)
+    request = replace(
+        request, precision=request.precision or DEFAULT_PRECISION, mbs=request.mbs or 1
+    )
     max_gpus = max_gpus or ctx.cluster.gpus
     if points < 2:
         raise UserError(f"points = {points} is not valid; must be >= 2")
@@ -102,12 +104,20 @@ def scaling_curve(ctx: Context, *, points: int = 20, max_gpus: int | None = None
         goodput = sections["training"]["goodput"]
         usd_h = sections["cost"]["usd_per_gpu_hour"]
         rows.append({
-            "gpus": gpus, "layout": lo.describe(), "fits": True, "global_batch": lo.global_batch,
+            "gpus": gpus,
+            "layout": lo.describe(),
+            "fits": True,
+            "global_batch": lo.global_batch,
             "batch_doubled": used.global_batch != request.global_batch,
-            "tokens_per_s": rate * gpus, "tokens_per_s_per_gpu": rate, "mfu": result["mfu"],
-            "efficiency": None, "goodput": goodput,
+            "tokens_per_s": rate * gpus,
+            "tokens_per_s_per_gpu": rate,
+            "mfu": result["mfu"],
+            "efficiency": None,
+            "goodput": goodput,
             "usd_per_million_tokens": usd_h / (3600.0 * rate * goodput) * 1e6,
-            "tokens": budget, "days": sections["training"]["days"], "gpu_hours": sections["training"]["gpu_hours"],
+            "tokens": budget,
+            "days": sections["training"]["days"],
+            "gpu_hours": sections["training"]["gpu_hours"],
             "facility_mw": sections["power"]["facility_mw"],
         })
     best = max((r["tokens_per_s_per_gpu"] for r in rows if r["fits"]), default=None)
@@ -137,10 +147,14 @@ def gpus_for_days(ctx: Context, *, days: float, tokens: float, request: LayoutRe
     top = plan_at(grid[hi_i])
     if top is None or top["training"]["days"] > days:
         have = f"{top['training']['days']:.1f} days" if top else "no layout"
-        raise UserError(f"{tokens:.3g} tokens in {days:g} days needs more than the {grid[hi_i]:,} GPUs available "
-                        f"({have} there); give a larger cluster or more days")
+        raise UserError(
+            f"{tokens:.3g} tokens in {days:g} days needs more than the {grid[hi_i]:,} GPUs"
+            f" available ({have} there); give a larger cluster or more days"
+        )
     best = top
-    while lo_i < hi_i:  # days fall as GPUs grow (throughput per GPU falls more slowly than GPUs rise)
+    while (
+        lo_i < hi_i
+    ):  # days fall as GPUs grow (throughput per GPU falls more slowly than GPUs rise)
         mid = (lo_i + hi_i) // 2
         plan = plan_at(grid[mid])
         if plan is not None and plan["training"]["days"] <= days:
@@ -148,5 +162,8 @@ def gpus_for_days(ctx: Context, *, days: float, tokens: float, request: LayoutRe
         else:
             lo_i = mid + 1
     best["inputs"]["target_days"] = days
-    best["inputs"]["sized_by"] = f"fewest GPUs of {grid[0]}-{grid[-1]} (node x 2^a or 3 x 2^a) within {days:g} days (scale.py)"
+    best["inputs"]["sized_by"] = (
+        f"fewest GPUs of {grid[0]}-{grid[-1]} (node x 2^a or 3 x 2^a) within {days:g} days"
+        " (scale.py)"
+    )
     return best

@@ -42,11 +42,21 @@ def _fallback(why: str, **extra: str) -> tuple[HardwareProfile, dict[str, str]]:
     try:
         profile = load_measured(REFERENCE)
     except UserError:  # no H100 SXM Run ships yet
-        return load_reference(REFERENCE), {"basis": "reference", "profile": REFERENCE, **extra,
-                                           "why": f"{why}: the reference H100 SXM profile (published curves) is used"}
-    return profile, {"basis": "shipped-measured", "profile": f"{REFERENCE}{MEASURED_SUFFIX}", **extra,
-                     "why": f"{why}: the H100 SXM Runs that ship with exabench ({profile.run_id}, "
-                            "workloads/measured/) are used"}
+        return load_reference(REFERENCE), {
+            "basis": "reference",
+            "profile": REFERENCE,
+            **extra,
+            "why": f"{why}: the reference H100 SXM profile (published curves) is used",
+        }
+    return profile, {
+        "basis": "shipped-measured",
+        "profile": f"{REFERENCE}{MEASURED_SUFFIX}",
+        **extra,
+        "why": (
+            f"{why}: the H100 SXM Runs that ship with exabench ({profile.run_id}, "
+            "workloads/measured/) are used"
+        ),
+    }
 
 
 def scenario_profile(run_doc: dict[str, Any] | None) -> tuple[HardwareProfile, dict[str, str]]:
@@ -57,12 +67,21 @@ def scenario_profile(run_doc: dict[str, Any] | None) -> tuple[HardwareProfile, d
     run_id = str(run_doc.get("id", "?"))
     measured = any(v.get("kind") == "measured" for v in profile.provenance.values())
     if profile.name in H100_CLASS and measured:
-        return profile, {"basis": "measured", "profile": profile.name, "run_id": run_id,
-                         "why": f"Run {run_id} was measured on an H100-class GPU ({profile.name}): its GEMM, HBM and "
-                                "NVLink measurements replace the reference curves where it has them"}
+        return profile, {
+            "basis": "measured",
+            "profile": profile.name,
+            "run_id": run_id,
+            "why": (
+                f"Run {run_id} was measured on an H100-class GPU ({profile.name}): its GEMM, HBM"
+                " and NVLink measurements replace the reference curves where it has them"
+            ),
+        }
     device = run_device_name(run_doc)
-    return _fallback(f"Run {run_id} was measured on {device or 'a machine without a GPU'}, not an H100-class GPU, "
-                     "so not this machine's numbers", run_id=run_id)
+    return _fallback(
+        f"Run {run_id} was measured on {device or 'a machine without a GPU'}, not an H100-class"
+        " GPU, so not this machine's numbers",
+        run_id=run_id,
+    )
 
 
 def default_scenario_plan(run_doc: dict[str, Any] | None) -> dict[str, Any]:
@@ -74,10 +93,17 @@ def default_scenario_plan(run_doc: dict[str, Any] | None) -> dict[str, Any]:
     [plan] = build_plan(context=ctx, gpus=GPUS, tokens=TOKENS,
                         request=LayoutRequest(precision="bf16", global_batch=GLOBAL_BATCH))
     plan["inputs"]["scenario"] = {
-        "name": "Llama-3-405B-scale pre-training on colossus-100k", "model": MODEL, "cluster": CLUSTER,
-        "tokens": TOKENS, "tokens_source": "Llama 3: 15.6T tokens (Dubey et al. 2024)", "gpus": GPUS,
-        "gpus_why": "98,304 = 96 x 1,024: the largest count <= 100,000 a power-of-two batch can divide",
-        "global_batch": GLOBAL_BATCH, "global_batch_why": "25M tokens per step (assumed; Llama 3 used 16M at 16k GPUs)",
+        "name": "Llama-3-405B-scale pre-training on colossus-100k",
+        "model": MODEL,
+        "cluster": CLUSTER,
+        "tokens": TOKENS,
+        "tokens_source": "Llama 3: 15.6T tokens (Dubey et al. 2024)",
+        "gpus": GPUS,
+        "gpus_why": (
+            "98,304 = 96 x 1,024: the largest count <= 100,000 a power-of-two batch can divide"
+        ),
+        "global_batch": GLOBAL_BATCH,
+        "global_batch_why": "25M tokens per step (assumed; Llama 3 used 16M at 16k GPUs)",
         **basis,
     }
     return plan

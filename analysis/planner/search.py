@@ -110,12 +110,17 @@ def why_best(ranked: list[tuple[Layout, dict[str, Any]]]) -> str:
     lo, res = ranked[0]
     parts = res["breakdown_s"]
     top = sorted(parts, key=lambda k: -parts[k])[:2]
-    text = (f"{lo.describe()}: {res['tokens_per_s_per_gpu']:.0f} tokens/s/GPU, MFU {res['mfu']:.1%}, "
-            f"{res['memory']['gib_per_gpu']:.1f} GiB/GPU; most time in {top[0]} ({parts[top[0]] / res['step_time_s']:.0%})")
+    text = (
+        f"{lo.describe()}: {res['tokens_per_s_per_gpu']:.0f} tokens/s/GPU, MFU {res['mfu']:.1%},"
+        f" {res['memory']['gib_per_gpu']:.1f} GiB/GPU; most time in {top[0]}"
+        f" ({parts[top[0]] / res['step_time_s']:.0%})"
+    )
     if len(ranked) > 1:
         lo2, res2 = ranked[1]
         gain = res["tokens_per_s_per_gpu"] / res2["tokens_per_s_per_gpu"] - 1
-        diffs = [k for k in parts if abs(parts[k] - res2["breakdown_s"][k]) > 0.01 * res["step_time_s"]]
+        diffs = [
+            k for k in parts if abs(parts[k] - res2["breakdown_s"][k]) > 0.01 * res["step_time_s"]
+        ]
         if diffs:
             k = max(diffs, key=lambda k: res2["breakdown_s"][k] - parts[k])
             text += (f"; {gain:.1%} faster than {lo2.describe()}, mostly from less {k} "

@@ -44,7 +44,16 @@ from exabench.workloads.clusters import ClusterSpec
 from exabench.workloads.models import ModelSpec
 from exabench.workloads.profile import HardwareProfile
 
-BREAKDOWN_KEYS = ("compute", "tp_comm", "cp_comm", "ep_comm", "pp_comm", "bubble", "dp_comm", "optimizer")
+BREAKDOWN_KEYS = (
+    "compute",
+    "tp_comm",
+    "cp_comm",
+    "ep_comm",
+    "pp_comm",
+    "bubble",
+    "dp_comm",
+    "optimizer",
+)
 
 
 @dataclass
@@ -62,7 +71,17 @@ class Context:
         self.capacity_gib = self.profile.peaks.capacity_gb
 
     def layer(self, moe_layer: bool, lo: Layout) -> LayerTime:
-        key = (moe_layer, lo.tp, lo.cp, lo.ep, lo.mbs, lo.seq, lo.precision, lo.sequence_parallel, lo.flash_attention)
+        key = (
+            moe_layer,
+            lo.tp,
+            lo.cp,
+            lo.ep,
+            lo.mbs,
+            lo.seq,
+            lo.precision,
+            lo.sequence_parallel,
+            lo.flash_attention,
+        )
         if key not in self._layers:
             self._layers[key] = layer_time(self.model, moe_layer, lo, self.profile)
         return self._layers[key]
@@ -87,7 +106,9 @@ def _layer_costs(ctx: Context, moe_layer: bool, lo: Layout) -> dict[str, float]:
         # Two collectives of each kind per direction (attention and MLP); x3 directions with full recompute.
         passes = 3 if lo.recompute == "full" else 2
         if lo.sequence_parallel:
-            one = collective_time(fab, "all_gather", act, lo.tp) + collective_time(fab, "reduce_scatter", act, lo.tp)
+            one = collective_time(fab, "all_gather", act, lo.tp) + collective_time(
+                fab, "reduce_scatter", act, lo.tp
+            )
         else:
             one = collective_time(fab, "all_reduce", act, lo.tp)
         tp = 2 * one * passes
@@ -103,7 +124,9 @@ def _layer_costs(ctx: Context, moe_layer: bool, lo: Layout) -> dict[str, float]:
         moe = model.moe
         assert moe is not None
         sent = tokens / (lo.tp if lo.sequence_parallel else 1) * moe.top_k * model.hidden * 2.0
-        ep = (4 + (2 if lo.recompute == "full" else 0)) * collective_time(fab, "all_to_all", sent, lo.ep, lo.tp)
+        ep = (4 + (2 if lo.recompute == "full" else 0)) * collective_time(
+            fab, "all_to_all", sent, lo.ep, lo.tp
+        )
     return {"compute": lt.fwd + lt.bwd + recompute, "tp_comm": tp, "cp_comm": cp, "ep_comm": ep,
             "fwd": lt.fwd, "bwd": lt.bwd}
 
@@ -145,7 +168,9 @@ def _dp_time(ctx: Context, lo: Layout, stage: int, fwd: float, bwd: float, m: in
         return (collective_time(fab, kind, dense * per_param, n_dense, lo.tp)
                 + collective_time(fab, kind, expert * per_param, n_exp, lo.tp * lo.ep))
 
-    if lo.zero == 3:  # FSDP: gather weights forward and backward, scatter gradients, every micro-batch
+    if (
+        lo.zero == 3
+    ):  # FSDP: gather weights forward and backward, scatter gradients, every micro-batch
         gather, scatter = both("all_gather", 2.0), both("reduce_scatter", gb)
         if not lo.overlap_dp:
             return m * (2 * gather + scatter)
@@ -165,7 +190,10 @@ def evaluate(ctx: Context, lo: Layout, *, with_memory: bool = True) -> dict[str,
     counts = stage_layers(model.layers, lo.pp)
     stages = sorted({0, lo.pp - 1, counts.index(max(counts))})
     costs = {s: _stage_costs(ctx, lo, s, counts) for s in stages}
-    pace = {s: sum(c[k] for k in ("compute", "tp_comm", "cp_comm", "ep_comm", "pp_comm")) for s, c in costs.items()}
+    pace = {
+        s: sum(c[k] for k in ("compute", "tp_comm", "cp_comm", "ep_comm", "pp_comm"))
+        for s, c in costs.items()
+    }
     slow = max(pace, key=lambda s: pace[s])
     c, m = dict(costs[slow]), lo.microbatches
     # Every collective waits for the slowest GPU: its compute sets the pace (compute.straggler_factor).
@@ -178,7 +206,11 @@ def evaluate(ctx: Context, lo: Layout, *, with_memory: bool = True) -> dict[str,
     breakdown["bubble"] = (lo.pp - 1) / lo.vp * t_mb
     breakdown["dp_comm"] = _dp_time(ctx, lo, slow, c["fwd"], c["bwd"], m)
     dense, expert = stage_params(model, lo, slow)
-    local = dense / (lo.dp * lo.cp) + expert / max(1, lo.dp * lo.cp // lo.ep) if lo.zero >= 1 else dense + expert
+    local = (
+        dense / (lo.dp * lo.cp) + expert / max(1, lo.dp * lo.cp // lo.ep)
+        if lo.zero >= 1
+        else dense + expert
+    )
     breakdown["optimizer"] = optimizer_time(local, ctx.profile)
     step = sum(breakdown.values())
     tokens = lo.global_batch * lo.seq

@@ -137,7 +137,11 @@ def _permuted_max(segments: list[np.ndarray], count: int, min_size: int,
     for values in segments:
         if values.size < 2 * min_size:
             continue
-        chunk = max(1, BATCH_ELEMENTS // (values.size * values.size)) if values.size <= MATRIX_MAX else count
+        chunk = (
+            max(1, BATCH_ELEMENTS // (values.size * values.size))
+            if values.size <= MATRIX_MAX
+            else count
+        )
         for start in range(0, count, chunk):
             rows = min(chunk, count - start)
             shuffled = rng.permuted(np.broadcast_to(values, (rows, values.size)), axis=1)

@@ -64,15 +64,20 @@ def describe(result: Result) -> str:
     return f"{result['suite']}/{result['name']}[{params}]"
 
 
-def fingerprint_differences(base_env: Mapping[str, Any], new_env: Mapping[str, Any]) -> list[dict[str, Any]]:
+def fingerprint_differences(
+    base_env: Mapping[str, Any], new_env: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     """The identity fields (``fingerprint_fields``) whose values differ; [] when the
     fingerprints are equal."""
     if base_env.get("fingerprint") == new_env.get("fingerprint"):
         return []
     fields = list(dict.fromkeys([*(base_env.get("fingerprint_fields") or []),
                                  *(new_env.get("fingerprint_fields") or [])]))
-    differing = [{"field": f, "base": identity_field(base_env, f), "new": identity_field(new_env, f)} for f in fields
-                 if identity_field(base_env, f) != identity_field(new_env, f)]
+    differing = [
+        {"field": f, "base": identity_field(base_env, f), "new": identity_field(new_env, f)}
+        for f in fields
+        if identity_field(base_env, f) != identity_field(new_env, f)
+    ]
     return differing or [{"field": "fingerprint", "base": base_env.get("fingerprint"),
                           "new": new_env.get("fingerprint")}]
 
@@ -151,8 +156,14 @@ def overall(verdicts: Sequence[str]) -> str:
     return next((v for v in SEVERITY if v in verdicts), "unchanged")
 
 
-def compare_runs(base_run: Run, new_run: Run, *, gate: Gate,
-                 rules: Rules | None = None, metrics: Sequence[str] | None = None) -> dict[str, Any]:
+def compare_runs(
+    base_run: Run,
+    new_run: Run,
+    *,
+    gate: Gate,
+    rules: Rules | None = None,
+    metrics: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """The ``compare`` document for two validated Runs (fingerprints are the caller's concern)."""
     rules = rules or Rules()
     base_index, new_index = index_results(base_run["results"]), index_results(new_run["results"])
@@ -171,18 +182,29 @@ def compare_runs(base_run: Run, new_run: Run, *, gate: Gate,
         elif (row := _status_row(base, new, row_gate)) is not None:
             rows.append(row)
         else:
-            not_compared.append({"suite": base["suite"], "name": base["name"], "params": base["params"],
-                                 "reason": f"{base['status']} in base, {new['status']} in new"})
+            not_compared.append({
+                "suite": base["suite"],
+                "name": base["name"],
+                "params": base["params"],
+                "reason": f"{base['status']} in base, {new['status']} in new",
+            })
     if not rows:
-        raise UserError(f"nothing to compare: all {len(common)} results the runs share are skipped or failed"
-                        + (f", or lack the metrics {', '.join(metrics)}" if metrics else ""))
+        raise UserError(
+            f"nothing to compare: all {len(common)} results the runs share are skipped or failed"
+            + (f", or lack the metrics {', '.join(metrics)}" if metrics else "")
+        )
     counts = {v: sum(r["verdict"] == v for r in rows) for v in SEVERITY}
     return {
         "verdict": overall([r["verdict"] for r in rows]),
         "counts": counts,
-        "alpha": gate.alpha, "threshold_pct": 100 * gate.threshold, "max_cv_pct": 100 * gate.max_cv,
-        "base": _run_summary(base_run), "new": _run_summary(new_run),
-        "fingerprint_differences": fingerprint_differences(base_run["environment"], new_run["environment"]),
+        "alpha": gate.alpha,
+        "threshold_pct": 100 * gate.threshold,
+        "max_cv_pct": 100 * gate.max_cv,
+        "base": _run_summary(base_run),
+        "new": _run_summary(new_run),
+        "fingerprint_differences": fingerprint_differences(
+            base_run["environment"], new_run["environment"]
+        ),
         "results": rows,
         "not_compared": not_compared,
         "base_only": [describe(base_index[k]) for k in base_index if k not in new_index],

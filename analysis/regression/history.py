@@ -61,7 +61,9 @@ def collect_series(runs: Sequence[Run],
     return sorted(series.values(), key=lambda entry: str(entry["fingerprint"]))
 
 
-def _change_points(entry: dict[str, Any], indices: list[int], p_values: dict[int, float]) -> list[dict]:
+def _change_points(
+    entry: dict[str, Any], indices: list[int], p_values: dict[int, float]
+) -> list[dict]:
     """Change-point records for ``indices`` with this series' own before/after medians."""
     values = np.array([p["value"] for p in entry["points"]])
     edges = [0, *indices, values.size]
@@ -79,8 +81,15 @@ def _change_points(entry: dict[str, Any], indices: list[int], p_values: dict[int
     return records
 
 
-def analyse_history(runs: Sequence[Run], *, p_value: float = 0.01, permutations: int = 199,
-                    min_size: int = 3, metrics: Sequence[str] | None = None, seed: int = 0) -> dict[str, Any]:
+def analyse_history(
+    runs: Sequence[Run],
+    *,
+    p_value: float = 0.01,
+    permutations: int = 199,
+    min_size: int = 3,
+    metrics: Sequence[str] | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
     """The ``history`` document (docs/regression.md): every series with its change points."""
     if permutations + 1 < 1 / p_value:
         raise UserError(f"{permutations} permutations can never reach p <= {p_value:g}; "
@@ -92,8 +101,13 @@ def analyse_history(runs: Sequence[Run], *, p_value: float = 0.01, permutations:
     found: dict[tuple, tuple[list[int], dict[int, float]]] = {}
     for entry in series:
         run_ids = tuple(p["run_id"] for p in entry["points"])
-        key = (entry["fingerprint"], entry["suite"], entry["name"], json.dumps(entry["params"], sort_keys=True,
-                                                                                 default=str), run_ids)
+        key = (
+            entry["fingerprint"],
+            entry["suite"],
+            entry["name"],
+            json.dumps(entry["params"], sort_keys=True, default=str),
+            run_ids,
+        )
         if key not in found:  # the benchmark's sample metric: collect_series orders it first
             cps = e_divisive([p["value"] for p in entry["points"]], p_value=p_value,
                              permutations=permutations, min_size=min_size, seed=seed)

@@ -59,7 +59,9 @@ class Gate:
         if not 0 < self.alpha < 1:
             raise UserError(one_of(self.alpha, "a number in (0, 1), e.g. 0.01", name="alpha"))
         if not 0 <= self.threshold < 10:
-            raise UserError(one_of(self.threshold, "a fraction from 0 to 10 (0 to 1000 %)", name="threshold"))
+            raise UserError(
+                one_of(self.threshold, "a fraction from 0 to 10 (0 to 1000 %)", name="threshold")
+            )
         if not self.max_cv > 0:
             raise UserError(one_of(self.max_cv, "a positive fraction, e.g. 0.1", name="max_cv"))
         assert self.resamples >= 100, self.resamples
@@ -222,24 +224,44 @@ def compare_samples(base_samples: Sequence[float | None], new_samples: Sequence[
     factor = slowdown(ratio, direction)
     band = f"±{100 * gate.threshold:g} %"
     if min_p > gate.alpha:
-        return Comparison(verdict="inconclusive", reason=(
-            f"{n1} vs {n2} samples can't reach significance: smallest possible p {min_p:.2g} > alpha {gate.alpha:g}"
-        ), **values)
-    noisy = [(arm, cv) for arm, cv in (("base", cv_base), ("new", cv_new)) if cv is not None and cv > gate.max_cv]
+        return Comparison(
+            verdict="inconclusive",
+            reason=(
+                f"{n1} vs {n2} samples can't reach significance: smallest possible p {min_p:.2g} >"
+                f" alpha {gate.alpha:g}"
+            ),
+            **values,
+        )
+    noisy = [
+        (arm, cv)
+        for arm, cv in (("base", cv_base), ("new", cv_new))
+        if cv is not None and cv > gate.max_cv
+    ]
     if noisy:
         arm, cv = noisy[0]
         return Comparison(verdict="inconclusive", reason=(
             f"{arm} too noisy: robust cv {100 * cv:.1f} % > {100 * gate.max_cv:g} %"), **values)
     if p < gate.alpha:
         if factor > worse:
-            return Comparison(verdict="regressed", reason=f"p {p:.2g} < {gate.alpha:g}, beyond {band}", **values)
+            return Comparison(
+                verdict="regressed", reason=f"p {p:.2g} < {gate.alpha:g}, beyond {band}", **values
+            )
         if factor < better:
-            return Comparison(verdict="improved", reason=f"p {p:.2g} < {gate.alpha:g}, beyond {band}", **values)
-        return Comparison(verdict="unchanged", reason=f"significant (p {p:.2g}) but within {band}", **values)
+            return Comparison(
+                verdict="improved", reason=f"p {p:.2g} < {gate.alpha:g}, beyond {band}", **values
+            )
+        return Comparison(
+            verdict="unchanged", reason=f"significant (p {p:.2g}) but within {band}", **values
+        )
     if factor > worse or factor < better:
-        return Comparison(verdict="inconclusive", reason=(
-            f"a change beyond {band} that is not significant (p {p:.2g} >= {gate.alpha:g})"), **values)
-    return Comparison(verdict="unchanged", reason=f"not significant (p {p:.2g}) and within {band}", **values)
+        return Comparison(
+            verdict="inconclusive",
+            reason=f"a change beyond {band} that is not significant (p {p:.2g} >= {gate.alpha:g})",
+            **values,
+        )
+    return Comparison(
+        verdict="unchanged", reason=f"not significant (p {p:.2g}) and within {band}", **values
+    )
 
 
 def inverted(comparison: Comparison) -> Comparison:

@@ -99,15 +99,23 @@ def parse_rules(doc: Mapping[str, Any], source: str = "thresholds") -> Rules:
         params = entry.get("params", {})
         if not isinstance(params, dict):
             raise UserError(f"{where}: params must be a table, e.g. params = {{ m = 128 }}")
-        parsed.append(Override(
-            suite=_glob(entry.get("suite", "*"), f"{where} suite"),
-            name=_glob(entry.get("name", "*"), f"{where} name"),
-            params=tuple(sorted(params.items())),
-            threshold=_percent(entry["threshold"], f"{where} threshold") if "threshold" in entry else None,
-            max_cv=_percent(entry["max_cv"], f"{where} max_cv") if "max_cv" in entry else None,
-        ))
+        parsed.append(
+            Override(
+                suite=_glob(entry.get("suite", "*"), f"{where} suite"),
+                name=_glob(entry.get("name", "*"), f"{where} name"),
+                params=tuple(sorted(params.items())),
+                threshold=(
+                    _percent(entry["threshold"], f"{where} threshold")
+                    if "threshold" in entry
+                    else None
+                ),
+                max_cv=_percent(entry["max_cv"], f"{where} max_cv") if "max_cv" in entry else None,
+            )
+        )
     return Rules(
-        threshold=_percent(doc["threshold"], f"{source}: threshold") if "threshold" in doc else None,
+        threshold=(
+            _percent(doc["threshold"], f"{source}: threshold") if "threshold" in doc else None
+        ),
         max_cv=_percent(doc["max_cv"], f"{source}: max_cv") if "max_cv" in doc else None,
         overrides=tuple(parsed),
     )

@@ -85,7 +85,10 @@ class Serving:
         memory = nbytes / self.profile.hbm_bytes_per_s(nbytes / self.model.layers)
         flops = batch * 2.0 * active_matmul_params(self.model) / self.tp
         gemm = 2.0 * batch * self.model.hidden * self.model.hidden / self.tp
-        compute = flops / (self.profile.peak_flops(self.precision) * self.profile.gemm_efficiency(self.precision, gemm))
+        compute = flops / (
+            self.profile.peak_flops(self.precision)
+            * self.profile.gemm_efficiency(self.precision, gemm)
+        )
         comm = 0.0
         if self.tp > 1:
             act = batch * self.model.hidden * 2.0
@@ -103,15 +106,22 @@ class Serving:
         return "memory" if p["memory"] >= p["compute"] else "compute"
 
 
-def default_tp(model: ModelSpec, profile: HardwareProfile, node: int, context: int, precision: str) -> int:
+def default_tp(
+    model: ModelSpec, profile: HardwareProfile, node: int, context: int, precision: str
+) -> int:
     """The smallest TP (dividing the heads, within the node) that holds the weights and one sequence."""
     for tp in (1, 2, 4, 8, 16, 32, 64, 72):
         if tp > node or model.heads % tp:
             continue
-        if Serving(model=model, profile=profile, tp=tp, precision=precision).max_batch(context) >= 1:
+        if (
+            Serving(model=model, profile=profile, tp=tp, precision=precision).max_batch(context)
+            >= 1
+        ):
             return tp
-    raise UserError(f"{model.name} does not fit on {node} x {profile.name} at {precision} with a {context}-token "
-                    f"context; try fp8 precision or a shorter prompt or output")
+    raise UserError(
+        f"{model.name} does not fit on {node} x {profile.name} at {precision} with a"
+        f" {context}-token context; try fp8 precision or a shorter prompt or output"
+    )
 
 
 def batch_table(s: Serving, prompt: int, output: int) -> list[dict[str, Any]]:
@@ -121,15 +131,27 @@ def batch_table(s: Serving, prompt: int, output: int) -> list[dict[str, Any]]:
     rows, b = [], 1
     while b <= top:
         step = s.decode_step_s(b, prompt + output // 2)
-        rows.append({"batch": b, "tpot_ms": step * 1e3, "decode_tokens_per_s_per_gpu": b / step / s.tp,
-                     "kv_gib": b * context * s.kv_bytes_per_token() / GIB, "bound": s.bound(b, prompt + output // 2)})
+        rows.append({
+            "batch": b,
+            "tpot_ms": step * 1e3,
+            "decode_tokens_per_s_per_gpu": b / step / s.tp,
+            "kv_gib": b * context * s.kv_bytes_per_token() / GIB,
+            "bound": s.bound(b, prompt + output // 2),
+        })
         b *= 2
     return rows
 
 
-def capacity(s: Serving, *, prompt: int, output: int, rate: float, tpot_ms: float) -> dict[str, Any]:
+def capacity(
+    s: Serving, *, prompt: int, output: int, rate: float, tpot_ms: float
+) -> dict[str, Any]:
     """GPUs for ``rate`` requests/s at a TPOT target: the largest batch that meets it, then replicas."""
-    for name, value in (("prompt", prompt), ("output", output), ("rate", rate), ("tpot_ms", tpot_ms)):
+    for name, value in (
+        ("prompt", prompt),
+        ("output", output),
+        ("rate", rate),
+        ("tpot_ms", tpot_ms),
+    ):
         if not value > 0:
             raise UserError(f"{name} = {value!r} is not valid; must be > 0")
     table = batch_table(s, prompt, output)
@@ -143,7 +165,14 @@ def capacity(s: Serving, *, prompt: int, output: int, rate: float, tpot_ms: floa
     prefill = s.prefill_s_per_token(prompt)
     per_replica = 1.0 / (output * step / pick["batch"] + prompt * prefill)
     replicas = math.ceil(rate / per_replica)
-    return {"batch": pick["batch"], "tpot_ms": pick["tpot_ms"], "ttft_ms": prompt * prefill * 1e3,
-            "requests_per_s_per_replica": per_replica, "replicas": replicas, "gpus": replicas * s.tp,
-            "prefill_tokens_per_s_per_gpu": 1.0 / prefill / s.tp,
-            "decode_tokens_per_s_per_gpu": pick["decode_tokens_per_s_per_gpu"], "table": table}
+    return {
+        "batch": pick["batch"],
+        "tpot_ms": pick["tpot_ms"],
+        "ttft_ms": prompt * prefill * 1e3,
+        "requests_per_s_per_replica": per_replica,
+        "replicas": replicas,
+        "gpus": replicas * s.tp,
+        "prefill_tokens_per_s_per_gpu": 1.0 / prefill / s.tp,
+        "decode_tokens_per_s_per_gpu": pick["decode_tokens_per_s_per_gpu"],
+        "table": table,
+    }

@@ -82,7 +82,9 @@ def randomize(send: Any, recv: Any, seed: int) -> None:
     gen = torch.Generator(device=send.device).manual_seed(seed)
     for buf in (recv, send):
         if buf.is_floating_point():
-            buf.copy_(torch.rand(buf.shape, generator=gen, device=buf.device, dtype=torch.float32) + 1)
+            buf.copy_(
+                torch.rand(buf.shape, generator=gen, device=buf.device, dtype=torch.float32) + 1
+            )
         else:
             buf.copy_(torch.randint(1, 3, buf.shape, generator=gen, device=buf.device))
 
@@ -121,7 +123,9 @@ def fill_pattern(send: Any, recv: Any, rank: int, nranks: int, op: str) -> None:
     send.copy_(row[index])
 
 
-def _expected(collective: str, k: Any, rank: int, nranks: int, per: int, table: Any, reduced: Any) -> Any:
+def _expected(
+    collective: str, k: Any, rank: int, nranks: int, per: int, table: Any, reduced: Any
+) -> Any:
     """Expected output values at output indices ``k`` (int64 tensor) on ``rank``."""
     P = PATTERN_PERIOD
     if collective == "all_reduce" or collective == "reduce":

@@ -33,8 +33,12 @@ WATCHDOG_GRACE_S = 15.0
 
 
 def _rank_info(session: Session, spec: SweepSpec) -> dict[str, Any]:
-    info = {"rank": session.rank, "host": socket.gethostname(), "local_rank": session.world.local_rank,
-            "device": "cpu"}
+    info = {
+        "rank": session.rank,
+        "host": socket.gethostname(),
+        "local_rank": session.world.local_rank,
+        "device": "cpu",
+    }
     if spec.device == "cuda":
         import torch
 
@@ -52,13 +56,23 @@ def avg_busbw_line(results: list[dict[str, Any]]) -> str:
     if not ok:
         return "# Avg bus bandwidth    : n/a (no result)"
     sizes = sorted(r["params"]["bytes"] for r in ok)
-    key = "busbw_gbps_avg" if all(r["metrics"].get("busbw_gbps_avg") is not None for r in ok) else "busbw_gbps"
+    key = (
+        "busbw_gbps_avg"
+        if all(r["metrics"].get("busbw_gbps_avg") is not None for r in ok)
+        else "busbw_gbps"
+    )
     avg = sum(r["metrics"][key] for r in ok) / len(ok)
-    how = "batch time per operation, averaged over ranks" if key == "busbw_gbps_avg" else "per-operation medians"
+    how = (
+        "batch time per operation, averaged over ranks"
+        if key == "busbw_gbps_avg"
+        else "per-operation medians"
+    )
     wrong = sum(r["metrics"].get("wrong") or 0 for r in results if r["suite"] == "collectives")
-    return (f"# Out of bounds values : {wrong} {'OK' if wrong == 0 else 'FAILED'}\n"
-            f"# Avg bus bandwidth    : {avg:.3f} GB/s (mean over {len(ok)} results of {key}: {how}; sizes "
-            f"{sizes[0]}..{sizes[-1]} B, both passes; compare only across identical sweeps)")
+    return (
+        f"# Out of bounds values : {wrong} {'OK' if wrong == 0 else 'FAILED'}\n# Avg bus bandwidth "
+        f"   : {avg:.3f} GB/s (mean over {len(ok)} results of {key}: {how}; sizes"
+        f" {sizes[0]}..{sizes[-1]} B, both passes; compare only across identical sweeps)"
+    )
 
 
 def join(world: World, spec: SweepSpec) -> Session:
@@ -234,10 +248,22 @@ def run_in_all(writer: Any, device: Any, quick: bool, quiet: bool) -> Any:
     if not quiet:
         what = "GPUs (NCCL)" if device.is_cuda else "CPU processes (gloo)"
         print(f"# collectives over {nproc} {what}", flush=True)
-    argv = child_argv(spec, out_dir=str(writer.path.parent), as_json=quiet, append_to=str(writer.path))
+    argv = child_argv(
+        spec, out_dir=str(writer.path.parent), as_json=quiet, append_to=str(writer.path)
+    )
     outcome = launch.launch_local(["bench", "collectives", *argv], nproc, timeout_s=spec.timeout_s)
     writer = RunWriter.resume(writer.path)
-    if outcome.exit_code and not any(r["suite"] == "collectives" and r["status"] == "failed" for r in writer.results):
-        writer.add(make_result(suite="collectives", name="launch", params={"nranks": nproc}, status="failed",
-                               error=outcome.message or f"the collectives ranks exited with code {outcome.exit_code}"))
+    if outcome.exit_code and not any(
+        r["suite"] == "collectives" and r["status"] == "failed" for r in writer.results
+    ):
+        writer.add(
+            make_result(
+                suite="collectives",
+                name="launch",
+                params={"nranks": nproc},
+                status="failed",
+                error=outcome.message
+                or f"the collectives ranks exited with code {outcome.exit_code}",
+            )
+        )
     return writer

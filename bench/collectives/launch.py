@@ -69,16 +69,25 @@ def world_from_env(environ: Mapping[str, str] | None = None) -> World | None:
         rank, size = _int(env, "RANK"), _int(env, "WORLD_SIZE")
         local = _int(env, "LOCAL_RANK") if "LOCAL_RANK" in env else rank
         local_size = _int(env, "LOCAL_WORLD_SIZE") if "LOCAL_WORLD_SIZE" in env else size
-    elif "SLURM_PROCID" in env and "MASTER_ADDR" in env and int(env.get("SLURM_NTASKS", "1") or 1) > 1:
+    elif (
+        "SLURM_PROCID" in env
+        and "MASTER_ADDR" in env
+        and int(env.get("SLURM_NTASKS", "1") or 1) > 1
+    ):
         rank, size = _int(env, "SLURM_PROCID"), _int(env, "SLURM_NTASKS")
         local = _int(env, "SLURM_LOCALID") if "SLURM_LOCALID" in env else 0
-        local_size = int((env.get("SLURM_TASKS_PER_NODE") or str(size)).split("(")[0].split(",")[0] or size)
+        local_size = int(
+            (env.get("SLURM_TASKS_PER_NODE") or str(size)).split("(")[0].split(",")[0] or size
+        )
     else:
         return None
     if not 0 <= rank < size:
         raise UserError(f"rank {rank} is outside the world of {size} processes (RANK/WORLD_SIZE)")
     if "MASTER_ADDR" not in env:
-        raise UserError("RANK and WORLD_SIZE are set but MASTER_ADDR is not; launch with torchrun, or export MASTER_ADDR")
+        raise UserError(
+            "RANK and WORLD_SIZE are set but MASTER_ADDR is not; launch with torchrun, or export"
+            " MASTER_ADDR"
+        )
     port = _int(env, "MASTER_PORT") if "MASTER_PORT" in env else 29500
     agent = env.get("TORCHELASTIC_USE_AGENT_STORE") == "True" or env.get(AGENT_STORE_ENV) == "1"
     return World(rank=rank, size=size, local_rank=local, local_size=local_size,
@@ -114,7 +123,9 @@ class Session:
         dist.init_process_group(backend, store=prefix, rank=world.rank, world_size=world.size,
                                 timeout=timeout, **kwargs)
         self.group = dist.group.WORLD
-        self.control = dist.new_group(backend="gloo", timeout=timeout) if backend != "gloo" else self.group
+        self.control = (
+            dist.new_group(backend="gloo", timeout=timeout) if backend != "gloo" else self.group
+        )
         self.beat()
 
     @property
@@ -149,7 +160,9 @@ class Session:
         os._exit(code)
 
 
-def start_watchdog(last_beat: Callable[[], float], limit_s: float, on_fire: Callable[[], None]) -> None:
+def start_watchdog(
+    last_beat: Callable[[], float], limit_s: float, on_fire: Callable[[], None]
+) -> None:
     """A daemon thread that calls ``on_fire`` and ends the process (exit 1) when ``last_beat``
     is older than ``limit_s``: the backstop when a collective hangs in native code that no
     timeout reaches."""
@@ -193,7 +206,9 @@ def _describe(code: int) -> str:
     return f"exited with code {code}"
 
 
-def launch_local(args: list[str], nproc: int, *, timeout_s: float, bind: str = "127.0.0.1", poll_s: float = 0.2) -> Outcome:
+def launch_local(
+    args: list[str], nproc: int, *, timeout_s: float, bind: str = "127.0.0.1", poll_s: float = 0.2
+) -> Outcome:
     """Run ``python -m exabench <args>`` (for example ``bench collectives ...``) as ranks 0..nproc-1 of one world on this machine and
     watch them; returns when all have ended, or after stopping them all on a fault."""
     import torch.distributed as dist
@@ -202,11 +217,20 @@ def launch_local(args: list[str], nproc: int, *, timeout_s: float, bind: str = "
     try:
         sock.bind((bind, 0))
     except OSError as error:
-        raise UserError(f"--master-addr {bind!r}: cannot bind ({error.strerror or error})") from None
+        raise UserError(
+            f"--master-addr {bind!r}: cannot bind ({error.strerror or error})"
+        ) from None
     sock.listen(max(128, nproc))
     port = sock.getsockname()[1]
-    store = dist.TCPStore(bind, port, None, is_master=True, timeout=_dt.timedelta(seconds=timeout_s),
-                          wait_for_workers=False, master_listen_fd=sock.fileno())
+    store = dist.TCPStore(
+        bind,
+        port,
+        None,
+        is_master=True,
+        timeout=_dt.timedelta(seconds=timeout_s),
+        wait_for_workers=False,
+        master_listen_fd=sock.fileno(),
+    )
     sock.detach()  # the store owns the listening socket now, and closes it
     base = dict(os.environ)
     # Each CPU rank gets its share of the cores, so N ranks don't oversubscribe them N-fold.
@@ -258,13 +282,19 @@ def _watch(procs: list[subprocess.Popen], store: Any, timeout_s: float, poll_s: 
                 counts[rank], seen[rank] = count, now
         if first_failure and now - first_failure[0] > grace:
             left = [r for r, c in enumerate(codes) if c is None]
-            return _outcome(store, f"rank {first_failure[1]} {_describe(first_failure[2])}; ranks {left} "
-                                   f"had not finished {grace:.0f} s later and were stopped")
+            return _outcome(
+                store,
+                f"rank {first_failure[1]} {_describe(first_failure[2])}; ranks {left} "
+                f"had not finished {grace:.0f} s later and were stopped",
+            )
         limit = timeout_s + grace if all(counts) else max(timeout_s, STARTUP_S) + grace
         if now - max(seen) > limit:
             stale = min(range(n), key=lambda r: (seen[r], counts[r]))
-            return _outcome(store, f"no rank made progress for {limit:.0f} s (rank {stale} stopped "
-                                   f"first, after {counts[stale]} heartbeats); all ranks were stopped")
+            return _outcome(
+                store,
+                f"no rank made progress for {limit:.0f} s (rank {stale} stopped "
+                f"first, after {counts[stale]} heartbeats); all ranks were stopped",
+            )
         time.sleep(poll_s)
     failed = [(r, c) for r, c in enumerate(codes) if c != 0]
     if not failed:
@@ -278,7 +308,9 @@ def _watch(procs: list[subprocess.Popen], store: Any, timeout_s: float, poll_s: 
 
 def _run_path(store: Any) -> str | None:
     try:
-        return store.get("exabench/run_path").decode() if store.check(["exabench/run_path"]) else None
+        return (
+            store.get("exabench/run_path").decode() if store.check(["exabench/run_path"]) else None
+        )
     except Exception:  # noqa: BLE001 - the path is a convenience for the message
         return None
 

@@ -105,7 +105,9 @@ def _run_all_to_all(send, recv, c: Call) -> None:
 def _run_sendrecv(send, recv, c: Call) -> None:
     import torch.distributed as dist
 
-    if c.nranks == 1:  # a ring of one: NCCL sends to itself; gloo can't, and a copy is the same data path
+    if (
+        c.nranks == 1
+    ):  # a ring of one: NCCL sends to itself; gloo can't, and a copy is the same data path
         recv.copy_(send)
         return
     ops = [dist.P2POp(dist.isend, send, (c.rank + 1) % c.nranks, group=c.group),

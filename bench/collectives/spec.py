@@ -58,13 +58,34 @@ def build_spec(sweep: CollectiveSweep, device: str, quick: bool,
     )
 
 
-def child_argv(spec: SweepSpec, *, out_dir: str, as_json: bool, append_to: str | None = None) -> list[str]:
+def child_argv(
+    spec: SweepSpec, *, out_dir: str, as_json: bool, append_to: str | None = None
+) -> list[str]:
     """The options each local rank runs with: the resolved spec, nothing left to defaults."""
-    argv = ["--device", spec.device, "--out", out_dir,
-            "--min-bytes", str(spec.sizes[0]), "--max-bytes", str(spec.sizes[-1]),
-            "--step-factor", str(_factor(spec.sizes)), "--dtype", ",".join(spec.dtypes), "--op", spec.op,
-            "--iters", str(spec.iters), "--warmup-iters", str(spec.warmup_iters),
-            "--collectives", ",".join(spec.collectives), "--timeout", str(spec.timeout_s)]
+    argv = [
+        "--device",
+        spec.device,
+        "--out",
+        out_dir,
+        "--min-bytes",
+        str(spec.sizes[0]),
+        "--max-bytes",
+        str(spec.sizes[-1]),
+        "--step-factor",
+        str(_factor(spec.sizes)),
+        "--dtype",
+        ",".join(spec.dtypes),
+        "--op",
+        spec.op,
+        "--iters",
+        str(spec.iters),
+        "--warmup-iters",
+        str(spec.warmup_iters),
+        "--collectives",
+        ",".join(spec.collectives),
+        "--timeout",
+        str(spec.timeout_s),
+    ]
     if spec.cuda_graph:
         argv.append("--cuda-graph")
     if spec.gloo_fallback:

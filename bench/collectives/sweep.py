@@ -65,7 +65,9 @@ def cases(spec: SweepSpec, nranks: int) -> list[tuple[str, str, int, int, bool]]
     return out
 
 
-def case_id(dtype: str, name: str, count: int, inplace: bool, nranks: int) -> tuple[str, str, int, bool, int]:
+def case_id(
+    dtype: str, name: str, count: int, inplace: bool, nranks: int
+) -> tuple[str, str, int, bool, int]:
     """What makes two collectives results the same case (a resumed sweep skips finished ones)."""
     return (dtype, name, int(count), bool(inplace), int(nranks))
 
@@ -76,8 +78,15 @@ def finished_cases(results: list[dict[str, Any]]) -> set[tuple[str, str, int, bo
     done = set()
     for r in results:
         p = r.get("params") or {}
-        if r.get("suite") == "collectives" and isinstance(p, dict) and r.get("name") in COLLECTIVES \
-                and all(isinstance(p.get(k), (int, str, bool)) for k in ("dtype", "count", "inplace", "nranks")):
+        if (
+            r.get("suite") == "collectives"
+            and isinstance(p, dict)
+            and r.get("name") in COLLECTIVES
+            and all(
+                isinstance(p.get(k), (int, str, bool))
+                for k in ("dtype", "count", "inplace", "nranks")
+            )
+        ):
             done.add(case_id(p["dtype"], r["name"], p["count"], p["inplace"], p["nranks"]))
     return done
 
@@ -85,7 +94,11 @@ def finished_cases(results: list[dict[str, Any]]) -> set[tuple[str, str, int, bo
 def _device(spec: SweepSpec, session: Session) -> Any:
     import torch
 
-    return torch.device("cuda", torch.cuda.current_device()) if spec.device == "cuda" else torch.device("cpu")
+    return (
+        torch.device("cuda", torch.cuda.current_device())
+        if spec.device == "cuda"
+        else torch.device("cpu")
+    )
 
 
 def short_error(error: BaseException) -> str:
@@ -97,8 +110,12 @@ def short_error(error: BaseException) -> str:
 
 def _is_unsupported(error: BaseException) -> bool:
     text = str(error).lower()
-    return isinstance(error, NotImplementedError) or "not supported" in text or "does not support" in text \
+    return (
+        isinstance(error, NotImplementedError)
+        or "not supported" in text
+        or "does not support" in text
         or "unsupported" in text
+    )
 
 
 def measure_rank(session: Session, spec: SweepSpec, name: str, count: int, dtype_name: str,
@@ -110,10 +127,18 @@ def measure_rank(session: Session, spec: SweepSpec, name: str, count: int, dtype
     dtype = collcheck.DTYPES[dtype_name]
     device = _device(spec, session)
     cuda = device.type == "cuda"
-    out: dict[str, Any] = {"samples": [], "batch_s": None, "wrong": 0, "error": None, "fallback": False}
+    out: dict[str, Any] = {
+        "samples": [],
+        "batch_s": None,
+        "wrong": 0,
+        "error": None,
+        "fallback": False,
+    }
     send = recv = None
     try:
-        send, recv = collcheck.make_buffers(name, count, session.rank, session.size, inplace, dtype, device)
+        send, recv = collcheck.make_buffers(
+            name, count, session.rank, session.size, inplace, dtype, device
+        )
         collcheck.randomize(send, recv, seed)
         call = Call(group=session.group, op=collcheck.torch_op(spec.op), rank=session.rank,
                     nranks=session.size, fallback=spec.gloo_fallback and session.backend == "gloo"
@@ -122,7 +147,11 @@ def measure_rank(session: Session, spec: SweepSpec, name: str, count: int, dtype
             coll.run(send, recv, call)
         except (RuntimeError, NotImplementedError) as error:
             # Every rank meets the same unsupported op at the same call, so all switch together.
-            if session.backend != "gloo" or coll.fallback_note is None or not _is_unsupported(error):
+            if (
+                session.backend != "gloo"
+                or coll.fallback_note is None
+                or not _is_unsupported(error)
+            ):
                 raise
             call.fallback = True
             coll.run(send, recv, call)
@@ -137,12 +166,16 @@ def measure_rank(session: Session, spec: SweepSpec, name: str, count: int, dtype
             out["samples"], out["batch_s"] = _time_cuda(fn, spec, session)
         else:
             out["samples"] = _time_cpu(fn, spec, session)
-            out["batch_s"] = sum(out["samples"]) / len(out["samples"])  # barrier-separated: the mean
+            out["batch_s"] = sum(out["samples"]) / len(
+                out["samples"]
+            )  # barrier-separated: the mean
         collcheck.fill_pattern(send, recv, session.rank, session.size, spec.op)
         fn()
         if cuda:
             torch.cuda.synchronize()
-        out["wrong"] = collcheck.count_wrong(name, recv, count, session.rank, session.size, spec.op, dtype)
+        out["wrong"] = collcheck.count_wrong(
+            name, recv, count, session.rank, session.size, spec.op, dtype
+        )
     except Exception as error:  # noqa: BLE001 - reported to rank 0, which decides what it means
         out["error"] = short_error(error)
     finally:
@@ -205,31 +238,52 @@ def build_result(spec: SweepSpec, name: str, nbytes: int, count: int, dtype: str
     """Rank 0: one result record from every rank's part of a case."""
     coll = COLLECTIVES[name]
     n = len(per_rank)
-    params = {"collective": name, "bytes": nbytes, "count": count, "nranks": n, "dtype": dtype,
-              "inplace": inplace, "op": spec.op if coll.reduces else None, "root": 0 if coll.rooted else None}
+    params = {
+        "collective": name,
+        "bytes": nbytes,
+        "count": count,
+        "nranks": n,
+        "dtype": dtype,
+        "inplace": inplace,
+        "op": spec.op if coll.reduces else None,
+        "root": 0 if coll.rooted else None,
+    }
     common = {"suite": "collectives", "name": name, "params": params, "unit": "s"}
     fallback = any(p["fallback"] for p in per_rank)
     extra: dict[str, Any] = {
-        "implementation": {"backend": backend, "fallback": coll.fallback_note if fallback else None},
-        "timing": {"iters": spec.iters, "warmup_iters": spec.warmup_iters, "cuda_graph": spec.cuda_graph,
-                   "calls_per_sample": GRAPH_CALLS if spec.cuda_graph else 1,
-                   "clock": "cuda events" if spec.device == "cuda" else "barrier + perf_counter_ns"},
+        "implementation": {
+            "backend": backend,
+            "fallback": coll.fallback_note if fallback else None,
+        },
+        "timing": {
+            "iters": spec.iters,
+            "warmup_iters": spec.warmup_iters,
+            "cuda_graph": spec.cuda_graph,
+            "calls_per_sample": GRAPH_CALLS if spec.cuda_graph else 1,
+            "clock": "cuda events" if spec.device == "cuda" else "barrier + perf_counter_ns",
+        },
     }
     if name == "sendrecv" and n == 1:
         extra["implementation"]["note"] = "world size 1: a local copy (there is no peer to send to)"
     errors = [(r, p["error"]) for r, p in enumerate(per_rank) if p["error"]]
     if errors:
         ranks = ", ".join(str(r) for r, _ in errors)
-        return make_result(**common, status="failed", error=f"rank {ranks}: {errors[0][1]}", extra=extra)
+        return make_result(
+            **common, status="failed", error=f"rank {ranks}: {errors[0][1]}", extra=extra
+        )
     rank_samples = [p["samples"] for p in per_rank]
     samples = [max(column) for column in zip(*rank_samples, strict=True)]
     medians = [summarize(s)["median"] for s in rank_samples]
     median = summarize(samples)["median"]
     factor = coll.factor(n)
     wrong = sum(p["wrong"] for p in per_rank)
-    metrics = {"algbw_gbps": algbw_gbps(nbytes, median), "busbw_gbps": algbw_gbps(nbytes, median) * factor,
-               "busbw_factor": factor, "wrong": wrong,
-               "slowest_rank": max(range(n), key=lambda r: medians[r])}
+    metrics = {
+        "algbw_gbps": algbw_gbps(nbytes, median),
+        "busbw_gbps": algbw_gbps(nbytes, median) * factor,
+        "busbw_factor": factor,
+        "wrong": wrong,
+        "slowest_rank": max(range(n), key=lambda r: medians[r]),
+    }
     batches = [p.get("batch_s") for p in per_rank]
     if all(isinstance(b, (int, float)) and b > 0 for b in batches):
         # nccl-tests' own columns: time per operation over the batch, averaged over ranks (-a 1).
@@ -241,7 +295,9 @@ def build_result(spec: SweepSpec, name: str, nbytes: int, count: int, dtype: str
     status, error = "ok", None
     if wrong:
         status, error = "failed", f"wrong result: {wrong} wrong elements across {n} ranks"
-    return make_result(**common, samples=samples, metrics=metrics, status=status, error=error, extra=extra)
+    return make_result(
+        **common, samples=samples, metrics=metrics, status=status, error=error, extra=extra
+    )
 
 
 def is_fault(per_rank: list[dict[str, Any]]) -> bool:
@@ -260,7 +316,9 @@ def sweep(session: Session, spec: SweepSpec, on_result, done: frozenset = frozen
             continue
         inject_fault(session.rank, index)
         session.beat()
-        part = measure_rank(session, spec, name, count, dtype, inplace, seed=1000 * session.rank + index)
+        part = measure_rank(
+            session, spec, name, count, dtype, inplace, seed=1000 * session.rank + index
+        )
         gathered = [None] * session.size if session.rank == 0 else None
         try:
             dist.gather_object(part, gathered, dst=0, group=session.control)
@@ -268,13 +326,25 @@ def sweep(session: Session, spec: SweepSpec, on_result, done: frozenset = frozen
             message = f"rank fault: gathering the results failed ({short_error(error)}); " \
                       f"this rank's own error: {part['error']}"
             if session.rank == 0:
-                params = build_result(spec, name, nbytes, count, dtype, inplace, [part], session.backend)["params"]
+                params = build_result(
+                    spec, name, nbytes, count, dtype, inplace, [part], session.backend
+                )["params"]
                 params["nranks"] = session.size
-                on_result(make_result(suite="collectives", name=name, params=params, status="failed", error=message))
+                on_result(
+                    make_result(
+                        suite="collectives",
+                        name=name,
+                        params=params,
+                        status="failed",
+                        error=message,
+                    )
+                )
             raise RuntimeError(message) from None
         verdict = [None]
         if session.rank == 0:
-            result = build_result(spec, name, nbytes, count, dtype, inplace, gathered, session.backend)
+            result = build_result(
+                spec, name, nbytes, count, dtype, inplace, gathered, session.backend
+            )
             fatal = is_fault(gathered)
             if fatal:
                 result["error"] = f"rank fault: {result['error']}"

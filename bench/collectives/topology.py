@@ -16,7 +16,14 @@ from typing import Any
 
 MAX_LINKS = 18  # NVML_NVLINK_MAX_LINKS (H100: 18 NVLink 4 links)
 REMOTE_TYPES = {0: "gpu", 1: "ibmnpu", 2: "nvswitch"}  # nvmlIntNvLinkDeviceType_t
-TOPOLOGY_LEVELS = {0: "INTERNAL", 10: "SINGLE", 20: "MULTIPLE", 30: "HOSTBRIDGE", 40: "NODE", 50: "SYSTEM"}
+TOPOLOGY_LEVELS = {
+    0: "INTERNAL",
+    10: "SINGLE",
+    20: "MULTIPLE",
+    30: "HOSTBRIDGE",
+    40: "NODE",
+    50: "SYSTEM",
+}
 
 
 def _text(value: Any) -> str:
@@ -30,7 +37,11 @@ def nccl_version() -> str | None:
         version = torch.cuda.nccl.version() if torch.cuda.is_available() else None
     except Exception:  # noqa: BLE001 - a CPU build of torch has no NCCL
         return None
-    return ".".join(str(p) for p in version) if isinstance(version, tuple) else (str(version) if version else None)
+    return (
+        ".".join(str(p) for p in version)
+        if isinstance(version, tuple)
+        else (str(version) if version else None)
+    )
 
 
 def nccl_env(environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -46,8 +57,13 @@ def _links(pynvml: Any, handle: Any, bus_to_index: dict[str, int]) -> list[dict[
                 continue
         except Exception:  # noqa: BLE001 - NotSupported / InvalidArgument: no such link
             continue
-        entry: dict[str, Any] = {"link": link, "version": None, "remote": None, "remote_bus_id": None,
-                                 "remote_index": None}
+        entry: dict[str, Any] = {
+            "link": link,
+            "version": None,
+            "remote": None,
+            "remote_bus_id": None,
+            "remote_index": None,
+        }
         try:
             entry["version"] = pynvml.nvmlDeviceGetNvLinkVersion(handle, link)
         except Exception:  # noqa: BLE001
@@ -59,7 +75,9 @@ def _links(pynvml: Any, handle: Any, bus_to_index: dict[str, int]) -> list[dict[
         except Exception:  # noqa: BLE001
             pass
         try:
-            entry["remote"] = REMOTE_TYPES.get(pynvml.nvmlDeviceGetNvLinkRemoteDeviceType(handle, link), "unknown")
+            entry["remote"] = REMOTE_TYPES.get(
+                pynvml.nvmlDeviceGetNvLinkRemoteDeviceType(handle, link), "unknown"
+            )
         except Exception:  # noqa: BLE001 - older drivers: a known GPU bus id means a GPU
             entry["remote"] = "gpu" if entry["remote_index"] is not None else None
         links.append(entry)
@@ -71,7 +89,11 @@ def nvlink_topology() -> dict[str, Any]:
     try:
         import pynvml
     except ImportError:
-        return {"gpus": [], "p2p": [], "reason": "pynvml not installed (pip install 'exabench[bench]')"}
+        return {
+            "gpus": [],
+            "p2p": [],
+            "reason": "pynvml not installed (pip install 'exabench[bench]')",
+        }
     try:
         pynvml.nvmlInit()
     except Exception as error:  # noqa: BLE001
@@ -88,9 +110,17 @@ def nvlink_topology() -> dict[str, Any]:
         gpus = []
         for index, handle in enumerate(handles):
             links = _links(pynvml, handle, bus_to_index)
-            gpus.append({"index": index, "pci_bus_id": buses[index], "nvlinks": len(links),
-                         "nvswitch": any(link["remote"] == "nvswitch" for link in links), "links": links})
-        p2p = [[_level(pynvml, a, b, gpus, i, j) for j, b in enumerate(handles)] for i, a in enumerate(handles)]
+            gpus.append({
+                "index": index,
+                "pci_bus_id": buses[index],
+                "nvlinks": len(links),
+                "nvswitch": any(link["remote"] == "nvswitch" for link in links),
+                "links": links,
+            })
+        p2p = [
+            [_level(pynvml, a, b, gpus, i, j) for j, b in enumerate(handles)]
+            for i, a in enumerate(handles)
+        ]
         return {"gpus": gpus, "p2p": p2p, "reason": None}
     finally:
         try:
@@ -102,7 +132,9 @@ def nvlink_topology() -> dict[str, Any]:
 def _level(pynvml: Any, a: Any, b: Any, gpus: list[dict[str, Any]], i: int, j: int) -> str | None:
     if i == j:
         return "SELF"
-    if any(link["remote_index"] == j for link in gpus[i]["links"]) or (gpus[i]["nvswitch"] and gpus[j]["nvswitch"]):
+    if any(link["remote_index"] == j for link in gpus[i]["links"]) or (
+        gpus[i]["nvswitch"] and gpus[j]["nvswitch"]
+    ):
         return "NVLINK"
     try:
         return TOPOLOGY_LEVELS.get(pynvml.nvmlDeviceGetTopologyCommonAncestor(a, b), "unknown")

@@ -136,7 +136,10 @@ class GemmCase:
             if not device.is_cuda:
                 return "the cupy backend needs a CUDA GPU"
             if p.name not in CUPY_PRECISIONS:
-                return f"cupy backend runs {', '.join(CUPY_PRECISIONS)}; {p.name} is timed with --backend torch"
+                return (
+                    f"cupy backend runs {', '.join(CUPY_PRECISIONS)}; {p.name} is timed with"
+                    " --backend torch"
+                )
             try:
                 import cupy  # noqa: F401
             except ImportError:
@@ -178,8 +181,12 @@ class GemmCase:
             torch.set_float32_matmul_precision("high" if p == "tf32" else "highest")
         for _ in range(slots):
             if p == "int8":
-                a = torch.randint(-64, 64, (self.m, self.k), generator=gen, device=dev, dtype=torch.int8)
-                b = torch.randint(-64, 64, (self.n, self.k), generator=gen, device=dev, dtype=torch.int8).t()
+                a = torch.randint(
+                    -64, 64, (self.m, self.k), generator=gen, device=dev, dtype=torch.int8
+                )
+                b = torch.randint(
+                    -64, 64, (self.n, self.k), generator=gen, device=dev, dtype=torch.int8
+                ).t()
             elif p == "fp8":
                 a32 = torch.randn(self.m, self.k, generator=gen, device=dev)
                 b32 = torch.randn(self.n, self.k, generator=gen, device=dev)
@@ -190,8 +197,12 @@ class GemmCase:
                 del a32, b32
             else:
                 dtype = getattr(torch, self.precision.torch_dtype)
-                a = torch.randn(self.m, self.k, generator=gen, device=dev, dtype=torch.float32).to(dtype)
-                b = torch.randn(self.k, self.n, generator=gen, device=dev, dtype=torch.float32).to(dtype)
+                a = torch.randn(self.m, self.k, generator=gen, device=dev, dtype=torch.float32).to(
+                    dtype
+                )
+                b = torch.randn(self.k, self.n, generator=gen, device=dev, dtype=torch.float32).to(
+                    dtype
+                )
             self._a.append(a)
             self._b.append(b)
         out_dtype = {"fp8": torch.bfloat16, "int8": torch.int32}.get(p, self._a[0].dtype)
@@ -216,7 +227,10 @@ class GemmCase:
         if self.backend == "cupy":
             import cupy
 
-            self._ops = [functools.partial(cupy.matmul, a, b, out=c) for a, b in zip(self._a, self._b, strict=True)]
+            self._ops = [
+                functools.partial(cupy.matmul, a, b, out=c)
+                for a, b in zip(self._a, self._b, strict=True)
+            ]
             return
         import torch
 
@@ -226,9 +240,15 @@ class GemmCase:
                                            out_dtype=torch.bfloat16, out=c)
                          for a, b, (sa, sb) in zip(self._a, self._b, self._scales, strict=True)]
         elif p == "int8":
-            self._ops = [functools.partial(torch._int_mm, a, b, out=c) for a, b in zip(self._a, self._b, strict=True)]
+            self._ops = [
+                functools.partial(torch._int_mm, a, b, out=c)
+                for a, b in zip(self._a, self._b, strict=True)
+            ]
         else:
-            self._ops = [functools.partial(torch.mm, a, b, out=c) for a, b in zip(self._a, self._b, strict=True)]
+            self._ops = [
+                functools.partial(torch.mm, a, b, out=c)
+                for a, b in zip(self._a, self._b, strict=True)
+            ]
 
     # -- correctness --------------------------------------------------------------------
     def check(self) -> Check:

@@ -35,8 +35,13 @@ def mamf_search(device: Device, dtype: str, target: Shape, *, budget_s: float = 
                 backend: str = "torch", seed: int = 0) -> dict[str, Any]:
     step = 256 if device.is_cuda else 64
     lo, hi = step, max(target) * 2
-    probe = TimingConfig(warmup_ms=10, rep_ms=30 if device.is_cuda else 60, min_samples=5, max_samples=100,
-                         flush="l2" if device.is_cuda else "none")
+    probe = TimingConfig(
+        warmup_ms=10,
+        rep_ms=30 if device.is_cuda else 60,
+        min_samples=5,
+        max_samples=100,
+        flush="l2" if device.is_cuda else "none",
+    )
     rng = random.Random(seed)
     deadline = time.monotonic() + budget_s
     tried: dict[Shape, float | None] = {}
@@ -50,7 +55,15 @@ def mamf_search(device: Device, dtype: str, target: Shape, *, budget_s: float = 
     snapped = tuple(max(lo, round(d / step) * step) for d in target)
     best = snapped
     if score(best) is None:
-        return _final(device, dtype, backend, snapped, tried, budget_s, error="target shape failed its check or run")
+        return _final(
+            device,
+            dtype,
+            backend,
+            snapped,
+            tried,
+            budget_s,
+            error="target shape failed its check or run",
+        )
     improved = True
     while improved and time.monotonic() < deadline:
         improved = False
@@ -70,8 +83,11 @@ def mamf_search(device: Device, dtype: str, target: Shape, *, budget_s: float = 
 
 def _final(device: Device, dtype: str, backend: str, best: Shape, tried: dict[Shape, float | None],
            budget_s: float, error: str | None = None) -> dict[str, Any]:
-    full = TimingConfig(warmup_ms=200 if device.is_cuda else 50, rep_ms=500 if device.is_cuda else 300,
-                        flush="l2" if device.is_cuda else "none")
+    full = TimingConfig(
+        warmup_ms=200 if device.is_cuda else 50,
+        rep_ms=500 if device.is_cuda else 300,
+        flush="l2" if device.is_cuda else "none",
+    )
     result = measure(GemmCase(*best, dtype, backend, label=f"mamf_{dtype}"), device, full)
     result["candidates"] = [{"m": m, "n": n, "k": k, "tflops": v} for (m, n, k), v in tried.items()]
     result["params"]["search_budget_s"] = budget_s

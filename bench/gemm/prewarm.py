@@ -54,9 +54,22 @@ def prewarm(device: Device, seconds: float) -> dict[str, Any]:
             break
         # Grow the batch towards SYNC_EVERY_S of work per synchronise (fewer host round trips).
         per_call = (now - t0) / batch
-        batch = max(1, min(int(SYNC_EVERY_S / max(per_call, 1e-9)), int((deadline - now) / max(per_call, 1e-9)) + 1))
+        batch = max(
+            1,
+            min(
+                int(SYNC_EVERY_S / max(per_call, 1e-9)),
+                int((deadline - now) / max(per_call, 1e-9)) + 1,
+            ),
+        )
     elapsed = time.perf_counter() - start
     del a, b, c
-    return {"seconds": elapsed, "calls": calls, "m": size, "n": size, "k": size, "dtype": dtype_name,
-            "tflops": 2.0 * size**3 * calls / elapsed / 1e12,
-            "why": "GPU clocks fall as the card heats; timing starts warm (mamf-finder warms 30 s)"}
+    return {
+        "seconds": elapsed,
+        "calls": calls,
+        "m": size,
+        "n": size,
+        "k": size,
+        "dtype": dtype_name,
+        "tflops": 2.0 * size**3 * calls / elapsed / 1e12,
+        "why": "GPU clocks fall as the card heats; timing starts warm (mamf-finder warms 30 s)",
+    }

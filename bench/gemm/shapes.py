@@ -30,7 +30,9 @@ def parse_sizes(text: str) -> list[int]:
         token = token.strip().lower()
         match = re.fullmatch(r"(\d+)(k?)", token)
         if not match:
-            raise UserError(f"size {token!r} is not valid; give positive integers like 1024,4096 or 1k,4k")
+            raise UserError(
+                f"size {token!r} is not valid; give positive integers like 1024,4096 or 1k,4k"
+            )
         value = int(match.group(1)) * (1024 if match.group(2) else 1)
         if value <= 0:
             raise UserError(f"size {token!r} must be positive")
@@ -44,7 +46,10 @@ def parse_shapes(text: str) -> list[Shape]:
     for token in text.split(","):
         parts = token.strip().lower().split("x")
         if len(parts) != 3 or not all(p.isdigit() and int(p) > 0 for p in parts):
-            raise UserError(f"shape {token.strip()!r} is not valid; write MxNxK with positive integers, e.g. 4096x4096x4096")
+            raise UserError(
+                f"shape {token.strip()!r} is not valid; write MxNxK with positive integers, e.g."
+                " 4096x4096x4096"
+            )
         m, n, k = (int(p) for p in parts)
         shapes.append((m, n, k))
     return shapes
@@ -85,7 +90,9 @@ def transformer_layer(dims: LayerDims, tokens: int, tp: int = 1) -> dict[str, Sh
     }
 
 
-def skinny(weights: dict[str, tuple[int, int]], ms: Sequence[int] = SKINNY_M) -> list[tuple[str, Shape]]:
+def skinny(
+    weights: dict[str, tuple[int, int]], ms: Sequence[int] = SKINNY_M
+) -> list[tuple[str, Shape]]:
     """Decode-like GEMMs: ``M`` tokens against each weight matrix ``(N, K)``."""
     return [(f"{name}_m{m}", (m, n, k)) for name, (n, k) in weights.items() for m in ms]
 

@@ -24,7 +24,9 @@ TOLERANCES = {
 DOT_CHUNK = 1 << 22
 
 
-def expected(kernel: str, x: dict[str, Any], idx: Any, scalar: float, fill: float) -> tuple[str, Any]:
+def expected(
+    kernel: str, x: dict[str, Any], idx: Any, scalar: float, fill: float
+) -> tuple[str, Any]:
     """(output array name, float64 reference at ``idx``) of an elementwise kernel."""
     import torch
 
@@ -40,7 +42,9 @@ def expected(kernel: str, x: dict[str, Any], idx: Any, scalar: float, fill: floa
     if kernel == "triad":
         return "a", at("b") + scalar * at("c")
     if kernel == "fill":
-        return "a", torch.full((len(idx),), fill, dtype=x["a"].dtype, device=idx.device).to(torch.float64)
+        return "a", torch.full((len(idx),), fill, dtype=x["a"].dtype, device=idx.device).to(
+            torch.float64
+        )
     raise AssertionError(f"no elementwise reference for {kernel}")
 
 
@@ -64,7 +68,9 @@ def check_kernel(kernel: str, x: dict[str, Any], out: Any, scalar: float, fill: 
         ref = dot_reference(x["a"], x["b"])
         got = float(out.item())
         err = abs(got - ref) / abs(ref)
-        return Check(ok=err <= tolerance, rel_error=err, tolerance=tolerance, detail="(dot vs float64 sum)")
+        return Check(
+            ok=err <= tolerance, rel_error=err, tolerance=tolerance, detail="(dot vs float64 sum)"
+        )
     n = x[next(iter(x))].numel()
     gen = torch.Generator().manual_seed(seed)
     idx = torch.randint(0, n, (min(n, sample),), generator=gen) if n > sample else torch.arange(n)

@@ -63,7 +63,12 @@ class HostCopyCase:
         assert direction in DIRECTIONS and memory in HOST_MEMORY
         self.direction, self.memory, self.nbytes, self.seed = direction, memory, nbytes, seed
         self.name = f"{direction}_{memory}"
-        self.params = {"kernel": "host_copy", "bytes": nbytes, "direction": direction, "memory": memory}
+        self.params = {
+            "kernel": "host_copy",
+            "bytes": nbytes,
+            "direction": direction,
+            "memory": memory,
+        }
         self._host: dict[str, Any] = {}
         self._dev: dict[str, Any] = {}
         self._streams: list[Any] = []
@@ -88,13 +93,18 @@ class HostCopyCase:
         host_free = _cpu_available_bytes()
         host_bytes = 2 * len(self._ways()) * self.nbytes  # host buffers + the check's copy
         if host_free is not None and host_bytes > 0.5 * host_free:
-            raise MemoryError(f"needs {host_bytes / 1e9:.2f} GB of host memory, {host_free / 1e9:.2f} GB is available")
+            raise MemoryError(
+                f"needs {host_bytes / 1e9:.2f} GB of host memory, {host_free / 1e9:.2f} GB is"
+                " available"
+            )
         gen = torch.Generator().manual_seed(self.seed)
         pin = self.memory == "pinned"
         for way in self._ways():
             host = torch.randint(1, 255, (self.nbytes,), generator=gen, dtype=torch.uint8)
             self._host[way] = host.pin_memory() if pin else host
-            self._dev[way] = torch.randint(1, 255, (self.nbytes,), dtype=torch.uint8, device=device.torch_device)
+            self._dev[way] = torch.randint(
+                1, 255, (self.nbytes,), dtype=torch.uint8, device=device.torch_device
+            )
         self._streams = [torch.cuda.Stream(device.index) for _ in self._ways()]
         self._index = device.index
 
@@ -109,12 +119,17 @@ class HostCopyCase:
         if self.direction != "both":
             self._copy(self.direction)
             return
-        fork_join([(s, lambda w=w: self._copy(w)) for s, w in zip(self._streams, self._ways(), strict=True)])
+        fork_join([
+            (s, lambda w=w: self._copy(w)) for s, w in zip(self._streams, self._ways(), strict=True)
+        ])
 
     def check(self) -> Check:
         import torch
 
-        expected = {way: (self._host["h2d"].clone() if way == "h2d" else self._dev["d2h"].cpu()) for way in self._ways()}
+        expected = {
+            way: self._host["h2d"].clone() if way == "h2d" else self._dev["d2h"].cpu()
+            for way in self._ways()
+        }
         self.call(0)
         torch.cuda.synchronize(self._index)
         wrong = 0
@@ -122,7 +137,9 @@ class HostCopyCase:
             got = self._dev["h2d"].cpu() if way == "h2d" else self._host["d2h"]
             wrong += int((got != expected[way]).sum().item())
         total = len(self._ways()) * self.nbytes
-        return Check(ok=wrong == 0, rel_error=wrong / total, tolerance=0.0, detail=f"({wrong} wrong bytes)")
+        return Check(
+            ok=wrong == 0, rel_error=wrong / total, tolerance=0.0, detail=f"({wrong} wrong bytes)"
+        )
 
     def metrics(self, seconds: float, device: Device) -> dict[str, Any]:
         moved = len(self._ways()) * self.nbytes
@@ -130,12 +147,21 @@ class HostCopyCase:
         per_dir = profile.pcie_gbps_per_direction if profile else None
         peak = per_dir * len(self._ways()) if per_dir else None
         achieved = gbps(moved, seconds)
-        return {**peak_metrics(achieved, peak, profile), "gbps_per_direction": achieved / len(self._ways()),
-                "bytes_moved": moved}
+        return {
+            **peak_metrics(achieved, peak, profile),
+            "gbps_per_direction": achieved / len(self._ways()),
+            "bytes_moved": moved,
+        }
 
     def teardown(self) -> None:
         self._host, self._dev, self._streams = {}, {}, []
 
 
 def host_cases(directions: Sequence[str], sizes: Sequence[int]) -> list[HostCopyCase]:
-    return [HostCopyCase(d, m, s) for d in directions if d in DIRECTIONS for m in HOST_MEMORY for s in sizes]
+    return [
+        HostCopyCase(d, m, s)
+        for d in directions
+        if d in DIRECTIONS
+        for m in HOST_MEMORY
+        for s in sizes
+    ]

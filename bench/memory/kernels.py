@@ -27,9 +27,16 @@ _ELEMENTWISE = {
     # kernel: (signature after the vector type, per-component expression)
     "copy": ("const V* __restrict__ a, V* __restrict__ c", "c", "a[i].{q}"),
     "scale": ("const V* __restrict__ c, V* __restrict__ b, const S s", "b", "s * c[i].{q}"),
-    "add": ("const V* __restrict__ a, const V* __restrict__ b, V* __restrict__ c", "c", "a[i].{q} + b[i].{q}"),
-    "triad": ("const V* __restrict__ b, const V* __restrict__ c, V* __restrict__ a, const S s", "a",
-              "b[i].{q} + s * c[i].{q}"),
+    "add": (
+        "const V* __restrict__ a, const V* __restrict__ b, V* __restrict__ c",
+        "c",
+        "a[i].{q} + b[i].{q}",
+    ),
+    "triad": (
+        "const V* __restrict__ b, const V* __restrict__ c, V* __restrict__ a, const S s",
+        "a",
+        "b[i].{q} + s * c[i].{q}",
+    ),
     "fill": ("V* __restrict__ a, const S v", "a", "v"),
 }
 
@@ -112,7 +119,11 @@ class StreamRunner:
         s = self.scalar(scalar)
         with cupy.cuda.Device(self.device_index), cupy.cuda.ExternalStream(stream.cuda_stream):
             if self.kernel == "dot":
-                self.fn((self.dot_blocks,), (DOT_THREADS,), (v["a"], v["b"], self.partial, cupy.uint64(n)))
+                self.fn(
+                    (self.dot_blocks,),
+                    (DOT_THREADS,),
+                    (v["a"], v["b"], self.partial, cupy.uint64(n)),
+                )
                 cupy.sum(self.partial, out=self._vectors(out))
                 return
             args = {

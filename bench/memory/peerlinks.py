@@ -54,9 +54,21 @@ class PeerCopyCase:
 
     def __init__(self, src: int, dst: int, direction: str, nbytes: int, seed: int = 0) -> None:
         assert direction in DIRECTIONS and src != dst
-        self.src, self.dst, self.direction, self.nbytes, self.seed = src, dst, direction, nbytes, seed
+        self.src, self.dst, self.direction, self.nbytes, self.seed = (
+            src,
+            dst,
+            direction,
+            nbytes,
+            seed,
+        )
         self.name = f"p2p_{direction}_{src}_{dst}"
-        self.params = {"kernel": "peer_copy", "bytes": nbytes, "direction": direction, "src": src, "dst": dst}
+        self.params = {
+            "kernel": "peer_copy",
+            "bytes": nbytes,
+            "direction": direction,
+            "src": src,
+            "dst": dst,
+        }
         self._ways: list[tuple[Any, Any, Any]] = []
         self._peer = False
 
@@ -84,16 +96,24 @@ class PeerCopyCase:
         for gpu in (self.src, self.dst):
             free, _ = torch.cuda.mem_get_info(gpu)
             if self.bytes_per_slot() > 0.9 * free:
-                raise MemoryError(f"needs {self.bytes_per_slot() / 1e9:.2f} GB on GPU {gpu}, {free / 1e9:.2f} GB free")
+                raise MemoryError(
+                    f"needs {self.bytes_per_slot() / 1e9:.2f} GB on GPU {gpu}, {free / 1e9:.2f} GB"
+                    " free"
+                )
         self._peer = torch.cuda.can_device_access_peer(self.src, self.dst)
         for a, b in self._legs():
             gen = torch.Generator(device=f"cuda:{a}").manual_seed(self.seed + a)
-            source = torch.randint(1, 255, (self.nbytes,), generator=gen, dtype=torch.uint8, device=f"cuda:{a}")
+            source = torch.randint(
+                1, 255, (self.nbytes,), generator=gen, dtype=torch.uint8, device=f"cuda:{a}"
+            )
             target = torch.zeros(self.nbytes, dtype=torch.uint8, device=f"cuda:{b}")
             self._ways.append((torch.cuda.Stream(a), source, target))
 
     def call(self, slot: int) -> None:
-        fork_join([(stream, lambda s=src, t=dst: t.copy_(s, non_blocking=True)) for stream, src, dst in self._ways])
+        fork_join([
+            (stream, lambda s=src, t=dst: t.copy_(s, non_blocking=True))
+            for stream, src, dst in self._ways
+        ])
 
     def check(self) -> Check:
         import torch
@@ -103,7 +123,9 @@ class PeerCopyCase:
             torch.cuda.synchronize(gpu)
         wrong = sum(int((t.to(s.device) != s).sum().item()) for _, s, t in self._ways)
         total = self.nbytes * len(self._ways)
-        return Check(ok=wrong == 0, rel_error=wrong / total, tolerance=0.0, detail=f"({wrong} wrong bytes)")
+        return Check(
+            ok=wrong == 0, rel_error=wrong / total, tolerance=0.0, detail=f"({wrong} wrong bytes)"
+        )
 
     def metrics(self, seconds: float, device: Device) -> dict[str, Any]:
         moved = self.nbytes * len(self._legs())
@@ -111,14 +133,20 @@ class PeerCopyCase:
         per_dir = profile.nvlink_gbps_per_direction if profile and self._peer else None
         peak = per_dir * len(self._legs()) if per_dir else None
         achieved = gbps(moved, seconds)
-        return {**peak_metrics(achieved, peak, profile), "gbps_per_direction": achieved / len(self._legs()),
-                "bytes_moved": moved, "peer_access": self._peer}
+        return {
+            **peak_metrics(achieved, peak, profile),
+            "gbps_per_direction": achieved / len(self._legs()),
+            "bytes_moved": moved,
+            "peer_access": self._peer,
+        }
 
     def teardown(self) -> None:
         self._ways = []
 
 
-def peer_cases(directions: Sequence[str], sizes: Sequence[int], count: int | None = None) -> list[PeerCopyCase]:
+def peer_cases(
+    directions: Sequence[str], sizes: Sequence[int], count: int | None = None
+) -> list[PeerCopyCase]:
     """The pair matrix for each direction and size; empty with fewer than two GPUs."""
     count = gpu_count() if count is None else count
     return [PeerCopyCase(a, b, d, s) for d in DIRECTIONS if d in directions

@@ -120,7 +120,9 @@ class StreamCase:
     suite = "memory"
     unit = "s"
 
-    def __init__(self, kernel: str, nbytes: int, dtype: str = "fp32", backend: str = "torch", seed: int = 0) -> None:
+    def __init__(
+        self, kernel: str, nbytes: int, dtype: str = "fp32", backend: str = "torch", seed: int = 0
+    ) -> None:
         self.kernel = KERNELS[kernel]
         self.dtype_name, self.itemsize = dtype, DTYPES[dtype][1]
         self.n = elements_for(nbytes, self.itemsize)
@@ -128,7 +130,12 @@ class StreamCase:
         self.backend = backend
         self.seed = seed
         self.name = kernel
-        self.params = {"kernel": kernel, "bytes": self.array_bytes, "dtype": dtype, "backend": backend}
+        self.params = {
+            "kernel": kernel,
+            "bytes": self.array_bytes,
+            "dtype": dtype,
+            "backend": backend,
+        }
         self._sets: list[dict[str, Any]] = []
         self._out: Any = None
         self._runner: Any = None
@@ -148,7 +155,11 @@ class StreamCase:
 
     def bytes_needed(self) -> int:
         # The check holds three float64 samples of CHECK_ELEMENTS, or dot's two float64 chunks.
-        check = 2 * 8 * min(self.n, DOT_CHUNK) if self.kernel.name == "dot" else 3 * 8 * min(self.n, CHECK_ELEMENTS)
+        check = (
+            2 * 8 * min(self.n, DOT_CHUNK)
+            if self.kernel.name == "dot"
+            else 3 * 8 * min(self.n, CHECK_ELEMENTS)
+        )
         return self.bytes_per_slot() + check
 
     def setup(self, device: Device, slots: int) -> None:

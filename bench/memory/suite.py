@@ -59,7 +59,9 @@ def memory_cases(sweep: MemorySweep, device: Device, quick: bool) -> list[Case]:
 
 def memory_timing(device: Device, quick: bool) -> TimingConfig:
     if device.is_cuda:
-        return TimingConfig(warmup_ms=10 if quick else 25, rep_ms=50 if quick else 100, flush="none")
+        return TimingConfig(
+            warmup_ms=10 if quick else 25, rep_ms=50 if quick else 100, flush="none"
+        )
     # CPU: a copy of a 1 GiB array takes ~0.1 s, so the sample count comes from min_samples.
     return TimingConfig(warmup_ms=10 if quick else 25, rep_ms=50 if quick else 200,
                         min_samples=5, max_samples=200, flush="none")

@@ -31,7 +31,16 @@ from exabench.bench.env import nvml_uuid
 from exabench.bench.telemetry.summary import integrate, summarize_rows, throttled_spans, timeline
 
 DEFAULT_HZ = 20.0
-COLUMNS = ("t_s", "power_w", "sm_clock_mhz", "mem_clock_mhz", "temp_c", "util_gpu_pct", "util_mem_pct", "reasons")
+COLUMNS = (
+    "t_s",
+    "power_w",
+    "sm_clock_mhz",
+    "mem_clock_mhz",
+    "temp_c",
+    "util_gpu_pct",
+    "util_mem_pct",
+    "reasons",
+)
 
 
 class NvmlSampler:
@@ -41,7 +50,14 @@ class NvmlSampler:
                  gpu: int | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         if not hz > 0:
             raise ValueError(f"sampling rate {hz!r} Hz must be positive")
-        self.nvml, self.handle, self.hz, self.label, self.gpu, self.clock = nvml, handle, hz, label, gpu, clock
+        self.nvml, self.handle, self.hz, self.label, self.gpu, self.clock = (
+            nvml,
+            handle,
+            hz,
+            label,
+            gpu,
+            clock,
+        )
         self.rows: list[tuple[Any, ...]] = []
         self._unsupported: set[str] = set()
         self._lock = threading.Lock()
@@ -147,8 +163,13 @@ class NvmlSampler:
         with self._lock:
             rows = list(self.rows)
         summary = _window_summary(rows, 0.0, end, self.energy0, energy)
-        summary.update({"device": self.label, "gpu": self.gpu, "hz": self.hz, "energy_counter": self.energy_counter,
-                        "timeline": timeline(rows, COLUMNS, max_rows, self.gpu)})
+        summary.update({
+            "device": self.label,
+            "gpu": self.gpu,
+            "hz": self.hz,
+            "energy_counter": self.energy_counter,
+            "timeline": timeline(rows, COLUMNS, max_rows, self.gpu),
+        })
         return summary
 
 
@@ -181,7 +202,9 @@ class Window:
     def summary(self) -> dict[str, Any]:
         rows = self.sampler.rows_between(self.start, self.end)
         before = [r for r in self.sampler.rows_between(-1e18, self.start)][-1:]
-        return _window_summary(rows, self.start, self.end, self.energy_start, self.energy_end, before)
+        return _window_summary(
+            rows, self.start, self.end, self.energy_start, self.energy_end, before
+        )
 
 
 def _window_summary(rows, start, end, energy_start, energy_end, before=()) -> dict[str, Any]:
@@ -204,7 +227,9 @@ def _window_summary(rows, start, end, energy_start, energy_end, before=()) -> di
     return summary
 
 
-def open_sampler(device: Any, hz: float = DEFAULT_HZ, nvml: Any = None) -> tuple[NvmlSampler | None, str | None]:
+def open_sampler(
+    device: Any, hz: float = DEFAULT_HZ, nvml: Any = None
+) -> tuple[NvmlSampler | None, str | None]:
     """A started sampler for the run's GPU, or ``(None, why not)`` on a CPU or without NVML."""
     if not getattr(device, "is_cuda", False):
         return None, "no GPU: no telemetry"
@@ -261,4 +286,3 @@ def add_work_figures(result: dict[str, Any]) -> None:
         tel["j_per_tflop"] = per_call / (metrics["flop"] / 1e12)
     if metrics.get("bytes_moved"):
         tel["j_per_gb"] = per_call / (metrics["bytes_moved"] / 1e9)
-

@@ -53,7 +53,9 @@ def summarize_rows(rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
     }
 
 
-def throttled_spans(rows: Sequence[Sequence[Any]], spans: Sequence[tuple[float, float]]) -> list[int]:
+def throttled_spans(
+    rows: Sequence[Sequence[Any]], spans: Sequence[tuple[float, float]]
+) -> list[int]:
     """Indices of the timed calls measured while the GPU reported throttling.
 
     NVML gives the clocks-event reasons as a state read every sampling period (50 ms at 20 Hz),
@@ -85,7 +87,9 @@ def integrate(rows: Sequence[Sequence[Any]], start: float, end: float) -> float 
     first = inside[0][1] if inside else points[-1][1]
     last = inside[-1][1] if inside else first
     curve = [(start, first), *inside, (end, last)]
-    return sum((t1 - t0) * (p0 + p1) / 2 for (t0, p0), (t1, p1) in zip(curve, curve[1:], strict=False))
+    return sum(
+        (t1 - t0) * (p0 + p1) / 2 for (t0, p0), (t1, p1) in zip(curve, curve[1:], strict=False)
+    )
 
 
 def timeline(rows: Sequence[Sequence[Any]], columns: Sequence[str], max_rows: int,
@@ -98,8 +102,14 @@ def timeline(rows: Sequence[Sequence[Any]], columns: Sequence[str], max_rows: in
         merged = [_merge(merged[i:i + 2]) for i in range(0, len(merged), 2)]
     for r in merged:
         r[T] = round(r[T], 4)
-    return [{**dict(zip(columns, r, strict=True)), "gpu": gpu, "throttled": throttle.is_throttled(r[REASONS])}
-            for r in merged]
+    return [
+        {
+            **dict(zip(columns, r, strict=True)),
+            "gpu": gpu,
+            "throttled": throttle.is_throttled(r[REASONS]),
+        }
+        for r in merged
+    ]
 
 
 def _merge(group: list[list[Any]]) -> list[Any]:
@@ -115,5 +125,16 @@ def _merge(group: list[list[Any]]) -> list[Any]:
         vals = [v for v in (a[i], b[i]) if v is not None]
         return min(vals) if vals else None
 
-    reasons = None if a[REASONS] is None and b[REASONS] is None else (a[REASONS] or 0) | (b[REASONS] or 0)
-    return [a[T], mean(POWER), low(SM), low(MEM), mean(TEMP), mean(UTIL_GPU), mean(UTIL_MEM), reasons]
+    reasons = (
+        None if a[REASONS] is None and b[REASONS] is None else (a[REASONS] or 0) | (b[REASONS] or 0)
+    )
+    return [
+        a[T],
+        mean(POWER),
+        low(SM),
+        low(MEM),
+        mean(TEMP),
+        mean(UTIL_GPU),
+        mean(UTIL_MEM),
+        reasons,
+    ]

@@ -26,11 +26,23 @@ REASONS: tuple[Reason, ...] = (
     Reason(0x1, "GpuIdle", False, "nothing running; clocks idle"),
     Reason(0x2, "ApplicationsClocksSetting", False, "clocks set by nvidia-smi -ac / locked clocks"),
     Reason(0x4, "SwPowerCap", True, "the power limit: the driver lowers clocks to stay under it"),
-    Reason(0x8, "HwSlowdown", True, "hardware slowdown (>=2x clock cut): temperature, power brake or fast trigger"),
+    Reason(
+        0x8,
+        "HwSlowdown",
+        True,
+        "hardware slowdown (>=2x clock cut): temperature, power brake or fast trigger",
+    ),
     Reason(0x10, "SyncBoost", False, "held to the clock of a sync-boost group"),
-    Reason(0x20, "SwThermalSlowdown", True, "the driver lowers clocks for GPU or memory temperature"),
+    Reason(
+        0x20, "SwThermalSlowdown", True, "the driver lowers clocks for GPU or memory temperature"
+    ),
     Reason(0x40, "HwThermalSlowdown", True, "the hardware lowers clocks for temperature"),
-    Reason(0x80, "HwPowerBrakeSlowdown", True, "the external power brake (the node's power supply) asserted"),
+    Reason(
+        0x80,
+        "HwPowerBrakeSlowdown",
+        True,
+        "the external power brake (the node's power supply) asserted",
+    ),
     Reason(0x100, "DisplayClockSetting", False, "held to the display clock"),
     Reason(0x200, "BoardLimit", True, "a board-level limit (newer drivers)"),
     Reason(0x400, "Reliability", True, "a reliability voltage limit (newer drivers)"),

@@ -20,17 +20,34 @@ from exabench.documents.run import load_run
 ECONOMICS = {
     "pue": ("pue", "Power usage effectiveness (>= 1)."),
     "electricity_usd_per_kwh": ("electricity_usd_per_kwh", "Electricity price, $/kWh."),
-    "usd_per_gpu_hour": ("usd_per_gpu_hour", "Cloud rental price, $/GPU-hour (the alternative to owning)."),
-    "capex_usd_per_gpu": ("capex_usd_per_gpu", "All-in capital cost per GPU (servers + fabric), $."),
-    "interruptions_per_gpu_hour": ("interruptions_per_gpu_hour", "Unexpected interruptions per GPU-hour (default Llama 3's)."),
-    "restart_minutes": ("restart_minutes", "Minutes to detect, reschedule and reload after an interruption."),
-    "storage_gbps": ("storage_write_gbytes_per_s", "Checkpoint write bandwidth of the cluster, GB/s (> 0)."),
+    "usd_per_gpu_hour": (
+        "usd_per_gpu_hour",
+        "Cloud rental price, $/GPU-hour (the alternative to owning).",
+    ),
+    "capex_usd_per_gpu": (
+        "capex_usd_per_gpu",
+        "All-in capital cost per GPU (servers + fabric), $.",
+    ),
+    "interruptions_per_gpu_hour": (
+        "interruptions_per_gpu_hour",
+        "Unexpected interruptions per GPU-hour (default Llama 3's).",
+    ),
+    "restart_minutes": (
+        "restart_minutes",
+        "Minutes to detect, reschedule and reload after an interruption.",
+    ),
+    "storage_gbps": (
+        "storage_write_gbytes_per_s",
+        "Checkpoint write bandwidth of the cluster, GB/s (> 0).",
+    ),
 }
 
 
 def economics_options(fn: Callable) -> Callable:
     for name, (_, text) in reversed(list(ECONOMICS.items())):
-        fn = click.option(f"--{name.replace('_', '-')}", name, type=float, default=None, help=text)(fn)
+        fn = click.option(f"--{name.replace('_', '-')}", name, type=float, default=None, help=text)(
+            fn
+        )
     return fn
 
 
@@ -38,7 +55,11 @@ def apply_economics(context: Any, overrides: dict[str, Any]) -> None:
     """Write the given overrides into the context's cluster (validated; exit 2 on a bad value,
     naming the flag)."""
     cluster = context.cluster
-    sections = {"power": dict(cluster.power), "price": dict(cluster.price), "reliability": dict(cluster.reliability)}
+    sections = {
+        "power": dict(cluster.power),
+        "price": dict(cluster.price),
+        "reliability": dict(cluster.reliability),
+    }
     sources = dict(cluster.sources)
     for name, (param, _) in ECONOMICS.items():
         value = overrides.get(name)
@@ -49,7 +70,9 @@ def apply_economics(context: Any, overrides: dict[str, Any]) -> None:
             check(param, value)
         section = SPEC[param][0]
         sections[section][param] = float(value)
-        sources[section] = f"{flag} {value:g} given on the command line; {sources.get(section, '')}".rstrip("; ")
+        sources[section] = (
+            f"{flag} {value:g} given on the command line; {sources.get(section, '')}".rstrip("; ")
+        )
     context.cluster = replace(cluster, sources=sources, **sections)
     context.fabric = Fabric(context.profile, context.cluster)
 

@@ -21,7 +21,9 @@ from exabench.workloads.tomlfile import shipped_names
 
 
 @click.command("catalog")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
 def command(fmt: str) -> None:
     """List the shipped models, hardware profiles and clusters, with their sources.
 
@@ -30,36 +32,91 @@ def command(fmt: str) -> None:
       exabench catalog
       exabench catalog --format json
     """
-    models = [{"name": m.name, "params_b": total_params(m) / 1e9, "active_b": active_matmul_params(m) / 1e9,
-               "layers": m.layers, "hidden": m.hidden, "heads": m.heads, "kv_heads": m.kv_heads,
-               "moe": f"{m.moe.experts}x top-{m.moe.top_k}" if m.moe else "", "seq_len": m.seq_len, "source": m.source}
-              for m in shipped_models()]
+    models = [
+        {
+            "name": m.name,
+            "params_b": total_params(m) / 1e9,
+            "active_b": active_matmul_params(m) / 1e9,
+            "layers": m.layers,
+            "hidden": m.hidden,
+            "heads": m.heads,
+            "kv_heads": m.kv_heads,
+            "moe": f"{m.moe.experts}x top-{m.moe.top_k}" if m.moe else "",
+            "seq_len": m.seq_len,
+            "source": m.source,
+        }
+        for m in shipped_models()
+    ]
     hardware = []
     for name in shipped_names("hardware"):
         p = load_reference(name)
-        hardware.append({"name": name, "bf16_tflops": p.peaks.peak("bf16"), "fp8_tflops": p.peaks.peak("fp8"),
-                         "hbm_gb": p.peaks.capacity_gb, "hbm_gbps": p.peaks.hbm_bandwidth_gbps,
-                         "nvlink_gbps": p.peaks.nvlink_gbps_per_direction, "tdp_w": p.peaks.tdp_w,
-                         "source": p.peaks.sources.get("peak_tflops", "")})
-    clusters = [{"name": c.name, "gpu": c.gpu, "gpus": c.gpus, "gpus_per_node": c.gpus_per_node,
-                 "nic_gbps_per_gpu": c.network.nic_gbytes_per_gpu(c.gpus_per_node) * 8, "fabric": c.network.fabric,
-                 "source": c.source} for c in shipped_clusters()]
+        hardware.append({
+            "name": name,
+            "bf16_tflops": p.peaks.peak("bf16"),
+            "fp8_tflops": p.peaks.peak("fp8"),
+            "hbm_gb": p.peaks.capacity_gb,
+            "hbm_gbps": p.peaks.hbm_bandwidth_gbps,
+            "nvlink_gbps": p.peaks.nvlink_gbps_per_direction,
+            "tdp_w": p.peaks.tdp_w,
+            "source": p.peaks.sources.get("peak_tflops", ""),
+        })
+    clusters = [
+        {
+            "name": c.name,
+            "gpu": c.gpu,
+            "gpus": c.gpus,
+            "gpus_per_node": c.gpus_per_node,
+            "nic_gbps_per_gpu": c.network.nic_gbytes_per_gpu(c.gpus_per_node) * 8,
+            "fabric": c.network.fabric,
+            "source": c.source,
+        }
+        for c in shipped_clusters()
+    ]
     published = sorted({r.source for r in load_published()})
-    measured = [{"name": f"{name}{MEASURED_SUFFIX}", "run": run.get("id"), "created": run.get("created"),
-                 "device": run_device_name(run)} for name, run in shipped_measured()]
+    measured = [
+        {
+            "name": f"{name}{MEASURED_SUFFIX}",
+            "run": run.get("id"),
+            "created": run.get("created"),
+            "device": run_device_name(run),
+        }
+        for name, run in shipped_measured()
+    ]
     if fmt == "json":
-        click.echo(json.dumps({"models": models, "hardware": hardware, "measured": measured, "clusters": clusters,
-                               "published": published}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "models": models,
+                    "hardware": hardware,
+                    "measured": measured,
+                    "clusters": clusters,
+                    "published": published,
+                },
+                indent=2,
+            )
+        )
         return
-    _table("Models", models, ("name", "params_b", "active_b", "layers", "hidden", "heads", "kv_heads", "moe", "seq_len"))
-    _table("Hardware", hardware, ("name", "bf16_tflops", "fp8_tflops", "hbm_gb", "hbm_gbps", "nvlink_gbps", "tdp_w"))
+    _table(
+        "Models",
+        models,
+        ("name", "params_b", "active_b", "layers", "hidden", "heads", "kv_heads", "moe", "seq_len"),
+    )
+    _table(
+        "Hardware",
+        hardware,
+        ("name", "bf16_tflops", "fp8_tflops", "hbm_gb", "hbm_gbps", "nvlink_gbps", "tdp_w"),
+    )
     if measured:
         _table("Measured hardware (--hardware NAME: the newest shipped Run on that GPU)", measured,
                ("name", "run", "created", "device"))
     else:
-        click.echo("Measured hardware: none ships yet (no Run from a GPU in workloads/measured/); plans use the "
-                   "published curves, or --hardware RUN.json\n")
-    _table("Clusters", clusters, ("name", "gpu", "gpus", "gpus_per_node", "nic_gbps_per_gpu", "fabric"))
+        click.echo(
+            "Measured hardware: none ships yet (no Run from a GPU in workloads/measured/); plans"
+            " use the published curves, or --hardware RUN.json\n"
+        )
+    _table(
+        "Clusters", clusters, ("name", "gpu", "gpus", "gpus_per_node", "nic_gbps_per_gpu", "fabric")
+    )
     click.echo("Published runs (exabench validate):")
     for source in published:
         click.echo(f"  {source}")

@@ -25,7 +25,9 @@ def load_runs(*paths: str) -> list[dict[str, Any]]:
     """Load and validate Run files; a folder or a bad file is a one-line UserError."""
     for path in paths:
         if Path(path).is_dir():
-            raise UserError(f"{path} is a folder; compare takes two Run files (exabench history takes a folder)")
+            raise UserError(
+                f"{path} is a folder; compare takes two Run files (exabench history takes a folder)"
+            )
     return [load_run(path) for path in paths]
 
 
@@ -37,23 +39,62 @@ def _short(value: Any) -> str:
 @click.command("compare")
 @click.argument("base", type=click.Path(dir_okay=True))
 @click.argument("new", type=click.Path(dir_okay=True))
-@click.option("--threshold", type=click.FloatRange(min=0, max=1000), default=None,
-              help="Practical threshold in percent: smaller changes are never flagged (default 5).")
-@click.option("--alpha", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True), default=0.01,
-              show_default=True, help="Significance level of the Mann-Whitney U test; the CI level is 1 - alpha.")
-@click.option("--max-cv", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Stability gate in percent (robust cv); noisier results are inconclusive (default 10).")
-@click.option("--thresholds", "thresholds_file", type=click.Path(dir_okay=False), default=None,
-              help="TOML file of per-benchmark thresholds (format: README, 'Regression tracking').")
-@click.option("--metric", "metrics", multiple=True,
-              help="Compare only this metric (time, tflops, gbps, algbw_gbps, busbw_gbps); repeatable.")
-@click.option("--force", is_flag=True, help="Compare Runs from different hardware/software fingerprints.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table",
-              show_default=True, help="table for a terminal, json for scripts, markdown for a PR comment.")
+@click.option(
+    "--threshold",
+    type=click.FloatRange(min=0, max=1000),
+    default=None,
+    help="Practical threshold in percent: smaller changes are never flagged (default 5).",
+)
+@click.option(
+    "--alpha",
+    type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
+    default=0.01,
+    show_default=True,
+    help="Significance level of the Mann-Whitney U test; the CI level is 1 - alpha.",
+)
+@click.option(
+    "--max-cv",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Stability gate in percent (robust cv); noisier results are inconclusive (default 10).",
+)
+@click.option(
+    "--thresholds",
+    "thresholds_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="TOML file of per-benchmark thresholds (format: README, 'Regression tracking').",
+)
+@click.option(
+    "--metric",
+    "metrics",
+    multiple=True,
+    help="Compare only this metric (time, tflops, gbps, algbw_gbps, busbw_gbps); repeatable.",
+)
+@click.option(
+    "--force", is_flag=True, help="Compare Runs from different hardware/software fingerprints."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "markdown"]),
+    default="table",
+    show_default=True,
+    help="table for a terminal, json for scripts, markdown for a PR comment.",
+)
 @click.pass_context
-def command(ctx: click.Context, base: str, new: str, threshold: float | None, alpha: float,
-            max_cv: float | None, thresholds_file: str | None, metrics: tuple[str, ...], force: bool,
-            fmt: str) -> None:
+def command(
+    ctx: click.Context,
+    base: str,
+    new: str,
+    threshold: float | None,
+    alpha: float,
+    max_cv: float | None,
+    thresholds_file: str | None,
+    metrics: tuple[str, ...],
+    force: bool,
+    fmt: str,
+) -> None:
     """Compare two Runs: per benchmark, the ratio of medians with a bootstrap CI, a Mann-Whitney
     U p-value and a verdict (regressed, improved, unchanged, inconclusive).
 
@@ -73,7 +114,9 @@ def command(ctx: click.Context, base: str, new: str, threshold: float | None, al
     base_run, new_run = load_runs(base, new)
     differences = fingerprint_differences(base_run["environment"], new_run["environment"])
     if differences and not force:
-        listed = "; ".join(f"{d['field']} {_short(d['base'])} vs {_short(d['new'])}" for d in differences[:4])
+        listed = "; ".join(
+            f"{d['field']} {_short(d['base'])} vs {_short(d['new'])}" for d in differences[:4]
+        )
         more = f" and {len(differences) - 4} more" if len(differences) > 4 else ""
         raise UserError(f"the runs come from different machines or software ({listed}{more}); "
                         "pass --force to compare them anyway")

@@ -10,7 +10,9 @@ from exabench.bench.env import capture
 
 
 @click.command("env")
-@click.option("--json", "as_json", is_flag=True, help="Print the full environment document as JSON.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the full environment document as JSON."
+)
 def command(as_json: bool) -> None:
     """Print the environment fingerprint of this machine.
 
@@ -41,11 +43,16 @@ def command(as_json: bool) -> None:
     for device in gpu["devices"]:
         rows.append((
             f"  gpu {device.get('index')}",
-            f"{device.get('name')}  {(device.get('memory_bytes') or 0) / 2**30:.0f} GiB  "
-            f"cc {device.get('compute_capability')}  SMs {device.get('sm_count')}  "
-            f"power limit {device.get('power_limit_w')} W  SM clock {device.get('sm_clock_mhz')}/{device.get('sm_clock_max_mhz')} MHz  "
-            f"ECC {device.get('ecc_enabled')}  MIG {device.get('mig_enabled')}"
-            + (f"  board {device['nvml_index']} {device.get('uuid')}" if device.get("nvml_index") is not None else ""),
+            f"{device.get('name')}  {(device.get('memory_bytes') or 0) / 2**30:.0f} GiB  cc"
+            f" {device.get('compute_capability')}  SMs {device.get('sm_count')}  power limit"
+            f" {device.get('power_limit_w')} W  SM clock"
+            f" {device.get('sm_clock_mhz')}/{device.get('sm_clock_max_mhz')} MHz  ECC"
+            f" {device.get('ecc_enabled')}  MIG {device.get('mig_enabled')}"
+            + (
+                f"  board {device['nvml_index']} {device.get('uuid')}"
+                if device.get("nvml_index") is not None
+                else ""
+            ),
         ))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
@@ -57,4 +64,6 @@ def _node_note(gpu: dict) -> str:
     node, visible = gpu.get("node_count"), gpu.get("cuda_visible_devices")
     if not node or node == gpu["count"]:
         return ""
-    return f" of {node} on this node" + (f" (CUDA_VISIBLE_DEVICES={visible})" if visible is not None else "")
+    return f" of {node} on this node" + (
+        f" (CUDA_VISIBLE_DEVICES={visible})" if visible is not None else ""
+    )

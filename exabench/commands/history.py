@@ -18,27 +18,59 @@ def load_folder(folder: str) -> list[dict[str, Any]]:
     """Every ``*.json`` under ``folder`` as a validated Run; a bad one stops with its name."""
     root = Path(folder)
     if not root.exists():
-        raise UserError(f"{folder}: no such folder; give the folder that holds the Runs (e.g. results/)")
+        raise UserError(
+            f"{folder}: no such folder; give the folder that holds the Runs (e.g. results/)"
+        )
     if not root.is_dir():
-        raise UserError(f"{folder} is a file; history takes a folder of Runs (compare takes two files)")
+        raise UserError(
+            f"{folder} is a file; history takes a folder of Runs (compare takes two files)"
+        )
     paths = sorted(p for p in root.rglob("*.json") if not p.name.startswith("."))
     if not paths:
-        raise UserError(f"{folder} holds no Run documents (*.json); write some with 'exabench bench ... --out {folder}'")
+        raise UserError(
+            f"{folder} holds no Run documents (*.json); write some with 'exabench bench ... --out"
+            f" {folder}'"
+        )
     return [load_run(path) for path in paths]
 
 
 @click.command("history")
 @click.argument("folder", type=click.Path(file_okay=True))
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="table for a terminal, json for scripts and dashboards.")
-@click.option("--p-value", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True), default=0.01,
-              show_default=True, help="Significance level of each change point (permutation test).")
-@click.option("--permutations", type=click.IntRange(min=1), default=199, show_default=True,
-              help="Permutations per significance test.")
-@click.option("--min-size", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Fewest runs between two change points (so one outlier is not a change).")
-@click.option("--metric", "metrics", multiple=True,
-              help="Only this metric (time, tflops, gbps, algbw_gbps, busbw_gbps); repeatable.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table for a terminal, json for scripts and dashboards.",
+)
+@click.option(
+    "--p-value",
+    type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
+    default=0.01,
+    show_default=True,
+    help="Significance level of each change point (permutation test).",
+)
+@click.option(
+    "--permutations",
+    type=click.IntRange(min=1),
+    default=199,
+    show_default=True,
+    help="Permutations per significance test.",
+)
+@click.option(
+    "--min-size",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Fewest runs between two change points (so one outlier is not a change).",
+)
+@click.option(
+    "--metric",
+    "metrics",
+    multiple=True,
+    help="Only this metric (time, tflops, gbps, algbw_gbps, busbw_gbps); repeatable.",
+)
 @click.option("--changes-only", is_flag=True, help="List only the series that have a change point.")
 def command(folder: str, fmt: str, p_value: float, permutations: int, min_size: int,
             metrics: tuple[str, ...], changes_only: bool) -> None:

@@ -19,17 +19,63 @@ from exabench.workloads.profile import HardwareProfile
 
 @click.command("infer")
 @click.option("--model", required=True, help="Model name (see `exabench catalog`) or a model TOML.")
-@click.option("--hardware", default="h100-sxm", show_default=True, help="GPU profile name, hardware TOML or Run JSON.")
-@click.option("--tp", type=click.IntRange(min=1), default=None, help="GPUs per replica (default: the one that needs fewest GPUs).")
-@click.option("--gpus-per-node", type=click.IntRange(min=1), default=8, show_default=True, help="NVLink domain size (TP limit).")
-@click.option("--precision", type=click.Choice(["bf16", "fp8"]), default="bf16", show_default=True, help="Weight precision.")
-@click.option("--prompt", type=int, default=2048, show_default=True, help="Prompt tokens per request.")
-@click.option("--output", type=int, default=256, show_default=True, help="Generated tokens per request.")
-@click.option("--rate", type=float, default=10.0, show_default=True, help="Requests per second to serve.")
-@click.option("--tpot-ms", type=float, default=50.0, show_default=True, help="Latency target: time per output token, ms.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def command(model: str, hardware: str, tp: int | None, gpus_per_node: int, precision: str, prompt: int, output: int,
-            rate: float, tpot_ms: float, fmt: str) -> None:
+@click.option(
+    "--hardware",
+    default="h100-sxm",
+    show_default=True,
+    help="GPU profile name, hardware TOML or Run JSON.",
+)
+@click.option(
+    "--tp",
+    type=click.IntRange(min=1),
+    default=None,
+    help="GPUs per replica (default: the one that needs fewest GPUs).",
+)
+@click.option(
+    "--gpus-per-node",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="NVLink domain size (TP limit).",
+)
+@click.option(
+    "--precision",
+    type=click.Choice(["bf16", "fp8"]),
+    default="bf16",
+    show_default=True,
+    help="Weight precision.",
+)
+@click.option(
+    "--prompt", type=int, default=2048, show_default=True, help="Prompt tokens per request."
+)
+@click.option(
+    "--output", type=int, default=256, show_default=True, help="Generated tokens per request."
+)
+@click.option(
+    "--rate", type=float, default=10.0, show_default=True, help="Requests per second to serve."
+)
+@click.option(
+    "--tpot-ms",
+    type=float,
+    default=50.0,
+    show_default=True,
+    help="Latency target: time per output token, ms.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def command(
+    model: str,
+    hardware: str,
+    tp: int | None,
+    gpus_per_node: int,
+    precision: str,
+    prompt: int,
+    output: int,
+    rate: float,
+    tpot_ms: float,
+    fmt: str,
+) -> None:
     """How many GPUs serve a request rate at a time-per-output-token target.
 
     Decode is bound by HBM (weights and KV cache read every step); prefill by the matmuls.

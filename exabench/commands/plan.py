@@ -17,17 +17,53 @@ from exabench.commands._planning import PlanTarget, flag_names, planning_options
 from exabench.errors import UserError
 from exabench.reports.terminal import plan_text
 
-CSV_FIELDS = ("model", "hardware", "cluster", "gpus", "tp", "pp", "vp", "cp", "ep", "dp", "zero", "mbs", "global_batch",
-              "seq", "precision", "recompute", "step_time_s", "tokens_per_s_per_gpu", "model_tflops_per_gpu", "mfu", "hfu",
-              "gib_per_gpu", "fits", "days", "gpu_hours")
+CSV_FIELDS = (
+    "model",
+    "hardware",
+    "cluster",
+    "gpus",
+    "tp",
+    "pp",
+    "vp",
+    "cp",
+    "ep",
+    "dp",
+    "zero",
+    "mbs",
+    "global_batch",
+    "seq",
+    "precision",
+    "recompute",
+    "step_time_s",
+    "tokens_per_s_per_gpu",
+    "model_tflops_per_gpu",
+    "mfu",
+    "hfu",
+    "gib_per_gpu",
+    "fits",
+    "days",
+    "gpu_hours",
+)
 
 
 @click.command("plan")
 @planning_options
-@click.option("--days", type=float, default=None,
-              help="Size the job instead: the fewest GPUs (up to the cluster's) that train --tokens in D days.")
+@click.option(
+    "--days",
+    type=float,
+    default=None,
+    help=(
+        "Size the job instead: the fewest GPUs (up to the cluster's) that train --tokens in D days."
+    ),
+)
 @economics_options
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+)
 def command(fmt: str, days: float | None, target: PlanTarget, request: LayoutRequest,
             **economics: Any) -> None:
     """Predict one training run: step time, throughput, MFU, memory per GPU and time to train.
@@ -55,7 +91,9 @@ def command(fmt: str, days: float | None, target: PlanTarget, request: LayoutReq
             plan = gpus_for_days(setup.context, days=days, tokens=target.tokens, request=request,
                                  max_gpus=target.gpus or setup.context.cluster.gpus)
         else:
-            [plan] = build_plan(context=setup.context, gpus=setup.gpus, request=request, tokens=target.tokens)
+            [plan] = build_plan(
+                context=setup.context, gpus=setup.gpus, request=request, tokens=target.tokens
+            )
     if setup.gpus_note:
         plan["inputs"]["gpus_note"] = setup.gpus_note
     if fmt == "json":
@@ -68,10 +106,21 @@ def command(fmt: str, days: float | None, target: PlanTarget, request: LayoutReq
 
 def csv_row(plan: dict[str, Any]) -> dict[str, Any]:
     inputs, lo = plan["inputs"], plan["inputs"]["layout"]
-    row = {"model": inputs["model"]["name"], "hardware": inputs["hardware"]["name"], "cluster": inputs["cluster"]["name"],
-           "gpus": inputs["gpus"], **lo, "gib_per_gpu": plan["memory"]["gib_per_gpu"], "fits": plan["memory"]["fits"],
-           "days": plan["training"]["days"], "gpu_hours": plan["training"]["gpu_hours"]}
-    row.update({k: plan[k] for k in ("step_time_s", "tokens_per_s_per_gpu", "model_tflops_per_gpu", "mfu", "hfu")})
+    row = {
+        "model": inputs["model"]["name"],
+        "hardware": inputs["hardware"]["name"],
+        "cluster": inputs["cluster"]["name"],
+        "gpus": inputs["gpus"],
+        **lo,
+        "gib_per_gpu": plan["memory"]["gib_per_gpu"],
+        "fits": plan["memory"]["fits"],
+        "days": plan["training"]["days"],
+        "gpu_hours": plan["training"]["gpu_hours"],
+    }
+    row.update({
+        k: plan[k]
+        for k in ("step_time_s", "tokens_per_s_per_gpu", "model_tflops_per_gpu", "mfu", "hfu")
+    })
     return {k: row[k] for k in CSV_FIELDS}
 
 

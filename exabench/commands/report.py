@@ -7,9 +7,17 @@ import click
 
 @click.command("report")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
-@click.option("--out", "out_dir", default="report", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for report.html, report.md and charts/ (PNG and SVG of every chart).")
-@click.option("--no-images", is_flag=True, help="Skip the PNG/SVG export (the HTML and Markdown only).")
+@click.option(
+    "--out",
+    "out_dir",
+    default="report",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for report.html, report.md and charts/ (PNG and SVG of every chart).",
+)
+@click.option(
+    "--no-images", is_flag=True, help="Skip the PNG/SVG export (the HTML and Markdown only)."
+)
 def command(inputs: tuple[str, ...], out_dir: str, no_images: bool) -> None:
     """Render Runs, Plans and comparisons (files, or folders of them) into one offline report.
 
@@ -31,5 +39,9 @@ def command(inputs: tuple[str, ...], out_dir: str, no_images: bool) -> None:
 
     paths = build_report(list(inputs), out_dir, images=not no_images)
     charts = sum(1 for p in paths if p.suffix == ".png")
-    click.echo(f"report written to {paths[0]} (Markdown: {paths[1]}; {charts} charts as PNG and SVG in "
-               f"{paths[0].parent / 'charts'})" if charts else f"report written to {paths[0]} (Markdown: {paths[1]})")
+    click.echo(
+        f"report written to {paths[0]} (Markdown: {paths[1]}; {charts} charts as PNG and SVG in "
+        f"{paths[0].parent / 'charts'})"
+        if charts
+        else f"report written to {paths[0]} (Markdown: {paths[1]})"
+    )

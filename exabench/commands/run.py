@@ -19,13 +19,30 @@ from exabench.reports.terminal import summary
 
 @click.command("run")
 @click.option("--quick", is_flag=True, help="A small representative subset of every benchmark.")
-@click.option("--out", "out_dir", default="results", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for the Run, the Plan and the report.")
-@click.option("--device", default=None, help="cuda, cuda:N or cpu (default: a GPU when there is one).")
-@click.option("--no-images", is_flag=True, help="Skip the PNG/SVG chart export (HTML and Markdown only).")
-@click.option("--resume", default=None, metavar="RUN", type=click.Path(dir_okay=False),
-              help="Continue this interrupted Run (same options), then plan and report.")
-def command(quick: bool, out_dir: str, device: str | None, no_images: bool, resume: str | None) -> None:
+@click.option(
+    "--out",
+    "out_dir",
+    default="results",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the Run, the Plan and the report.",
+)
+@click.option(
+    "--device", default=None, help="cuda, cuda:N or cpu (default: a GPU when there is one)."
+)
+@click.option(
+    "--no-images", is_flag=True, help="Skip the PNG/SVG chart export (HTML and Markdown only)."
+)
+@click.option(
+    "--resume",
+    default=None,
+    metavar="RUN",
+    type=click.Path(dir_okay=False),
+    help="Continue this interrupted Run (same options), then plan and report.",
+)
+def command(
+    quick: bool, out_dir: str, device: str | None, no_images: bool, resume: str | None
+) -> None:
     """The main job: benchmark this machine, plan a 100k-GPU training run from it, report.
 
     \b

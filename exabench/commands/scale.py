@@ -18,24 +18,85 @@ from exabench.commands._planning import PlanTarget, flag_names, parse_tokens, re
 from exabench.reports.terminal import scale_text
 from exabench.workloads.clusters import MAX_GPUS
 
-FIELDS = ("gpus", "layout", "global_batch", "tokens_per_s", "tokens_per_s_per_gpu", "mfu", "efficiency", "goodput",
-          "days", "gpu_hours", "usd_per_million_tokens", "facility_mw")
+FIELDS = (
+    "gpus",
+    "layout",
+    "global_batch",
+    "tokens_per_s",
+    "tokens_per_s_per_gpu",
+    "mfu",
+    "efficiency",
+    "goodput",
+    "days",
+    "gpu_hours",
+    "usd_per_million_tokens",
+    "facility_mw",
+)
 
 
 @click.command("scale")
 @click.option("--model", required=True, help="Model name (see `exabench catalog`) or a model TOML.")
-@click.option("--cluster", required=True, help="Cluster name or TOML (its GPU and size set the curve's end).")
-@click.option("--hardware", default=None, help="GPU profile name, hardware TOML or Run JSON (default: the cluster's GPU).")
-@click.option("--points", type=click.IntRange(min=2, max=60), default=20, show_default=True, help="GPU counts on the curve.")
-@click.option("--min-gpus", type=click.IntRange(min=1, max=MAX_GPUS), default=8, show_default=True, help="Smallest GPU count.")
-@click.option("--max-gpus", type=click.IntRange(min=1, max=MAX_GPUS), default=None, help="Largest GPU count (default: the cluster's).")
-@click.option("--tokens", default=None, help="Training tokens for days and GPU-hours: 1.5e13 or 15T (default: 20 per parameter).")
-@click.option("--global-batch", type=click.IntRange(min=1), default=None, help="Sequences per step (default: 16M tokens, doubled where nothing fits).")
+@click.option(
+    "--cluster", required=True, help="Cluster name or TOML (its GPU and size set the curve's end)."
+)
+@click.option(
+    "--hardware",
+    default=None,
+    help="GPU profile name, hardware TOML or Run JSON (default: the cluster's GPU).",
+)
+@click.option(
+    "--points",
+    type=click.IntRange(min=2, max=60),
+    default=20,
+    show_default=True,
+    help="GPU counts on the curve.",
+)
+@click.option(
+    "--min-gpus",
+    type=click.IntRange(min=1, max=MAX_GPUS),
+    default=8,
+    show_default=True,
+    help="Smallest GPU count.",
+)
+@click.option(
+    "--max-gpus",
+    type=click.IntRange(min=1, max=MAX_GPUS),
+    default=None,
+    help="Largest GPU count (default: the cluster's).",
+)
+@click.option(
+    "--tokens",
+    default=None,
+    help="Training tokens for days and GPU-hours: 1.5e13 or 15T (default: 20 per parameter).",
+)
+@click.option(
+    "--global-batch",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Sequences per step (default: 16M tokens, doubled where nothing fits).",
+)
 @click.option("--precision", type=click.Choice(["bf16", "fp8"]), default="bf16", show_default=True)
 @economics_options
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-def command(model: str, cluster: str, hardware: str | None, points: int, min_gpus: int, max_gpus: int | None,
-            tokens: str | None, global_batch: int | None, precision: str, fmt: str, **economics: Any) -> None:
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+)
+def command(
+    model: str,
+    cluster: str,
+    hardware: str | None,
+    points: int,
+    min_gpus: int,
+    max_gpus: int | None,
+    tokens: str | None,
+    global_batch: int | None,
+    precision: str,
+    fmt: str,
+    **economics: Any,
+) -> None:
     """Scaling curve: tokens/s, MFU, scaling efficiency, days and $ per million tokens from
     8 GPUs to the cluster's size, each point with its best layout (searched).
 
@@ -48,19 +109,38 @@ def command(model: str, cluster: str, hardware: str | None, points: int, min_gpu
       exabench scale --model llama3-70b --cluster meta-24k-roce --points 10 --format csv
       exabench scale --model gpt3-175b --cluster colossus-100k --pue 1.3 --format json
     """
-    target = PlanTarget(model=model, cluster=cluster, hardware=hardware, tokens=parse_tokens(tokens))
+    target = PlanTarget(
+        model=model, cluster=cluster, hardware=hardware, tokens=parse_tokens(tokens)
+    )
     request = LayoutRequest(precision=precision, global_batch=global_batch)
     with flag_names():
         context = resolve(target, request).context
         attach_run(context, hardware)
         apply_economics(context, economics)
         end = max_gpus or context.cluster.gpus
-        rows = scaling_curve(context, points=points, max_gpus=end, min_gpus=min_gpus, request=request,
-                             tokens=target.tokens)
+        rows = scaling_curve(
+            context,
+            points=points,
+            max_gpus=end,
+            min_gpus=min_gpus,
+            request=request,
+            tokens=target.tokens,
+        )
     fabric = size_fabric(context.cluster, end).as_dict()
     if fmt == "json":
-        click.echo(json.dumps({"model": context.model.name, "cluster": context.cluster.name,
-                               "hardware": context.profile.name, "rows": rows, "fabric": fabric}, indent=2, default=str))
+        click.echo(
+            json.dumps(
+                {
+                    "model": context.model.name,
+                    "cluster": context.cluster.name,
+                    "hardware": context.profile.name,
+                    "rows": rows,
+                    "fabric": fabric,
+                },
+                indent=2,
+                default=str,
+            )
+        )
     elif fmt == "csv":
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n", extrasaction="ignore")
@@ -69,4 +149,6 @@ def command(model: str, cluster: str, hardware: str | None, points: int, min_gpu
             writer.writerow({k: row.get(k) for k in FIELDS})
         click.echo(out.getvalue(), nl=False)
     else:
-        click.echo(scale_text(context.model.name, context.profile.name, context.cluster.name, rows, fabric))
+        click.echo(
+            scale_text(context.model.name, context.profile.name, context.cluster.name, rows, fabric)
+        )

@@ -14,8 +14,16 @@ from exabench.reports.terminal import search_text
 
 @click.command("search")
 @planning_options
-@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="How many layouts to list.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="How many layouts to list.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
 def command(fmt: str, top: int, target: PlanTarget, request: LayoutRequest) -> None:
     """Enumerate valid layouts (TP within the NVLink domain, PP over the layers, CP, EP, DP,
     micro-batch, recompute, ZeRO), drop those that don't fit in memory, rank by throughput.
@@ -30,8 +38,9 @@ def command(fmt: str, top: int, target: PlanTarget, request: LayoutRequest) -> N
     """
     with flag_names():
         setup = resolve(target, request)
-        plans = build_plan(context=setup.context, gpus=setup.gpus, request=request, tokens=target.tokens,
-                           top=top)
+        plans = build_plan(
+            context=setup.context, gpus=setup.gpus, request=request, tokens=target.tokens, top=top
+        )
     for plan in plans:
         if setup.gpus_note:
             plan["inputs"]["gpus_note"] = setup.gpus_note

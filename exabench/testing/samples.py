@@ -37,10 +37,26 @@ def sample_run(*, seed: int = 0, run_id: str = "sample-run", model_name: str = "
                 flop = 2.0 * size**3
                 samples = _samples(rng, flop / (peak * 1e12 * eff))
                 tflops = flop / float(np.median(samples)) / 1e12
-                results.append(make_result(suite="gemm", name=f"gemm_{dtype}", samples=samples,
-                                           params={"m": size, "n": size, "k": size, "dtype": dtype, "backend": "torch"},
-                                           metrics={"tflops": tflops, "pct_of_peak": 100 * tflops / peak,
-                                                    "peak_tflops": peak, "flop": flop}))
+                results.append(
+                    make_result(
+                        suite="gemm",
+                        name=f"gemm_{dtype}",
+                        samples=samples,
+                        params={
+                            "m": size,
+                            "n": size,
+                            "k": size,
+                            "dtype": dtype,
+                            "backend": "torch",
+                        },
+                        metrics={
+                            "tflops": tflops,
+                            "pct_of_peak": 100 * tflops / peak,
+                            "peak_tflops": peak,
+                            "flop": flop,
+                        },
+                    )
+                )
     if "memory" in suites:
         for kernel in ("copy", "triad"):
             for exp in range(16, 33, 2):
@@ -48,36 +64,77 @@ def sample_run(*, seed: int = 0, run_id: str = "sample-run", model_name: str = "
                 gbps = 3000.0 * (3.0 if size < 40e6 else 0.9) / (1 + 2**20 / size)
                 moved = size * (2 if kernel == "copy" else 3)
                 samples = _samples(rng, moved / (gbps * 1e9))
-                results.append(make_result(suite="memory", name=f"memory_{kernel}", samples=samples,
-                                           params={"kernel": kernel, "bytes": size, "direction": "d2d"},
-                                           metrics={"gbps": moved / float(np.median(samples)) / 1e9,
-                                                    "pct_of_peak": 100 * gbps / 3350}))
+                results.append(
+                    make_result(
+                        suite="memory",
+                        name=f"memory_{kernel}",
+                        samples=samples,
+                        params={"kernel": kernel, "bytes": size, "direction": "d2d"},
+                        metrics={
+                            "gbps": moved / float(np.median(samples)) / 1e9,
+                            "pct_of_peak": 100 * gbps / 3350,
+                        },
+                    )
+                )
     if "collectives" in suites:
-        for collective, factor in (("all_reduce", 2 * 7 / 8), ("all_gather", 7 / 8), ("reduce_scatter", 7 / 8)):
+        for collective, factor in (
+            ("all_reduce", 2 * 7 / 8),
+            ("all_gather", 7 / 8),
+            ("reduce_scatter", 7 / 8),
+        ):
             for exp in range(10, 33, 2):
                 size = 2**exp
                 busbw = 360.0 / (1 + 2**22 / size)
                 samples = _samples(rng, size * factor / (busbw * 1e9) + 1e-5)
                 algbw = size / float(np.median(samples)) / 1e9
-                results.append(make_result(
-                    suite="collectives", name=collective, samples=samples,
-                    params={"collective": collective, "bytes": size, "nranks": 8, "dtype": "bf16", "inplace": False},
-                    metrics={"algbw_gbps": algbw, "busbw_gbps": algbw * factor, "wrong": 0}))
+                results.append(
+                    make_result(
+                        suite="collectives",
+                        name=collective,
+                        samples=samples,
+                        params={
+                            "collective": collective,
+                            "bytes": size,
+                            "nranks": 8,
+                            "dtype": "bf16",
+                            "inplace": False,
+                        },
+                        metrics={"algbw_gbps": algbw, "busbw_gbps": algbw * factor, "wrong": 0},
+                    )
+                )
     t = np.arange(timeline_points) * 0.5
     end = float(t.max()) if len(t) else 0.0
     throttled = (t > end * 0.6) & (t < end * 0.8)
-    timeline = [{"t_s": float(ti), "gpu": 0, "power_w": float(650 + 40 * np.sin(ti / 3) + 5 * rng.standard_normal()),
-                 "sm_clock_mhz": float(1830 - (300 if th else 0) + 10 * rng.standard_normal()),
-                 "temperature_c": 70.0, "throttle_reasons": 0x4 if th else 0}
-                for ti, th in zip(t, throttled, strict=True)]
+    timeline = [
+        {
+            "t_s": float(ti),
+            "gpu": 0,
+            "power_w": float(650 + 40 * np.sin(ti / 3) + 5 * rng.standard_normal()),
+            "sm_clock_mhz": float(1830 - (300 if th else 0) + 10 * rng.standard_normal()),
+            "temperature_c": 70.0,
+            "throttle_reasons": 0x4 if th else 0,
+        }
+        for ti, th in zip(t, throttled, strict=True)
+    ]
     return {
-        "schema": RUN_SCHEMA, "id": run_id, "created": "2025-01-01T00:00:00Z", "exabench_version": "0.1.0",
-        "commit": None, "config": {"synthetic": True, "suites": list(suites)},
-        "environment": {"host": {"hostname": "node-a", "cpu_model": "AMD EPYC 9654", "cpu_cores": 192},
-                        "software": {"torch": "2.5.0", "exabench": "0.1.0"},
-                        "gpu": {"count": 8, "devices": [dict(H100, index=i) for i in range(8)], "driver": "550.54",
-                                "cuda_runtime": "12.4", "nccl": "2.21.5"},
-                        "fingerprint": f"fp-{model_name}"},
+        "schema": RUN_SCHEMA,
+        "id": run_id,
+        "created": "2025-01-01T00:00:00Z",
+        "exabench_version": "0.1.0",
+        "commit": None,
+        "config": {"synthetic": True, "suites": list(suites)},
+        "environment": {
+            "host": {"hostname": "node-a", "cpu_model": "AMD EPYC 9654", "cpu_cores": 192},
+            "software": {"torch": "2.5.0", "exabench": "0.1.0"},
+            "gpu": {
+                "count": 8,
+                "devices": [dict(H100, index=i) for i in range(8)],
+                "driver": "550.54",
+                "cuda_runtime": "12.4",
+                "nccl": "2.21.5",
+            },
+            "fingerprint": f"fp-{model_name}",
+        },
         "telemetry": {"interval_s": 0.5, "timeline": timeline} if timeline_points else None,
         "results": results,
     }
@@ -90,8 +147,13 @@ def sample_plan(*, gpus: int = 1024, model: str = "llama3-70b", uncertainty: boo
     tokens = 15e12
     days = tokens / (per_gpu * gpus) / 86400 / 0.9
     usd = days * 24 * gpus * 2.0
-    breakdown = {"compute": 6.0, "tp_comm": 0.6, "pp_bubble": 0.3 + 0.5 * scale, "dp_comm": 0.2 + 0.8 * scale,
-                 "optimizer": 0.1}
+    breakdown = {
+        "compute": 6.0,
+        "tp_comm": 0.6,
+        "pp_bubble": 0.3 + 0.5 * scale,
+        "dp_comm": 0.2 + 0.8 * scale,
+        "optimizer": 0.1,
+    }
     plan: dict[str, Any] = {
         "schema": PLAN_SCHEMA,
         "inputs": {
@@ -100,28 +162,53 @@ def sample_plan(*, gpus: int = 1024, model: str = "llama3-70b", uncertainty: boo
             "cluster": {"name": "synthetic", "gpus": gpus},
             "layout": {"tp": 8, "pp": 4, "dp": max(gpus // 32, 1), "cp": 1, "ep": 1, "gpus": gpus},
             "assumptions": {
-                "mfu_curve": {"value": "h100-sxm reference", "kind": "published", "source": "NVIDIA datasheet"},
+                "mfu_curve": {
+                    "value": "h100-sxm reference",
+                    "kind": "published",
+                    "source": "NVIDIA datasheet",
+                },
                 "pue": {"value": 1.3, "kind": "assumed", "source": "default"},
                 "usd_per_gpu_hour": {"value": 2.0, "kind": "assumed", "source": "default"},
                 "gemm_efficiency": {"value": 0.72, "kind": "measured", "source": "run sample-run"},
             },
         },
-        "step_time_s": sum(breakdown.values()), "tokens_per_s_per_gpu": per_gpu,
-        "model_tflops_per_gpu": 989.4 * mfu, "mfu": mfu,
+        "step_time_s": sum(breakdown.values()),
+        "tokens_per_s_per_gpu": per_gpu,
+        "model_tflops_per_gpu": 989.4 * mfu,
+        "mfu": mfu,
         "memory": {"gib_per_gpu": 61.2, "fits": True, "weights": 17.6, "activations": 30.0},
         "breakdown_s": breakdown,
-        "training": {"tokens": tokens, "days": days, "gpu_hours": days * 24 * gpus, "goodput": 0.9,
-                     "interruptions": 0.02 * gpus * days / 24},
-        "power": {"it_mw": gpus * 1.4e-3, "facility_mw": gpus * 1.82e-3, "energy_mwh": gpus * 1.82e-3 * days * 24},
+        "training": {
+            "tokens": tokens,
+            "days": days,
+            "gpu_hours": days * 24 * gpus,
+            "goodput": 0.9,
+            "interruptions": 0.02 * gpus * days / 24,
+        },
+        "power": {
+            "it_mw": gpus * 1.4e-3,
+            "facility_mw": gpus * 1.82e-3,
+            "energy_mwh": gpus * 1.82e-3 * days * 24,
+        },
         "cost": {"usd": usd, "usd_per_gpu_hour": 2.0},
     }
     if uncertainty:
         plan["uncertainty"] = {
-            "days": {"p10": days * (0.9 - 0.05 * scale), "p50": days, "p90": days * (1.15 + 0.2 * scale)},
-            "usd": {"p10": usd * (0.92 - 0.04 * scale), "p50": usd, "p90": usd * (1.1 + 0.15 * scale)},
-            "sensitivity": [{"input": "mfu_curve", "metric": "days", "low": -0.12, "high": 0.2},
-                            {"input": "goodput", "metric": "days", "low": -0.05, "high": 0.15},
-                            {"input": "pue", "metric": "usd", "low": -0.02, "high": 0.04}],
+            "days": {
+                "p10": days * (0.9 - 0.05 * scale),
+                "p50": days,
+                "p90": days * (1.15 + 0.2 * scale),
+            },
+            "usd": {
+                "p10": usd * (0.92 - 0.04 * scale),
+                "p50": usd,
+                "p90": usd * (1.1 + 0.15 * scale),
+            },
+            "sensitivity": [
+                {"input": "mfu_curve", "metric": "days", "low": -0.12, "high": 0.2},
+                {"input": "goodput", "metric": "days", "low": -0.05, "high": 0.15},
+                {"input": "pue", "metric": "usd", "low": -0.02, "high": 0.04},
+            ],
         }
     return plan
 
@@ -132,9 +219,22 @@ def sample_comparison(n: int = 12, seed: int = 0) -> dict[str, Any]:
     for i in range(n):
         ratio = float(1 + 0.05 * rng.standard_normal())
         half = 0.02
-        verdict = "regressed" if ratio + half < 0.97 else "improved" if ratio - half > 1.03 else "unchanged"
-        results.append({"suite": "gemm", "name": f"gemm_bf16_{i}", "params": {"m": 1024 * (i + 1)}, "metric": "tflops",
-                        "base": 500.0, "new": 500 * ratio, "ratio": ratio, "ci": [ratio - half, ratio + half],
-                        "p_value": 0.01, "verdict": verdict})
+        verdict = (
+            "regressed"
+            if ratio + half < 0.97
+            else "improved" if ratio - half > 1.03 else "unchanged"
+        )
+        results.append({
+            "suite": "gemm",
+            "name": f"gemm_bf16_{i}",
+            "params": {"m": 1024 * (i + 1)},
+            "metric": "tflops",
+            "base": 500.0,
+            "new": 500 * ratio,
+            "ratio": ratio,
+            "ci": [ratio - half, ratio + half],
+            "p_value": 0.01,
+            "verdict": verdict,
+        })
     verdict = "regressed" if any(r["verdict"] == "regressed" for r in results) else "unchanged"
     return {"verdict": verdict, "results": results}

@@ -27,11 +27,21 @@ SLOW = {13: {"gemm": 0.85}, 42: {"memory": 0.90, "gemm": 0.93}}
 
 
 def _run(rank: int, host: str, results: list[Result], run_id: str) -> Run:
-    return {"schema": RUN_SCHEMA, "id": run_id, "created": "2025-01-01T00:00:00Z", "exabench_version": "0.1.0",
-            "commit": None, "config": {"synthetic": True, "fleet_rank": rank},
-            "environment": {"host": {"hostname": host}, "gpu": {"count": 8, "devices": [dict(H100, index=rank % 8)]},
-                            "fingerprint": "fp-fleet"},
-            "telemetry": None, "results": results}
+    return {
+        "schema": RUN_SCHEMA,
+        "id": run_id,
+        "created": "2025-01-01T00:00:00Z",
+        "exabench_version": "0.1.0",
+        "commit": None,
+        "config": {"synthetic": True, "fleet_rank": rank},
+        "environment": {
+            "host": {"hostname": host},
+            "gpu": {"count": 8, "devices": [dict(H100, index=rank % 8)]},
+            "fingerprint": "fp-fleet",
+        },
+        "telemetry": None,
+        "results": results,
+    }
 
 
 def _timed(seconds: float) -> list[float]:
@@ -47,31 +57,76 @@ def sample_fleet(*, gpus: int = 64, per_node: int = 8, seed: int = 0,
     runs, busbw = {}, []
     for rank in range(gpus):
         host = f"node-{rank // per_node:03d}"
-        factor = {suite: float(1 + 0.01 * rng.standard_normal()) * slow.get(rank, {}).get(suite, 1.0)
-                  for suite in ("gemm", "memory", "collectives")}
+        factor = {
+            suite: float(1 + 0.01 * rng.standard_normal()) * slow.get(rank, {}).get(suite, 1.0)
+            for suite in ("gemm", "memory", "collectives")
+        }
         tflops, gbps = GEMM_TFLOPS * factor["gemm"], TRIAD_GBPS * factor["memory"]
         busbw.append(BUSBW_GBPS * factor["collectives"])
-        runs[rank] = _run(rank, host, [
-            make_result(suite="gemm", name="gemm_bf16", samples=_timed(flop / tflops / 1e12),
-                        params={"m": 8192, "n": 8192, "k": 8192, "dtype": "bf16", "backend": "torch"},
-                        metrics={"tflops": tflops}),
-            make_result(suite="memory", name="triad", samples=_timed(moved / gbps / 1e9),
-                        params={"kernel": "triad", "bytes": 2**30, "dtype": "bf16", "backend": "torch"},
-                        metrics={"gbps": gbps}),
-        ], run_id=f"20250101T000000Z_{host}_fleet")
-    collectives = _run(0, "node-000", [make_result(
-        suite="collectives", name="all_reduce", samples=_timed(size / BUSBW_GBPS / 1e9),
-        params={"collective": "all_reduce", "bytes": size, "nranks": gpus, "dtype": "bf16", "inplace": False},
-        metrics={"busbw_gbps": float(np.median(busbw))}, extra={"ranks": {"busbw_gbps": busbw}})], run_id="collectives")
+        runs[rank] = _run(
+            rank,
+            host,
+            [
+                make_result(
+                    suite="gemm",
+                    name="gemm_bf16",
+                    samples=_timed(flop / tflops / 1e12),
+                    params={"m": 8192, "n": 8192, "k": 8192, "dtype": "bf16", "backend": "torch"},
+                    metrics={"tflops": tflops},
+                ),
+                make_result(
+                    suite="memory",
+                    name="triad",
+                    samples=_timed(moved / gbps / 1e9),
+                    params={"kernel": "triad", "bytes": 2**30, "dtype": "bf16", "backend": "torch"},
+                    metrics={"gbps": gbps},
+                ),
+            ],
+            run_id=f"20250101T000000Z_{host}_fleet",
+        )
+    collectives = _run(
+        0,
+        "node-000",
+        [
+            make_result(
+                suite="collectives",
+                name="all_reduce",
+                samples=_timed(size / BUSBW_GBPS / 1e9),
+                params={
+                    "collective": "all_reduce",
+                    "bytes": size,
+                    "nranks": gpus,
+                    "dtype": "bf16",
+                    "inplace": False,
+                },
+                metrics={"busbw_gbps": float(np.median(busbw))},
+                extra={"ranks": {"busbw_gbps": busbw}},
+            )
+        ],
+        run_id="collectives",
+    )
     links = link_figures(collectives)
-    records = [{"rank": r, "host": f"node-{r // per_node:03d}", "local_rank": r % per_node, "device": "cuda:0 H100",
-                "uuid": f"GPU-{r:08x}-5e1f-4c3a-9b7d-{r * 7919:012x}",
-                "run": f"/scratch/fleet/fleet_20250101T000000Z/rank{r:05d}/{doc['id']}.json",
-                "figures": {**figures_from_run(doc), **links.get(r, {})}, "error": None} for r, doc in runs.items()]
-    fleet = {"schema": FLEET_SCHEMA, "fleet": "/scratch/fleet/fleet_20250101T000000Z",
-             "collectives_run": "/scratch/fleet/fleet_20250101T000000Z/collectives.json",
-             "runs": {str(r["rank"]): r["run"] for r in records},
-             "ranks": [{k: v for k, v in r.items() if k != "figures"} for r in records], **summarize_fleet(records)}
+    records = [
+        {
+            "rank": r,
+            "host": f"node-{r // per_node:03d}",
+            "local_rank": r % per_node,
+            "device": "cuda:0 H100",
+            "uuid": f"GPU-{r:08x}-5e1f-4c3a-9b7d-{r * 7919:012x}",
+            "run": f"/scratch/fleet/fleet_20250101T000000Z/rank{r:05d}/{doc['id']}.json",
+            "figures": {**figures_from_run(doc), **links.get(r, {})},
+            "error": None,
+        }
+        for r, doc in runs.items()
+    ]
+    fleet = {
+        "schema": FLEET_SCHEMA,
+        "fleet": "/scratch/fleet/fleet_20250101T000000Z",
+        "collectives_run": "/scratch/fleet/fleet_20250101T000000Z/collectives.json",
+        "runs": {str(r["rank"]): r["run"] for r in records},
+        "ranks": [{k: v for k, v in r.items() if k != "figures"} for r in records],
+        **summarize_fleet(records),
+    }
     gpu_records = [{k: r[k] for k in ("rank", "host", "local_rank", "figures")} for r in records]
     return {"fleet": fleet, "runs": runs, "collectives": collectives, "gpus": gpu_records}
 

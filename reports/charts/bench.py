@@ -44,29 +44,51 @@ def gemm(frame: pd.DataFrame) -> Figure | None:
         return None
     data = aggregate(frame, ["device", "dtype", "size"], "tflops", "tflops_lo", "tflops_hi")
     peaks = frame.groupby(["device", "dtype"])["peak_tflops"].max().reset_index().dropna()
-    data["series"], peaks["series"] = _series(data, "dtype"), _series(peaks, "dtype") if len(peaks) else []
+    data["series"], peaks["series"] = _series(data, "dtype"), (
+        _series(peaks, "dtype") if len(peaks) else []
+    )
     square = bool(((frame["m"] == frame["n"]) & (frame["n"] == frame["k"])).all())
     x_title = "matrix size m = n = k" if square else "size (m·n·k)^(1/3)"
     color = alt.Color("series:N", title="precision", scale=series_color(data["series"].nunique()))
     log = wide(pd.concat([data["tflops_lo"], peaks["peak_tflops"]]))
     scale = alt.Scale(type="log") if log else alt.Scale(zero=True)
     x = log_x("size", x_title, base=2)
-    y = alt.Y("tflops:Q", title="throughput (TFLOP/s)", scale=scale, axis=log_axis() if log else alt.Axis())
+    y = alt.Y(
+        "tflops:Q",
+        title="throughput (TFLOP/s)",
+        scale=scale,
+        axis=log_axis() if log else alt.Axis(),
+    )
     base = alt.Chart(thin(data))
     layers = [
         base.mark_line(point=True).encode(
-            x=x, y=y, color=color,
-            tooltip=["series:N", alt.Tooltip("size:Q", format=",.0f"), alt.Tooltip("tflops:Q", format=",.3~r"),
-                     alt.Tooltip("n_runs:Q", title="runs")]),
-        base.mark_area(opacity=0.18).encode(x=x, y=alt.Y("tflops_lo:Q", scale=scale), y2="tflops_hi:Q", color=color),
+            x=x,
+            y=y,
+            color=color,
+            tooltip=[
+                "series:N",
+                alt.Tooltip("size:Q", format=",.0f"),
+                alt.Tooltip("tflops:Q", format=",.3~r"),
+                alt.Tooltip("n_runs:Q", title="runs"),
+            ],
+        ),
+        base.mark_area(opacity=0.18).encode(
+            x=x, y=alt.Y("tflops_lo:Q", scale=scale), y2="tflops_hi:Q", color=color
+        ),
     ]
     if len(peaks):
         layers.append(alt.Chart(peaks).mark_rule(strokeDash=[6, 4]).encode(
             y=alt.Y("peak_tflops:Q", scale=scale), color=color,
             tooltip=["series:N", alt.Tooltip("peak_tflops:Q", title="datasheet peak (TFLOP/s)")]))
-    peak_note = "dashed lines are the datasheet dense peaks" if len(peaks) else "no datasheet peak is known for this device"
-    caption = (f"Median GEMM throughput per precision against matrix size ({peak_note}); look for the size where "
-               "each curve flattens and how close the plateau gets to its peak.")
+    peak_note = (
+        "dashed lines are the datasheet dense peaks"
+        if len(peaks)
+        else "no datasheet peak is known for this device"
+    )
+    caption = (
+        f"Median GEMM throughput per precision against matrix size ({peak_note}); look for the size"
+        " where each curve flattens and how close the plateau gets to its peak."
+    )
     return figure("gemm-throughput", "GEMM throughput against size",
                   caption, alt.layer(*layers).properties(width=WIDTH, height=HEIGHT))
 
@@ -80,18 +102,30 @@ def roofline(gemm_frame: pd.DataFrame, memory_frame: pd.DataFrame) -> Figure | N
     device = next((d for d in devices if _profile(d) is not None), devices[0])
     profile = _profile(device)
     own = gemm_frame[gemm_frame["device"] == device]
-    points = aggregate(own, ["device", "dtype", "size", "intensity"], "tflops", "tflops_lo", "tflops_hi")
+    points = aggregate(
+        own, ["device", "dtype", "size", "intensity"], "tflops", "tflops_lo", "tflops_hi"
+    )
     if profile is not None:
         bandwidth, bw_source = profile.hbm_bandwidth_gbps, f"{profile.name} datasheet"
         peaks = {d: profile.peak(d) for d in points["dtype"].unique() if profile.peak(d)}
         roof_source = f"ceilings: {profile.name} datasheet (HBM {bandwidth:,.0f} GB/s)"
     else:
-        own_memory = memory_frame[memory_frame["device"] == device] if not memory_frame.empty else memory_frame
+        own_memory = (
+            memory_frame[memory_frame["device"] == device]
+            if not memory_frame.empty
+            else memory_frame
+        )
         measured_bw = own_memory["gbps"].max() if not own_memory.empty else None
         bandwidth, bw_source = measured_bw, "best measured"
         peaks = points.groupby("dtype")["tflops"].max().to_dict()
-        roof_source = ("no datasheet profile matches this device: ceilings are its best measured GEMM"
-                       + (" and memory bandwidth" if measured_bw else " (no memory Run, so no bandwidth slope)"))
+        roof_source = (
+            "no datasheet profile matches this device: ceilings are its best measured GEMM"
+            + (
+                " and memory bandwidth"
+                if measured_bw
+                else " (no memory Run, so no bandwidth slope)"
+            )
+        )
     lo, hi = points["intensity"].min() / 8, points["intensity"].max() * 4
     roof_rows = []
     for dtype, peak in sorted(peaks.items()):
@@ -108,10 +142,21 @@ def roofline(gemm_frame: pd.DataFrame, memory_frame: pd.DataFrame) -> Figure | N
     y = log_y("tflops", "throughput (TFLOP/s)")
     layers = [alt.Chart(roofs).mark_line(strokeDash=[6, 4]).encode(
         x=x, y=y, color=color, detail="dtype:N")] if len(roofs) else []
-    layers.append(alt.Chart(thin(points)).mark_circle(size=60, opacity=0.85).encode(
-        x=x, y=y, color=color,
-        tooltip=["dtype:N", alt.Tooltip("size:Q", format=",.0f"), alt.Tooltip("intensity:Q", format=",.1f"),
-                 alt.Tooltip("tflops:Q", format=",.3~r")]))
+    layers.append(
+        alt.Chart(thin(points))
+        .mark_circle(size=60, opacity=0.85)
+        .encode(
+            x=x,
+            y=y,
+            color=color,
+            tooltip=[
+                "dtype:N",
+                alt.Tooltip("size:Q", format=",.0f"),
+                alt.Tooltip("intensity:Q", format=",.1f"),
+                alt.Tooltip("tflops:Q", format=",.3~r"),
+            ],
+        )
+    )
     others = f"; {len(devices) - 1} other device(s) left out" if len(devices) > 1 else ""
     caption = (f"Measured GEMMs on the roofline ({roof_source}; bandwidth: {bw_source}{others}); "
                "points far below their roof are lost to launch overhead or tiling, not to memory.")
@@ -130,19 +175,30 @@ def memory(frame: pd.DataFrame) -> Figure | None:
     base = alt.Chart(thin(data))
     layers = [
         base.mark_line(point=True).encode(
-            x=x, y=alt.Y("gbps:Q", title="bandwidth (GB/s)"), color=color,
-            tooltip=["series:N", alt.Tooltip("bytes:Q", format=",.0f"), alt.Tooltip("gbps:Q", format=",.4~r")]),
+            x=x,
+            y=alt.Y("gbps:Q", title="bandwidth (GB/s)"),
+            color=color,
+            tooltip=[
+                "series:N",
+                alt.Tooltip("bytes:Q", format=",.0f"),
+                alt.Tooltip("gbps:Q", format=",.4~r"),
+            ],
+        ),
         base.mark_area(opacity=0.18).encode(x=x, y="gbps_lo:Q", y2="gbps_hi:Q", color=color),
     ]
     note = "no datasheet profile for this device"
     if profile is not None:
         marks = pd.DataFrame({"bytes": [profile.l2_mb * 1e6], "gbps": [profile.hbm_bandwidth_gbps]})
-        layers += [alt.Chart(marks).mark_rule(strokeDash=[6, 4], color="#555").encode(y="gbps:Q"),
-                   alt.Chart(marks).mark_rule(strokeDash=[2, 3], color="#999").encode(x=alt.X("bytes:Q"))]
+        layers += [
+            alt.Chart(marks).mark_rule(strokeDash=[6, 4], color="#555").encode(y="gbps:Q"),
+            alt.Chart(marks).mark_rule(strokeDash=[2, 3], color="#999").encode(x=alt.X("bytes:Q")),
+        ]
         note = (f"dashed: {profile.name} HBM {profile.hbm_bandwidth_gbps:,.0f} GB/s; "
                 f"dotted: its {profile.l2_mb:g} MB L2")
-    caption = (f"Achieved bandwidth against array size ({note}); look for the step down where arrays outgrow "
-               "the cache and the plateau beyond it, the HBM bandwidth a kernel can count on.")
+    caption = (
+        f"Achieved bandwidth against array size ({note}); look for the step down where arrays"
+        " outgrow the cache and the plateau beyond it, the HBM bandwidth a kernel can count on."
+    )
     return figure("memory-bandwidth", "Memory bandwidth against array size", caption,
                   alt.layer(*layers).properties(width=WIDTH, height=HEIGHT))
 
@@ -159,18 +215,30 @@ def collectives(frame: pd.DataFrame) -> Figure | None:
     base = alt.Chart(thin(data))
     layers = [
         base.mark_line(point=True).encode(
-            x=x, y=alt.Y("busbw_gbps:Q", title="bus bandwidth (GB/s)"), color=color,
-            tooltip=["series:N", alt.Tooltip("bytes:Q", format=",.0f"), alt.Tooltip("busbw_gbps:Q", format=",.4~r"),
-                     alt.Tooltip("wrong:Q", title="#wrong")]),
+            x=x,
+            y=alt.Y("busbw_gbps:Q", title="bus bandwidth (GB/s)"),
+            color=color,
+            tooltip=[
+                "series:N",
+                alt.Tooltip("bytes:Q", format=",.0f"),
+                alt.Tooltip("busbw_gbps:Q", format=",.4~r"),
+                alt.Tooltip("wrong:Q", title="#wrong"),
+            ],
+        ),
         base.mark_area(opacity=0.15).encode(x=x, y="busbw_lo:Q", y2="busbw_hi:Q", color=color),
     ]
     bad = data[data["wrong"] > 0]
     if len(bad):
-        layers.append(alt.Chart(bad).mark_point(shape="cross", size=120, color="#d62728", filled=True)
-                      .encode(x=x, y="busbw_gbps:Q"))
+        layers.append(
+            alt.Chart(bad)
+            .mark_point(shape="cross", size=120, color="#d62728", filled=True)
+            .encode(x=x, y="busbw_gbps:Q")
+        )
     wrong_note = f"; red crosses: {len(bad)} sizes with wrong results" if len(bad) else ""
-    caption = ("Bus bandwidth (nccl-tests convention: comparable across collectives and rank counts) against "
-               f"message size{wrong_note}; look for the plateau, which should approach the link bandwidth.")
+    caption = (
+        "Bus bandwidth (nccl-tests convention: comparable across collectives and rank counts)"
+        f" against message size{wrong_note}; look for the plateau, which should approach the link"
+        " bandwidth."
+    )
     return figure("collectives-busbw", "Collective bus bandwidth against message size", caption,
                   alt.layer(*layers).properties(width=WIDTH, height=HEIGHT))
-

@@ -48,13 +48,21 @@ def pooled(gpus: pd.DataFrame, limit: int = MAX_POINTS) -> pd.DataFrame:
     pooled_rows = []
     for _, group in rest.groupby("row", sort=True):
         lo, hi = group["rel_pct"].min(), group["rel_pct"].max()
-        index = np.minimum(((group["rel_pct"] - lo) / ((hi - lo) or 1) * bins).astype(int), bins - 1)
+        index = np.minimum(
+            ((group["rel_pct"] - lo) / ((hi - lo) or 1) * bins).astype(int), bins - 1
+        )
         for _, members in group.groupby(index, sort=True):
             ranks = members["rank"].tolist()
-            pooled_rows.append({**members.iloc[0].to_dict(), "rel_pct": members["rel_pct"].mean(),
-                                "value": members["value"].mean(), "z": members["z"].mean(), "gpus": len(members),
-                                "rank": ranks[0], "ranks": ", ".join(map(str, ranks[:8])) + (" …" if len(ranks) > 8 else ""),
-                                "hosts": ", ".join(sorted(set(members["host"]))[:4])})
+            pooled_rows.append({
+                **members.iloc[0].to_dict(),
+                "rel_pct": members["rel_pct"].mean(),
+                "value": members["value"].mean(),
+                "z": members["z"].mean(),
+                "gpus": len(members),
+                "rank": ranks[0],
+                "ranks": ", ".join(map(str, ranks[:8])) + (" …" if len(ranks) > 8 else ""),
+                "hosts": ", ".join(sorted(set(members["host"]))[:4]),
+            })
     return pd.concat([pd.DataFrame(pooled_rows), single], ignore_index=True)
 
 
@@ -62,13 +70,24 @@ def relative(gpus: pd.DataFrame, figures: pd.DataFrame) -> Figure | None:
     """``gpus``: :func:`~exabench.reports.tidy.fleet.gpu_frame`; ``figures``: its ``summary_frame``."""
     if figures.empty:
         return None
-    median = figures["median"].where(figures["median"] != 0)  # an all-zero figure: no relative range
-    figures = figures.assign(row=_rows(figures), lo_pct=(100 * (figures["min"] / median - 1)).fillna(0.0),
-                             hi_pct=(100 * (figures["max"] / median - 1)).fillna(0.0))
-    data = pooled(gpus.assign(row=_rows(gpus))) if len(gpus) else gpus.assign(row=[], gpus=[], ranks=[], hosts=[])
+    median = figures["median"].where(
+        figures["median"] != 0
+    )  # an all-zero figure: no relative range
+    figures = figures.assign(
+        row=_rows(figures),
+        lo_pct=(100 * (figures["min"] / median - 1)).fillna(0.0),
+        hi_pct=(100 * (figures["max"] / median - 1)).fillna(0.0),
+    )
+    data = (
+        pooled(gpus.assign(row=_rows(gpus)))
+        if len(gpus)
+        else gpus.assign(row=[], gpus=[], ranks=[], hosts=[])
+    )
     spread = ((data["rank"].astype(float) * GOLDEN) % 1.0 - 0.5) * 0.7
     pooled_any = bool(len(data)) and int(data["gpus"].max()) > 1
-    data = data.assign(jitter=spread.where(data["status"] != STATUSES[0], 0.0) if pooled_any else spread)
+    data = data.assign(
+        jitter=spread.where(data["status"] != STATUSES[0], 0.0) if pooled_any else spread
+    )
     order = list(dict.fromkeys(figures.sort_values(["fleet", "figure"])["row"]))  # suite by suite
     y = alt.Y("row:N", title=None, sort=order, scale=alt.Scale(domain=order))
     x = alt.X("rel_pct:Q", title="relative to the figure's fleet median (%)")
@@ -77,22 +96,50 @@ def relative(gpus: pd.DataFrame, figures: pd.DataFrame) -> Figure | None:
         tooltip=[alt.Tooltip("label:N", title="figure"), alt.Tooltip("n:Q", title="GPUs"),
                  alt.Tooltip("median:Q", format=",.4~r"), "unit:N",
                  alt.Tooltip("spread_pct:Q", title="spread (%)", format=".1f")])
-    zero = alt.Chart(pd.DataFrame({"rel_pct": [0.0]})).mark_rule(color="#333", strokeDash=[4, 3]).encode(x=x)
-    dots = alt.Chart(data).mark_circle(opacity=0.75, stroke="white", strokeWidth=0.5).encode(
-        x=x, y=y, yOffset=alt.YOffset("jitter:Q", scale=alt.Scale(domain=[-0.5, 0.5])),
-        color=alt.Color("status:N", title="GPU", scale=alt.Scale(domain=list(STATUSES), range=list(COLORS))),
-        size=(alt.Size("gpus:Q", title="GPUs per dot", scale=alt.Scale(range=[25, 500], zero=False)) if pooled_any
-              else alt.value(36)),
-        order=alt.Order("status:N", sort="ascending"),
-        tooltip=[alt.Tooltip("ranks:N", title="rank"), alt.Tooltip("hosts:N", title="host"),
-                 alt.Tooltip("label:N", title="figure"), alt.Tooltip("value:Q", format=",.4~r"), "unit:N",
-                 alt.Tooltip("rel_pct:Q", title="vs median (%)", format="+.2f"), alt.Tooltip("z:Q", format="+.2f"),
-                 alt.Tooltip("gpus:Q", title="GPUs")])
+    zero = (
+        alt.Chart(pd.DataFrame({"rel_pct": [0.0]}))
+        .mark_rule(color="#333", strokeDash=[4, 3])
+        .encode(x=x)
+    )
+    dots = (
+        alt.Chart(data)
+        .mark_circle(opacity=0.75, stroke="white", strokeWidth=0.5)
+        .encode(
+            x=x,
+            y=y,
+            yOffset=alt.YOffset("jitter:Q", scale=alt.Scale(domain=[-0.5, 0.5])),
+            color=alt.Color(
+                "status:N", title="GPU", scale=alt.Scale(domain=list(STATUSES), range=list(COLORS))
+            ),
+            size=(
+                alt.Size(
+                    "gpus:Q", title="GPUs per dot", scale=alt.Scale(range=[25, 500], zero=False)
+                )
+                if pooled_any
+                else alt.value(36)
+            ),
+            order=alt.Order("status:N", sort="ascending"),
+            tooltip=[
+                alt.Tooltip("ranks:N", title="rank"),
+                alt.Tooltip("hosts:N", title="host"),
+                alt.Tooltip("label:N", title="figure"),
+                alt.Tooltip("value:Q", format=",.4~r"),
+                "unit:N",
+                alt.Tooltip("rel_pct:Q", title="vs median (%)", format="+.2f"),
+                alt.Tooltip("z:Q", format="+.2f"),
+                alt.Tooltip("gpus:Q", title="GPUs"),
+            ],
+        )
+    )
     slow = data[data["status"] == STATUSES[2]] if len(data) else data
     n_gpus = int(gpus["rank"].nunique()) if len(gpus) else 0
-    caption = (f"Each measured GPU's value per figure relative to the fleet median ({n_gpus:,} GPUs, "
-               f"red: {len(slow)} values of {slow['rank'].nunique() if len(slow) else 0} GPUs flagged slow; grey bars: "
-               "min to max). Look for red dots and for one node's GPUs "
-               "sitting together at the left" + ("; dots pool GPUs that are not outliers" if pooled_any else "") + ".")
+    caption = (
+        f"Each measured GPU's value per figure relative to the fleet median ({n_gpus:,} GPUs, red:"
+        f" {len(slow)} values of {slow['rank'].nunique() if len(slow) else 0} GPUs flagged slow;"
+        " grey bars: min to max). Look for red dots and for one node's GPUs sitting together at"
+        " the left"
+        + ("; dots pool GPUs that are not outliers" if pooled_any else "")
+        + "."
+    )
     chart = alt.layer(ranges, zero, dots).properties(width=WIDTH, height=alt.Step(ROW_STEP))
     return figure("fleet-relative", "Each GPU against its fleet median", caption, chart)

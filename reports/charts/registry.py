@@ -43,7 +43,11 @@ def build_figures(inputs: Inputs) -> list[Figure]:
             lambda: charts_telemetry.timeline(tr.timeline_frame(inputs.runs)),
         ]
     if inputs.fleets:
-        builders.append(lambda: charts_fleet.relative(tf.gpu_frame(inputs.fleets), tf.summary_frame(inputs.fleets)))
+        builders.append(
+            lambda: charts_fleet.relative(
+                tf.gpu_frame(inputs.fleets), tf.summary_frame(inputs.fleets)
+            )
+        )
     figures = [fig for fig in (build() for build in builders) if fig is not None]
     assert len({f.id for f in figures}) == len(figures), "figure ids must be unique"
     return figures

@@ -52,7 +52,9 @@ def figure(fig_id: str, title: str, caption: str, chart: alt.TopLevelMixin) -> F
 
 
 # Label only the powers of ten of a log axis: Vega labels every minor tick otherwise.
-DECADE_LABELS = "abs(log(datum.value) / LN10 - round(log(datum.value) / LN10)) < 1e-6 ? datum.label : ''"
+DECADE_LABELS = (
+    "abs(log(datum.value) / LN10 - round(log(datum.value) / LN10)) < 1e-6 ? datum.label : ''"
+)
 # Byte counts in binary units (message and array sizes are powers of two).
 BYTE_LABELS = ("datum.value >= 1073741824 ? format(datum.value / 1073741824, '~g') + ' GiB'"
                " : datum.value >= 1048576 ? format(datum.value / 1048576, '~g') + ' MiB'"
@@ -74,7 +76,14 @@ def log_x(field: str, title: str, base: int = 10, *, as_bytes: bool = False) -> 
 
 
 def log_y(field: str, title: str | None = None, **kw: Any) -> alt.Y:
-    return alt.Y(field, type="quantitative", title=title, scale=alt.Scale(type="log"), axis=log_axis(10), **kw)
+    return alt.Y(
+        field,
+        type="quantitative",
+        title=title,
+        scale=alt.Scale(type="log"),
+        axis=log_axis(10),
+        **kw,
+    )
 
 
 def wide(values: pd.Series) -> bool:

@@ -22,7 +22,9 @@ def binned(frame: pd.DataFrame) -> pd.DataFrame:
     """Series (run and GPU, or pooled) × at most :data:`BINS` time bins."""
     data = frame.copy()
     multi_run = data["run"].nunique() > 1
-    data["series"] = (data["run"] + " · GPU " + data["gpu"]) if multi_run else ("GPU " + data["gpu"])
+    data["series"] = (
+        (data["run"] + " · GPU " + data["gpu"]) if multi_run else ("GPU " + data["gpu"])
+    )
     if data["series"].nunique() > MAX_SERIES:
         data["series"] = f"median of {data['series'].nunique()} series"
     span = float(data["t_s"].max()) or 1.0
@@ -44,17 +46,42 @@ def timeline(frame: pd.DataFrame) -> Figure | None:
     base = alt.Chart(data).properties(width=WIDTH, height=110)
     panels = []
     if data["power_w"].notna().any():
-        panels.append(base.mark_line().encode(x=x, y=alt.Y("power_w:Q", title="power (W)"), color=color,
-                                              tooltip=["series:N", "t_s:Q", alt.Tooltip("power_w:Q", format=".0f")]))
+        panels.append(
+            base.mark_line().encode(
+                x=x,
+                y=alt.Y("power_w:Q", title="power (W)"),
+                color=color,
+                tooltip=["series:N", "t_s:Q", alt.Tooltip("power_w:Q", format=".0f")],
+            )
+        )
     if data["sm_clock_mhz"].notna().any():
-        panels.append(base.mark_line().encode(
-            x=x, y=alt.Y("sm_clock_mhz:Q", title="SM clock (MHz)", scale=alt.Scale(zero=False)), color=color,
-            tooltip=["series:N", "t_s:Q", alt.Tooltip("sm_clock_mhz:Q", format=".0f")]))
-    panels.append(base.mark_area(interpolate="step-after", opacity=0.6).encode(
-        x=x, y=alt.Y("throttled:Q", title="throttled", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(values=[0, 1], format="d")),
-        color=color).properties(height=50))
+        panels.append(
+            base.mark_line().encode(
+                x=x,
+                y=alt.Y("sm_clock_mhz:Q", title="SM clock (MHz)", scale=alt.Scale(zero=False)),
+                color=color,
+                tooltip=["series:N", "t_s:Q", alt.Tooltip("sm_clock_mhz:Q", format=".0f")],
+            )
+        )
+    panels.append(
+        base.mark_area(interpolate="step-after", opacity=0.6)
+        .encode(
+            x=x,
+            y=alt.Y(
+                "throttled:Q",
+                title="throttled",
+                scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(values=[0, 1], format="d"),
+            ),
+            color=color,
+        )
+        .properties(height=50)
+    )
     share = 100 * float(frame["throttled"].mean())
-    caption = (f"Power, SM clock and throttle reasons over the Run (throttled in {share:.1f} % of samples; "
-               "idle is not counted); a clock dip while throttled means the numbers measured then are low.")
+    caption = (
+        f"Power, SM clock and throttle reasons over the Run (throttled in {share:.1f} % of samples;"
+        " idle is not counted); a clock dip while throttled means the numbers measured then are"
+        " low."
+    )
     return figure("telemetry-timeline", "Power, clock and throttling over time", caption,
                   alt.vconcat(*panels).resolve_scale(x="shared"))

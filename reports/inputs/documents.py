@@ -87,15 +87,22 @@ def classify(doc: Any, source: str) -> list[Document]:
         if isinstance(schema, str) and schema.startswith(FLEET_PREFIX):
             return [FleetDocument("fleet", source, check_fleet(doc, source=source))]
         if schema is None and isinstance(doc.get("layouts"), list):
-            return [Document("plan", f"{source}#layouts[{i}]", check_plan(p, source=f"{source} layout {i}"))
-                    for i, p in enumerate(doc["layouts"])]
+            return [
+                Document(
+                    "plan", f"{source}#layouts[{i}]", check_plan(p, source=f"{source} layout {i}")
+                )
+                for i, p in enumerate(doc["layouts"])
+            ]
         if schema is None and all(k in doc for k in COMPARE_REQUIRED):
             return [Document("comparison", source, check_comparison(doc, source=source))]
         if schema is not None:
             raise UserError(f"{source}: unknown document schema {schema!r}; "
                             "a report reads exabench.run/1, exabench.plan/1 and exabench.fleet/1")
-    raise UserError(f"{source}: not a Run, Plan or comparison document, nor a fleet summary (expected "
-                    "exabench.run/1, exabench.plan/1, exabench.fleet/1 or `exabench compare --format json` output)")
+    raise UserError(
+        f"{source}: not a Run, Plan or comparison document, nor a fleet summary (expected"
+        " exabench.run/1, exabench.plan/1, exabench.fleet/1 or `exabench compare --format json`"
+        " output)"
+    )
 
 
 def expand(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -105,15 +112,22 @@ def expand(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*.json")
-                           if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            found = sorted(
+                p
+                for p in path.rglob("*.json")
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
             if not found:
                 raise UserError(f"{path}: folder holds no .json Run or Plan files")
             files += found
         elif path.exists():
             files.append(path)
         else:
-            raise UserError(f"{path}: no such file or folder; give Run, Plan or fleet summary JSON files, or folders of them")
+            raise UserError(
+                f"{path}: no such file or folder; give Run, Plan or fleet summary JSON files, or"
+                " folders of them"
+            )
     unique = list(dict.fromkeys(files))
     return unique
 

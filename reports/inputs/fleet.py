@@ -25,7 +25,16 @@ from exabench.errors import UserError
 
 """As written by ``exabench bench all`` under a launcher (:mod:`exabench.commands._fleet`)."""
 FLEET_PREFIX = FLEET_SCHEMA.rsplit("/", 1)[0] + "/"
-REQUIRED = ("schema", "gpus", "nodes", "threshold_z", "min_rel_dev", "min_gpus", "figures", "flagged_gpus")
+REQUIRED = (
+    "schema",
+    "gpus",
+    "nodes",
+    "threshold_z",
+    "min_rel_dev",
+    "min_gpus",
+    "figures",
+    "flagged_gpus",
+)
 FIGURE_NUMBERS = ("median", "min", "max")
 OUTLIER_NUMBERS = ("value", "z", "rel_dev")
 
@@ -47,12 +56,18 @@ def _need(source: str, where: str, value: Any, kind: type | tuple[type, ...], wh
 def check_fleet(doc: Any, *, source: str = "fleet") -> dict[str, Any]:
     """Validate the shape of a parsed fleet summary; returns it. Every problem is a one-line
     :class:`UserError` naming ``source`` and the field."""
-    check_versioned(doc, source=source, kind="fleet summary", schema=FLEET_SCHEMA, required=REQUIRED)
+    check_versioned(
+        doc, source=source, kind="fleet summary", schema=FLEET_SCHEMA, required=REQUIRED
+    )
     for key in ("gpus", "nodes", "min_gpus"):
         _need(source, repr(key), doc[key], int, "a whole number")
     for key in ("threshold_z", "min_rel_dev"):
         _need(source, repr(key), doc[key], Real, "a finite number")
-    for key in ("figures", "flagged_gpus", *(k for k in ("ranks", "flagged_nodes", "errors") if k in doc)):
+    for key in (
+        "figures",
+        "flagged_gpus",
+        *(k for k in ("ranks", "flagged_nodes", "errors") if k in doc),
+    ):
         _need(source, repr(key), doc[key], list, "a list")
     for i, fig in enumerate(doc["figures"]):
         where = f"figures[{i}]"
@@ -67,11 +82,18 @@ def check_fleet(doc: Any, *, source: str = "fleet") -> dict[str, Any]:
         if "values" in fig:
             _need(source, f"{where}.values", fig["values"], list, "a list of [rank, value]")
             for j, pair in enumerate(fig["values"]):
-                ok = isinstance(pair, list) and len(pair) == 2 and _is(pair[0], int) and _is(pair[1], Real) \
+                ok = (
+                    isinstance(pair, list)
+                    and len(pair) == 2
+                    and _is(pair[0], int)
+                    and _is(pair[1], Real)
                     and math.isfinite(pair[1])
+                )
                 if not ok:
-                    raise UserError(f"{source}: fleet summary {where}.values[{j}] must be a [rank, finite value] "
-                                    f"pair, not {_short(pair)}")
+                    raise UserError(
+                        f"{source}: fleet summary {where}.values[{j}] must be a [rank, finite"
+                        f" value] pair, not {_short(pair)}"
+                    )
         for j, out in enumerate(fig["outliers"]):
             _need(source, f"{where}.outliers[{j}]", out, dict, "an object")
             _need(source, f"{where}.outliers[{j}].rank", out.get("rank"), int, "a rank number")
@@ -131,7 +153,9 @@ def read_gpus(doc: dict[str, Any], path: Path) -> tuple[list[dict[str, Any]], li
         return _from_summary(doc), [], []
     fleet_dir = path.parent
     stored_runs = doc.get("runs") or {}
-    ranks = doc.get("ranks") or [{"rank": int(r), "run": p} for r, p in stored_runs.items() if str(r).isdigit()]
+    ranks = doc.get("ranks") or [
+        {"rank": int(r), "run": p} for r, p in stored_runs.items() if str(r).isdigit()
+    ]
     gpus, missing, read = [], [], []
     for record in ranks:
         stored = record.get("run") or stored_runs.get(str(record["rank"]))
@@ -139,8 +163,12 @@ def read_gpus(doc: dict[str, Any], path: Path) -> tuple[list[dict[str, Any]], li
         if found is None:
             missing.append(record["rank"])
             continue
-        gpus.append({"rank": record["rank"], "host": record.get("host"), "local_rank": record.get("local_rank"),
-                     "figures": figures_from_run(load_run(found))})
+        gpus.append({
+            "rank": record["rank"],
+            "host": record.get("host"),
+            "local_rank": record.get("local_rank"),
+            "figures": figures_from_run(load_run(found)),
+        })
         read.append(str(found))
     collectives = _find(fleet_dir, doc.get("collectives_run"), keep_parts=1)
     if collectives is not None and gpus:

@@ -43,10 +43,14 @@ def provenance(document: FleetDocument) -> str:
     if found and not document.run_files:
         read = f"each GPU's value in the chart is the summary's own ({found:,} GPUs)"
     elif not found:
-        read = ("no rank Run was found beside the summary, so the chart shows each figure's range and its "
-                "outliers only")
-    return (f"Measured: every figure is from fleet {fid} (summary {document.source}): one Run per GPU under "
-            f"{fid}/rank*/{coll}; {read}.")
+        read = (
+            "no rank Run was found beside the summary, so the chart shows each figure's range and"
+            " its outliers only"
+        )
+    return (
+        f"Measured: every figure is from fleet {fid} (summary {document.source}): one Run per GPU"
+        f" under {fid}/rank*/{coll}; {read}."
+    )
 
 
 def _ranks(ranks: list[int], limit: int = 12) -> str:
@@ -57,16 +61,30 @@ def _ranks(ranks: list[int], limit: int = 12) -> str:
 def overview(document: FleetDocument) -> list[str]:
     doc = document.doc
     flagged, nodes = doc["flagged_gpus"], doc.get("flagged_nodes") or []
-    verdict = (f"{_plural(len(flagged), 'GPU')} flagged slow on {_plural(len(nodes), 'node')}" if flagged
-               else "no GPU flagged slow")
-    lines = [f"{tf.fleet_id(document)}: {_plural(doc['gpus'], 'GPU')} (one rank each) on {_plural(doc['nodes'], 'node')}, "
-             f"{_plural(len(doc['figures']), 'figure')} screened; verdict {doc.get('verdict', '?')}: {verdict}.",
-             f"Outlier rule: a GPU is flagged slow when its {doc.get('statistic') or 'modified z-score'} has "
-             f"|z| > {doc['threshold_z']:.3g} and it is ≥ {100 * doc['min_rel_dev']:.3g} % below the "
-             f"fleet median, for figures measured on ≥ {doc['min_gpus']} GPUs.",
-             provenance(document)]
+    verdict = (
+        f"{_plural(len(flagged), 'GPU')} flagged slow on {_plural(len(nodes), 'node')}"
+        if flagged
+        else "no GPU flagged slow"
+    )
+    lines = [
+        (
+            f"{tf.fleet_id(document)}: {_plural(doc['gpus'], 'GPU')} (one rank each) on"
+            f" {_plural(doc['nodes'], 'node')}, {_plural(len(doc['figures']), 'figure')} screened;"
+            f" verdict {doc.get('verdict', '?')}: {verdict}."
+        ),
+        (
+            "Outlier rule: a GPU is flagged slow when its"
+            f" {doc.get('statistic') or 'modified z-score'} has |z| > {doc['threshold_z']:.3g} and"
+            f" it is ≥ {100 * doc['min_rel_dev']:.3g} % below the fleet median, for figures"
+            f" measured on ≥ {doc['min_gpus']} GPUs."
+        ),
+        provenance(document),
+    ]
     if doc["gpus"] < doc["min_gpus"]:
-        lines.append(f"With fewer than {doc['min_gpus']} GPUs no outlier can be flagged: the spread is reported only.")
+        lines.append(
+            f"With fewer than {doc['min_gpus']} GPUs no outlier can be flagged: the spread is"
+            " reported only."
+        )
     for err in (doc.get("errors") or [])[:MAX_ROWS]:
         lines.append(f"FAILED rank {err.get('rank')} ({err.get('host')}): {err.get('error')}")
     return lines
@@ -79,41 +97,106 @@ def figures_table(fleets: list[FleetDocument]) -> Table | None:
     rows = []
     for r in frame.to_dict("records"):
         outliers = ", ".join(f"{r[d]} {d}" for d in ("slow", "fast") if r[d]) or "0"
-        rows.append([r["label"], f"{r['n']:,}", fmt.sig(r["median"]), fmt.sig(r["min"]), fmt.sig(r["max"]), r["unit"],
-                     fmt.num(r["spread_pct"], "%"), outliers, f"measured · {r['fleet']}"])
-    columns = [("figure", False), ("n", True), ("median", True), ("min", True), ("max", True), ("unit", False),
-               ("spread", True), ("outliers", True), ("source", False)]
-    return _table("fleet-figures", "Fleet figures", columns, rows,
-                  "n: GPUs that measured the figure; spread: (max − min) / median. Every value is measured, one "
-                  "Run per GPU of the fleet named under source.")
+        rows.append([
+            r["label"],
+            f"{r['n']:,}",
+            fmt.sig(r["median"]),
+            fmt.sig(r["min"]),
+            fmt.sig(r["max"]),
+            r["unit"],
+            fmt.num(r["spread_pct"], "%"),
+            outliers,
+            f"measured · {r['fleet']}",
+        ])
+    columns = [
+        ("figure", False),
+        ("n", True),
+        ("median", True),
+        ("min", True),
+        ("max", True),
+        ("unit", False),
+        ("spread", True),
+        ("outliers", True),
+        ("source", False),
+    ]
+    return _table(
+        "fleet-figures",
+        "Fleet figures",
+        columns,
+        rows,
+        "n: GPUs that measured the figure; spread: (max − min) / median. Every value is measured,"
+        " one Run per GPU of the fleet named under source.",
+    )
 
 
 def flagged_table(fleets: list[FleetDocument]) -> Table | None:
     frame = tf.flagged_frame(fleets)
     if frame.empty:
         return None
-    rows = [[str(r["rank"]), r["host"], fmt.MISSING if r["local_rank"] is None else str(r["local_rank"]),
-             r["uuid"] or fmt.MISSING, r["label"], fmt.num(r["value"], r["unit"]), fmt.num(r["below_pct"], "%"), fmt.sig(r["z"]), f"measured · {r['fleet']}"]
-            for r in frame.head(MAX_ROWS).to_dict("records")]
-    more = f" Showing {MAX_ROWS} of {len(frame):,} rows; fleet.json holds them all." if len(frame) > MAX_ROWS else ""
-    columns = [("rank", True), ("node", False), ("local GPU", True), ("board UUID", False), ("figure", False), ("value", True),
-               ("below median", True), ("z", True), ("source", False)]
-    return _table("fleet-flagged", "GPUs flagged slow", columns, rows,
-                  "One row per GPU and figure, most extreme z first; z is the modified z-score. The board UUID "
-                  "finds the card whatever CUDA_VISIBLE_DEVICES renumbered (nvidia-smi -q -i <UUID>)." + more)
+    rows = [
+        [
+            str(r["rank"]),
+            r["host"],
+            fmt.MISSING if r["local_rank"] is None else str(r["local_rank"]),
+            r["uuid"] or fmt.MISSING,
+            r["label"],
+            fmt.num(r["value"], r["unit"]),
+            fmt.num(r["below_pct"], "%"),
+            fmt.sig(r["z"]),
+            f"measured · {r['fleet']}",
+        ]
+        for r in frame.head(MAX_ROWS).to_dict("records")
+    ]
+    more = (
+        f" Showing {MAX_ROWS} of {len(frame):,} rows; fleet.json holds them all."
+        if len(frame) > MAX_ROWS
+        else ""
+    )
+    columns = [
+        ("rank", True),
+        ("node", False),
+        ("local GPU", True),
+        ("board UUID", False),
+        ("figure", False),
+        ("value", True),
+        ("below median", True),
+        ("z", True),
+        ("source", False),
+    ]
+    return _table(
+        "fleet-flagged",
+        "GPUs flagged slow",
+        columns,
+        rows,
+        "One row per GPU and figure, most extreme z first; z is the modified z-score. The board"
+        " UUID finds the card whatever CUDA_VISIBLE_DEVICES renumbered (nvidia-smi -q -i <UUID>)."
+        + more,
+    )
 
 
 def nodes_table(fleets: list[FleetDocument]) -> Table | None:
-    rows = [[node["host"], str(node.get("gpus", fmt.MISSING)), _ranks(node.get("flagged_ranks") or []),
-             f"measured · {tf.fleet_id(d)}"]
-            for d in fleets for node in d.doc.get("flagged_nodes") or []]
+    rows = [
+        [
+            node["host"],
+            str(node.get("gpus", fmt.MISSING)),
+            _ranks(node.get("flagged_ranks") or []),
+            f"measured · {tf.fleet_id(d)}",
+        ]
+        for d in fleets
+        for node in d.doc.get("flagged_nodes") or []
+    ]
     if not rows:
         return None
     more = f" Showing {MAX_ROWS} of {len(rows):,} nodes." if len(rows) > MAX_ROWS else ""
-    return _table("fleet-nodes", "Nodes with GPUs flagged slow",
-                  [("node", False), ("GPUs", True), ("flagged ranks", False), ("source", False)], rows[:MAX_ROWS],
-                  "Several flagged GPUs on one node point at the node (power, cooling, PCIe/NVLink) rather than at "
-                  "one GPU." + more)
+    return _table(
+        "fleet-nodes",
+        "Nodes with GPUs flagged slow",
+        [("node", False), ("GPUs", True), ("flagged ranks", False), ("source", False)],
+        rows[:MAX_ROWS],
+        "Several flagged GPUs on one node point at the node (power, cooling, PCIe/NVLink) rather"
+        " than at one GPU."
+        + more,
+    )
 
 
 def fleet_section(inputs: Inputs) -> FleetSection | None:
@@ -121,5 +204,13 @@ def fleet_section(inputs: Inputs) -> FleetSection | None:
     if not inputs.fleets:
         return None
     paragraphs = [line for document in inputs.fleets for line in overview(document)]
-    tables = [t for t in (figures_table(inputs.fleets), flagged_table(inputs.fleets), nodes_table(inputs.fleets)) if t]
+    tables = [
+        t
+        for t in (
+            figures_table(inputs.fleets),
+            flagged_table(inputs.fleets),
+            nodes_table(inputs.fleets),
+        )
+        if t
+    ]
     return FleetSection(paragraphs=paragraphs, tables=tables)

@@ -20,15 +20,22 @@ from exabench.analysis.fleet import robust_z
 from exabench.reports import fmt
 from exabench.reports.inputs.documents import FleetDocument
 
-UNITS = {"tflops": "TFLOP/s", "gbps": "GB/s", "busbw_gbps": "GB/s busbw", "algbw_gbps": "GB/s algbw",
-         "rank_busbw_gbps": "GB/s busbw/rank"}
+UNITS = {
+    "tflops": "TFLOP/s",
+    "gbps": "GB/s",
+    "busbw_gbps": "GB/s busbw",
+    "algbw_gbps": "GB/s algbw",
+    "rank_busbw_gbps": "GB/s busbw/rank",
+}
 FIGURE_KEY = re.compile(r"^(?P<suite>[^/]*)/(?P<name>.*)\[(?P<params>.*)\]:(?P<metric>\w+)$")
 STATUSES = ("within the fleet", "fast outlier", "slow outlier")
 
 
 def fleet_id(document: FleetDocument) -> str:
     """The fleet folder's name (``fleet_<UTC>``), the id every figure of it is cited by."""
-    return Path(str(document.doc.get("fleet") or Path(document.source).parent)).name or document.source
+    return (
+        Path(str(document.doc.get("fleet") or Path(document.source).parent)).name or document.source
+    )
 
 
 def unit(figure: str) -> str:
@@ -64,15 +71,28 @@ def summary_frame(fleets: list[FleetDocument]) -> pd.DataFrame:
     for document in fleets:
         for fig in document.doc["figures"]:
             directions = [o.get("direction") for o in fig["outliers"]]
-            rows.append({"fleet": fleet_id(document), "figure": fig["figure"], "label": figure_label(fig["figure"]),
-                         "unit": unit(fig["figure"]), "n": fig["n"], "median": fig["median"], "min": fig["min"],
-                         "max": fig["max"], "spread_pct": fig.get("spread_pct"),
-                         "slow": directions.count("slow"), "fast": directions.count("fast")})
+            rows.append({
+                "fleet": fleet_id(document),
+                "figure": fig["figure"],
+                "label": figure_label(fig["figure"]),
+                "unit": unit(fig["figure"]),
+                "n": fig["n"],
+                "median": fig["median"],
+                "min": fig["min"],
+                "max": fig["max"],
+                "spread_pct": fig.get("spread_pct"),
+                "slow": directions.count("slow"),
+                "fast": directions.count("fast"),
+            })
     return pd.DataFrame(rows)
 
 
 def _outliers(document: FleetDocument) -> dict[tuple[str, int], dict[str, Any]]:
-    return {(fig["figure"], out["rank"]): out for fig in document.doc["figures"] for out in fig["outliers"]}
+    return {
+        (fig["figure"], out["rank"]): out
+        for fig in document.doc["figures"]
+        for out in fig["outliers"]
+    }
 
 
 def gpu_frame(fleets: list[FleetDocument]) -> pd.DataFrame:
@@ -81,7 +101,9 @@ def gpu_frame(fleets: list[FleetDocument]) -> pd.DataFrame:
     rows = []
     for document in fleets:
         outliers, fid = _outliers(document), fleet_id(document)
-        hosts = {g["rank"]: g.get("host") for g in [*(document.doc.get("ranks") or []), *document.gpus]}
+        hosts = {
+            g["rank"]: g.get("host") for g in [*(document.doc.get("ranks") or []), *document.gpus]
+        }
         for fig in document.doc["figures"]:
             key, median = fig["figure"], fig["median"]
             held = [(g["rank"], g["figures"][key]) for g in document.gpus if key in g["figures"]]
@@ -93,11 +115,30 @@ def gpu_frame(fleets: list[FleetDocument]) -> pd.DataFrame:
             for rank, value in sorted(values.items()):
                 out = outliers.get((key, rank))
                 status = f"{out.get('direction', 'slow')} outlier" if out else STATUSES[0]
-                rows.append({"fleet": fid, "figure": key, "label": figure_label(key), "unit": unit(key),
-                             "rank": rank, "host": str(hosts.get(rank) or "?"), "value": value,
-                             "rel_pct": 100 * (value / median - 1) if median else 0.0,
-                             "z": out["z"] if out else zs[rank], "status": status})
-    columns = ["fleet", "figure", "label", "unit", "rank", "host", "value", "rel_pct", "z", "status"]
+                rows.append({
+                    "fleet": fid,
+                    "figure": key,
+                    "label": figure_label(key),
+                    "unit": unit(key),
+                    "rank": rank,
+                    "host": str(hosts.get(rank) or "?"),
+                    "value": value,
+                    "rel_pct": 100 * (value / median - 1) if median else 0.0,
+                    "z": out["z"] if out else zs[rank],
+                    "status": status,
+                })
+    columns = [
+        "fleet",
+        "figure",
+        "label",
+        "unit",
+        "rank",
+        "host",
+        "value",
+        "rel_pct",
+        "z",
+        "status",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -110,11 +151,33 @@ def flagged_frame(fleets: list[FleetDocument]) -> pd.DataFrame:
             for out in fig["outliers"]:
                 if out.get("direction", "slow") != "slow":
                     continue
-                rows.append({"fleet": fleet_id(document), "rank": out["rank"], "host": str(out.get("host") or "?"),
-                             "local_rank": ranks.get(out["rank"], {}).get("local_rank"),
-                             "uuid": ranks.get(out["rank"], {}).get("uuid"), "figure": fig["figure"],
-                             "label": figure_label(fig["figure"]), "unit": unit(fig["figure"]),
-                             "value": out["value"], "below_pct": -100 * out["rel_dev"], "z": out["z"]})
-    frame = pd.DataFrame(rows, columns=["fleet", "rank", "host", "local_rank", "uuid", "figure", "label", "unit", "value",
-                                        "below_pct", "z"])
+                rows.append({
+                    "fleet": fleet_id(document),
+                    "rank": out["rank"],
+                    "host": str(out.get("host") or "?"),
+                    "local_rank": ranks.get(out["rank"], {}).get("local_rank"),
+                    "uuid": ranks.get(out["rank"], {}).get("uuid"),
+                    "figure": fig["figure"],
+                    "label": figure_label(fig["figure"]),
+                    "unit": unit(fig["figure"]),
+                    "value": out["value"],
+                    "below_pct": -100 * out["rel_dev"],
+                    "z": out["z"],
+                })
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "fleet",
+            "rank",
+            "host",
+            "local_rank",
+            "uuid",
+            "figure",
+            "label",
+            "unit",
+            "value",
+            "below_pct",
+            "z",
+        ],
+    )
     return frame.sort_values(["fleet", "z", "rank"], kind="stable").reset_index(drop=True)

@@ -69,17 +69,29 @@ def plans_frame(plans: list[Document]) -> pd.DataFrame:
         per_gpu = number(plan.get("tokens_per_s_per_gpu"))
         tokens, usd = number(training.get("tokens")), number(cost.get("usd"))
         rows.append({
-            "source": document.source, "label": plan_label(plan),
-            "model": _name(inputs.get("model")) or "model", "hardware": _name(inputs.get("hardware")) or "",
-            "cluster": _name(inputs.get("cluster")) or "", "layout": layout_text(plan), "gpus": gpus,
-            "step_time_s": number(plan.get("step_time_s")), "tokens_per_s_per_gpu": per_gpu,
+            "source": document.source,
+            "label": plan_label(plan),
+            "model": _name(inputs.get("model")) or "model",
+            "hardware": _name(inputs.get("hardware")) or "",
+            "cluster": _name(inputs.get("cluster")) or "",
+            "layout": layout_text(plan),
+            "gpus": gpus,
+            "step_time_s": number(plan.get("step_time_s")),
+            "tokens_per_s_per_gpu": per_gpu,
             "tokens_per_s": per_gpu * gpus if per_gpu and gpus else None,
-            "model_tflops_per_gpu": number(plan.get("model_tflops_per_gpu")), "mfu": number(plan.get("mfu")),
-            "gib_per_gpu": number(memory.get("gib_per_gpu")), "fits": memory.get("fits"),
-            "tokens": tokens, "days": number(training.get("days")), "gpu_hours": number(training.get("gpu_hours")),
-            "goodput": number(training.get("goodput")), "it_mw": number(power.get("it_mw")),
-            "facility_mw": number(power.get("facility_mw")), "energy_mwh": number(power.get("energy_mwh")),
-            "usd": usd, "usd_per_gpu_hour": number(cost.get("usd_per_gpu_hour")),
+            "model_tflops_per_gpu": number(plan.get("model_tflops_per_gpu")),
+            "mfu": number(plan.get("mfu")),
+            "gib_per_gpu": number(memory.get("gib_per_gpu")),
+            "fits": memory.get("fits"),
+            "tokens": tokens,
+            "days": number(training.get("days")),
+            "gpu_hours": number(training.get("gpu_hours")),
+            "goodput": number(training.get("goodput")),
+            "it_mw": number(power.get("it_mw")),
+            "facility_mw": number(power.get("facility_mw")),
+            "energy_mwh": number(power.get("energy_mwh")),
+            "usd": usd,
+            "usd_per_gpu_hour": number(cost.get("usd_per_gpu_hour")),
             "usd_per_mtok": usd / tokens * 1e6 if usd and tokens else None,
         })
     return pd.DataFrame(rows)
@@ -146,7 +158,10 @@ def sensitivity_frame(plans: list[Document]) -> pd.DataFrame:
         plan = document.doc
         raw = (plan.get("uncertainty") or {}).get("sensitivity", plan.get("sensitivity"))
         if isinstance(raw, dict):
-            raw = [{"input": k, **(v if isinstance(v, dict) else {"effect": v})} for k, v in raw.items()]
+            raw = [
+                {"input": k, **(v if isinstance(v, dict) else {"effect": v})}
+                for k, v in raw.items()
+            ]
         for entry in raw if isinstance(raw, list) else []:
             if not isinstance(entry, dict):
                 continue
@@ -157,8 +172,14 @@ def sensitivity_frame(plans: list[Document]) -> pd.DataFrame:
                 if effect is None:
                     continue
                 low, high = -abs(effect) / 2, abs(effect) / 2
-            rows.append({"label": plan_label(plan), "input": str(name), "metric": str(entry.get("metric", "")),
-                         "low": low, "high": high, "swing": abs(high - low)})
+            rows.append({
+                "label": plan_label(plan),
+                "input": str(name),
+                "metric": str(entry.get("metric", "")),
+                "low": low,
+                "high": high,
+                "swing": abs(high - low),
+            })
     return pd.DataFrame(rows)
 
 
@@ -186,14 +207,25 @@ def comparison_frame(comparisons: list[Document]) -> pd.DataFrame:
             ratio = number(row.get("ratio"))
             if ratio is None:
                 continue
-            ci = row.get("ci") if isinstance(row.get("ci"), (list, tuple)) and len(row.get("ci")) == 2 else (None, None)
+            ci = (
+                row.get("ci")
+                if isinstance(row.get("ci"), (list, tuple)) and len(row.get("ci")) == 2
+                else (None, None)
+            )
             name = str(row.get("name") or row.get("suite") or "")
             label = " ".join(x for x in (name, f"[{row['metric']}]" if row.get("metric") else "",
                                          _params_text(row.get("params"), name)) if x)
-            rows.append({"source": document.source, "label": label, "metric": str(row.get("metric", "")),
-                         "base": number(row.get("base")), "new": number(row.get("new")), "ratio": ratio,
-                         "ci_lo": number(ci[0]) if number(ci[0]) is not None else ratio,
-                         "ci_hi": number(ci[1]) if number(ci[1]) is not None else ratio,
-                         "p_value": number(row.get("p_value")), "verdict": str(row.get("verdict", "unknown")),
-                         "ci_level": level})
+            rows.append({
+                "source": document.source,
+                "label": label,
+                "metric": str(row.get("metric", "")),
+                "base": number(row.get("base")),
+                "new": number(row.get("new")),
+                "ratio": ratio,
+                "ci_lo": number(ci[0]) if number(ci[0]) is not None else ratio,
+                "ci_hi": number(ci[1]) if number(ci[1]) is not None else ratio,
+                "p_value": number(row.get("p_value")),
+                "verdict": str(row.get("verdict", "unknown")),
+                "ci_level": level,
+            })
     return pd.DataFrame(rows)

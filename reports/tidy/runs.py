@@ -162,8 +162,13 @@ def _timeline(telemetry: Any) -> list[dict[str, Any]]:
             if isinstance(value, list):
                 return [s for s in value if isinstance(s, dict)]
             if isinstance(value, dict):  # per GPU: {"0": [...], "1": [...]}
-                return [{**s, "gpu": gpu} for gpu, series in value.items() if isinstance(series, list)
-                        for s in series if isinstance(s, dict)]
+                return [
+                    {**s, "gpu": gpu}
+                    for gpu, series in value.items()
+                    if isinstance(series, list)
+                    for s in series
+                    if isinstance(s, dict)
+                ]
     return []
 
 
@@ -193,7 +198,9 @@ def timeline_frame(runs: list[Document]) -> pd.DataFrame:
                 continue
             gpu = first(sample, GPU_KEYS)
             rows.append({
-                "run": run_label(document.doc), "gpu": "0" if gpu is None else str(gpu), "t_s": t - start,
+                "run": run_label(document.doc),
+                "gpu": "0" if gpu is None else str(gpu),
+                "t_s": t - start,
                 "power_w": number(first(sample, POWER_KEYS)),
                 "sm_clock_mhz": number(first(sample, CLOCK_KEYS)),
                 "throttled": _throttled(first(sample, THROTTLE_KEYS)),
@@ -205,5 +212,7 @@ def status_counts(runs: list[Document]) -> dict[str, int]:
     counts = {"ok": 0, "failed": 0, "skipped": 0}
     for document in runs:
         for result in document.doc.get("results") or []:
-            counts[result.get("status", "failed")] = counts.get(result.get("status", "failed"), 0) + 1
+            counts[result.get("status", "failed")] = (
+                counts.get(result.get("status", "failed"), 0) + 1
+            )
     return counts

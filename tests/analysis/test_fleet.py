@@ -41,7 +41,9 @@ def test_one_slow_gpu_is_flagged_with_its_node() -> None:
 def test_fast_outliers_and_tiny_deviations_are_not_flagged() -> None:
     gpus = [_gpu(r, "n", 700.0) for r in range(8)]
     gpus[2]["figures"]["gemm/gemm_bf16[m=8192]:tflops"] = 800.0  # fast: listed, not flagged
-    gpus[3]["figures"]["gemm/gemm_bf16[m=8192]:tflops"] = 695.0  # z is large (MAD 0) but only 0.7 % slow
+    gpus[3]["figures"][
+        "gemm/gemm_bf16[m=8192]:tflops"
+    ] = 695.0  # z is large (MAD 0) but only 0.7 % slow
     summary = fleet.summarize_fleet(gpus)
     assert summary["flagged_gpus"] == [] and summary["verdict"] == "ok"
     gemm = next(f for f in summary["figures"] if f["figure"].startswith("gemm"))
@@ -61,21 +63,56 @@ def test_errors_make_the_verdict() -> None:
 
 
 def test_figures_from_any_suite() -> None:
-    doc = {"results": [
-        {"suite": "gemm", "name": "gemm_bf16", "params": {"m": 1, "label": "x"}, "status": "ok",
-         "metrics": {"tflops": 700.0, "pct_of_peak": 70.0}},
-        {"suite": "memory", "name": "copy", "params": {"bytes": 8}, "status": "ok", "metrics": {"gbps": 3000.0}},
-        {"suite": "links", "name": "h2d", "params": {}, "status": "ok", "metrics": {"gbps": 50.0}},
-        {"suite": "gemm", "name": "gemm_fp8", "params": {}, "status": "skipped", "metrics": {}},
-        {"suite": "power", "name": "idle", "params": {}, "status": "ok", "metrics": {"watts": 70.0}},
-    ]}
-    assert fleet.figures_from_run(doc) == {"gemm/gemm_bf16[m=1]:tflops": 700.0,
-                                           "memory/copy[bytes=8]:gbps": 3000.0, "links/h2d[]:gbps": 50.0}
+    doc = {
+        "results": [
+            {
+                "suite": "gemm",
+                "name": "gemm_bf16",
+                "params": {"m": 1, "label": "x"},
+                "status": "ok",
+                "metrics": {"tflops": 700.0, "pct_of_peak": 70.0},
+            },
+            {
+                "suite": "memory",
+                "name": "copy",
+                "params": {"bytes": 8},
+                "status": "ok",
+                "metrics": {"gbps": 3000.0},
+            },
+            {
+                "suite": "links",
+                "name": "h2d",
+                "params": {},
+                "status": "ok",
+                "metrics": {"gbps": 50.0},
+            },
+            {"suite": "gemm", "name": "gemm_fp8", "params": {}, "status": "skipped", "metrics": {}},
+            {
+                "suite": "power",
+                "name": "idle",
+                "params": {},
+                "status": "ok",
+                "metrics": {"watts": 70.0},
+            },
+        ]
+    }
+    assert fleet.figures_from_run(doc) == {
+        "gemm/gemm_bf16[m=1]:tflops": 700.0,
+        "memory/copy[bytes=8]:gbps": 3000.0,
+        "links/h2d[]:gbps": 50.0,
+    }
 
 
 def test_link_figures_per_rank() -> None:
-    doc = {"results": [{"suite": "collectives", "name": "sendrecv", "status": "ok",
-                        "params": {"bytes": 1024, "nranks": 2, "op": None}, "metrics": {"busbw_gbps": 1.0},
-                        "ranks": {"busbw_gbps": [1.0, 0.5]}}]}
+    doc = {
+        "results": [{
+            "suite": "collectives",
+            "name": "sendrecv",
+            "status": "ok",
+            "params": {"bytes": 1024, "nranks": 2, "op": None},
+            "metrics": {"busbw_gbps": 1.0},
+            "ranks": {"busbw_gbps": [1.0, 0.5]},
+        }]
+    }
     assert fleet.link_figures(doc) == {0: {"collectives/sendrecv[bytes=1024]:rank_busbw_gbps": 1.0},
                                        1: {"collectives/sendrecv[bytes=1024]:rank_busbw_gbps": 0.5}}

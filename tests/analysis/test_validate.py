@@ -9,7 +9,10 @@ from exabench.workloads.published import load_published
 
 
 def test_planner_meets_the_accuracy_targets_on_the_published_runs() -> None:
-    pairs = [(r, Context(load_model(r.model), load_reference(r.hardware), load_cluster(r.cluster))) for r in load_published()]
+    pairs = [
+        (r, Context(load_model(r.model), load_reference(r.hardware), load_cluster(r.cluster)))
+        for r in load_published()
+    ]
     report = validate(pairs)
     assert len(report["rows"]) == 22
     for row in report["rows"]:

@@ -22,7 +22,9 @@ def test_fingerprint_is_stable_and_ignores_state() -> None:
     env = capture()
     again = copy.deepcopy(env)
     again["host"]["hostname"] = "another-node"
-    again["gpu"]["devices"] = [dict(d, sm_clock_mhz=1, temperature_c=99) for d in again["gpu"]["devices"]]
+    again["gpu"]["devices"] = [
+        dict(d, sm_clock_mhz=1, temperature_c=99) for d in again["gpu"]["devices"]
+    ]
     assert fingerprint(again) == fingerprint(env) == env["fingerprint"]
 
 
@@ -36,12 +38,24 @@ def test_fingerprint_changes_with_identity() -> None:
 # -- which NVML board is which CUDA device -------------------------------------------------
 
 def _nvml(index: int, uuid: str, **extra) -> dict:
-    return {"index": index, "name": "NVIDIA H100 80GB HBM3", "uuid": uuid, "pci_bus_id": f"0000:{index:02x}:00.0",
-            "power_limit_w": 700.0, **extra}
+    return {
+        "index": index,
+        "name": "NVIDIA H100 80GB HBM3",
+        "uuid": uuid,
+        "pci_bus_id": f"0000:{index:02x}:00.0",
+        "power_limit_w": 700.0,
+        **extra,
+    }
 
 
 def _cuda(index: int, uuid: str | None) -> dict:
-    return {"index": index, "name": "NVIDIA H100 80GB HBM3", "uuid": uuid, "sm_count": 132, "l2_bytes": 50 << 20}
+    return {
+        "index": index,
+        "name": "NVIDIA H100 80GB HBM3",
+        "uuid": uuid,
+        "sm_count": 132,
+        "l2_bytes": 50 << 20,
+    }
 
 
 NODE = [_nvml(i, f"GPU-{i:08x}-aaaa-bbbb-cccc-dddddddddddd") for i in range(8)]
@@ -58,14 +72,20 @@ def test_devices_are_paired_by_uuid_when_cuda_visible_devices_renumbers() -> Non
 
 
 def test_cuda_order_is_kept_when_it_differs_from_nvml_order() -> None:
-    merged = merge_devices(NODE[:2], [_cuda(0, NODE[1]["uuid"]), _cuda(1, NODE[0]["uuid"])], visible=None)
-    assert [(d["index"], d["nvml_index"], d["pci_bus_id"]) for d in merged] == [(0, 1, "0000:01:00.0"),
-                                                                              (1, 0, "0000:00:00.0")]
+    merged = merge_devices(
+        NODE[:2], [_cuda(0, NODE[1]["uuid"]), _cuda(1, NODE[0]["uuid"])], visible=None
+    )
+    assert [(d["index"], d["nvml_index"], d["pci_bus_id"]) for d in merged] == [
+        (0, 1, "0000:01:00.0"),
+        (1, 0, "0000:00:00.0"),
+    ]
 
 
 def test_position_pairs_only_where_nothing_renumbers_and_torch_has_no_uuid() -> None:
     old_torch = [_cuda(i, None) for i in range(8)]
-    assert [d.get("nvml_index") for d in merge_devices(NODE, old_torch, visible=None)] == list(range(8))
+    assert [d.get("nvml_index") for d in merge_devices(NODE, old_torch, visible=None)] == list(
+        range(8)
+    )
     # Renumbered, or a different count: position means nothing, so NVML's facts stay out.
     assert [d.get("nvml_index") for d in merge_devices(NODE, old_torch[:1], visible="5")] == [None]
     assert all("pci_bus_id" not in d for d in merge_devices(NODE, old_torch[:2], visible=None))

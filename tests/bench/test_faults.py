@@ -26,7 +26,15 @@ from exabench.cli import main
 from exabench.documents.run import load_run
 
 FAST = ["--device", "cpu", "--warmup-ms", "0", "--rep-ms", "1", "--telemetry-hz", "0"]
-LONG_SWEEP = ["bench", "gemm", *FAST, "--dtype", "fp32,fp64", "--sizes", ",".join(str(8 + i % 56) for i in range(1500))]
+LONG_SWEEP = [
+    "bench",
+    "gemm",
+    *FAST,
+    "--dtype",
+    "fp32,fp64",
+    "--sizes",
+    ",".join(str(8 + i % 56) for i in range(1500)),
+]
 
 
 def run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -55,11 +63,20 @@ def _raise_on(cls: type, when, error: BaseException, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(cls, "call", call)
 
 
-@pytest.mark.parametrize("error, status, exit_code", [
-    (RuntimeError("CUDA error: an illegal memory access was encountered"), "RuntimeError: CUDA error", 1),
-    (RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"), "out of memory", 2),
-])
-def test_a_raising_gemm_is_failed_and_the_sweep_goes_on(error, status, exit_code, tmp_path, monkeypatch, capsys) -> None:
+@pytest.mark.parametrize(
+    "error, status, exit_code",
+    [
+        (
+            RuntimeError("CUDA error: an illegal memory access was encountered"),
+            "RuntimeError: CUDA error",
+            1,
+        ),
+        (RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"), "out of memory", 2),
+    ],
+)
+def test_a_raising_gemm_is_failed_and_the_sweep_goes_on(
+    error, status, exit_code, tmp_path, monkeypatch, capsys
+) -> None:
     from exabench.bench.gemm.cases import GemmCase
 
     _raise_on(GemmCase, lambda case: case.m == 16, error, monkeypatch)
@@ -72,16 +89,34 @@ def test_a_raising_gemm_is_failed_and_the_sweep_goes_on(error, status, exit_code
     assert results[1]["error"].startswith(status)
 
 
-def test_a_raising_memory_kernel_is_failed_and_the_sweep_goes_on(tmp_path, monkeypatch, capsys) -> None:
+def test_a_raising_memory_kernel_is_failed_and_the_sweep_goes_on(
+    tmp_path, monkeypatch, capsys
+) -> None:
     from exabench.bench.memory.stream import StreamCase
 
     _raise_on(StreamCase, lambda case: case.params["kernel"] == "add",
               RuntimeError("CUDA error: unspecified launch failure"), monkeypatch)
-    code, _out, err = run_main(["bench", "memory", *FAST, "--kernels", "copy,add,triad", "--sizes", "64Ki",
-                                "--out", str(tmp_path)], capsys)
+    code, _out, err = run_main(
+        [
+            "bench",
+            "memory",
+            *FAST,
+            "--kernels",
+            "copy,add,triad",
+            "--sizes",
+            "64Ki",
+            "--out",
+            str(tmp_path),
+        ],
+        capsys,
+    )
     assert code == 1 and "add" in err and err.count("\n") == 1, err
     results = load_run(only_run(tmp_path))["results"]
-    assert [(r["params"]["kernel"], r["status"]) for r in results] == [("copy", "ok"), ("add", "failed"), ("triad", "ok")]
+    assert [(r["params"]["kernel"], r["status"]) for r in results] == [
+        ("copy", "ok"),
+        ("add", "failed"),
+        ("triad", "ok"),
+    ]
 
 
 def test_bench_all_goes_on_to_the_next_suite_after_a_failure(tmp_path, monkeypatch, capsys) -> None:
@@ -92,7 +127,9 @@ def test_bench_all_goes_on_to_the_next_suite_after_a_failure(tmp_path, monkeypat
 
     monkeypatch.setitem(suites.SUITES, "collectives", suites.SUITES["collectives"].__class__(
         "collectives", lambda *_: [], suites.gemm_timing, run=lambda writer, *_: writer))
-    _raise_on(GemmCase, lambda case: True, RuntimeError("CUBLAS_STATUS_EXECUTION_FAILED"), monkeypatch)
+    _raise_on(
+        GemmCase, lambda case: True, RuntimeError("CUBLAS_STATUS_EXECUTION_FAILED"), monkeypatch
+    )
     with pytest.raises(SystemExit) as info:
         main(["bench", "all", "--quick", *FAST, "--out", str(tmp_path)])
     out = capsys.readouterr().out
@@ -141,7 +178,10 @@ def _printed_rows(text: str) -> list[tuple]:
 
 
 def _recorded(results: list[dict]) -> list[tuple]:
-    return [(r["name"], r["params"]["dtype"], r["params"]["m"], r["params"]["n"], r["params"]["k"]) for r in results]
+    return [
+        (r["name"], r["params"]["dtype"], r["params"]["m"], r["params"]["n"], r["params"]["k"])
+        for r in results
+    ]
 
 
 def _check_killed_run(out: Path, stdout_text: str) -> int:
@@ -199,11 +239,26 @@ def _kill_python_m_exabench(out: Path, delay_s: float) -> str:
     return stdout
 
 
-def test_python_m_exabench_killed_then_resumed_finishes_without_repeats(tmp_path: Path, capsys) -> None:
-    sweep = ["bench", "gemm", *FAST, "--dtype", "fp32", "--sizes", ",".join(str(8 + i) for i in range(120))]
+def test_python_m_exabench_killed_then_resumed_finishes_without_repeats(
+    tmp_path: Path, capsys
+) -> None:
+    sweep = [
+        "bench",
+        "gemm",
+        *FAST,
+        "--dtype",
+        "fp32",
+        "--sizes",
+        ",".join(str(8 + i) for i in range(120)),
+    ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "exabench", *sweep, "--rep-ms", "5", "--out", str(tmp_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "exabench", *sweep, "--rep-ms", "5", "--out", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     _wait_for_run(tmp_path, 60)
     time.sleep(0.3)
     proc.kill()
@@ -229,7 +284,9 @@ def test_python_m_exabench_sigkill_at_20_random_moments(tmp_path: Path) -> None:
 # --- --resume -----------------------------------------------------------------------------------
 
 def _interrupted_run(tmp_path: Path, capsys, keep: int, sizes: str = "8,16,24,32") -> Path:
-    code, _out, _err = run_main(["bench", "gemm", *FAST, "--sizes", sizes, "--out", str(tmp_path)], capsys)
+    code, _out, _err = run_main(
+        ["bench", "gemm", *FAST, "--sizes", sizes, "--out", str(tmp_path)], capsys
+    )
     assert code == 0
     run = only_run(tmp_path)
     doc = json.loads(run.read_text())
@@ -242,27 +299,39 @@ def test_resume_measures_only_what_is_missing_and_keeps_the_config(tmp_path, cap
     run = _interrupted_run(tmp_path, capsys, keep=3)
     before = json.loads(run.read_text())
     kept = before["results"]
-    code, out, _ = run_main(["bench", "gemm", *FAST, "--sizes", "8,16,24,32", "--resume", str(run)], capsys)
+    code, out, _ = run_main(
+        ["bench", "gemm", *FAST, "--sizes", "8,16,24,32", "--resume", str(run)], capsys
+    )
     assert code == 0 and "3 results kept, 5 to go" in out
     doc = load_run(run)
     assert doc["results"][:3] == kept  # finished results untouched, not re-measured
     assert [(r["params"]["dtype"], r["params"]["m"]) for r in doc["results"]] == [
         (d, m) for d in ("fp64", "fp32") for m in (8, 16, 24, 32)]
-    assert doc["config"] == before["config"] and doc["id"] == before["id"] and len(doc["resumed"]) == 1
+    assert (
+        doc["config"] == before["config"] and doc["id"] == before["id"] and len(doc["resumed"]) == 1
+    )
     assert len(list(tmp_path.glob("*.json"))) == 1  # no second Run
 
 
 def test_resume_of_a_finished_run_measures_nothing(tmp_path, capsys) -> None:
     run = _interrupted_run(tmp_path, capsys, keep=8)
-    code, out, _ = run_main(["bench", "gemm", *FAST, "--sizes", "8,16,24,32", "--resume", str(run)], capsys)
+    code, out, _ = run_main(
+        ["bench", "gemm", *FAST, "--sizes", "8,16,24,32", "--resume", str(run)], capsys
+    )
     assert code == 0 and "8 results kept, 0 to go" in out
     assert len(load_run(run)["results"]) == 8
 
 
-@pytest.mark.parametrize("change, message", [
-    (["--sizes", "8,16"], "option sizes was '8,16,24,32', now '8,16'; resume with the same options"),
-    (["--sizes", "8,16,24,32", "--quick"], "its quick was False, now True"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            ["--sizes", "8,16"],
+            "option sizes was '8,16,24,32', now '8,16'; resume with the same options",
+        ),
+        (["--sizes", "8,16,24,32", "--quick"], "its quick was False, now True"),
+    ],
+)
 def test_resume_with_other_options_is_refused(change, message, tmp_path, capsys) -> None:
     run = _interrupted_run(tmp_path, capsys, keep=2)
     code, _out, err = run_main(["bench", "gemm", *FAST, *change, "--resume", str(run)], capsys)
@@ -276,7 +345,9 @@ def test_resume_tells_a_zero_option_from_an_absent_one(tmp_path, capsys) -> None
     run = _interrupted_run(tmp_path, capsys, keep=2)
     assert "warmup_ms" in json.loads(run.read_text())["config"]["options"]
     args = ["--device", "cpu", "--rep-ms", "1", "--telemetry-hz", "0"]  # FAST less --warmup-ms 0
-    code, _out, err = run_main(["bench", "gemm", *args, "--sizes", "8,16,24,32", "--resume", str(run)], capsys)
+    code, _out, err = run_main(
+        ["bench", "gemm", *args, "--sizes", "8,16,24,32", "--resume", str(run)], capsys
+    )
     assert code == 2 and "option warmup_ms was 0" in err, err
 
 
@@ -285,8 +356,15 @@ def test_resume_from_another_machine_is_refused(tmp_path, capsys) -> None:
     doc = json.loads(run.read_text())
     doc["environment"]["fingerprint"] = "0000elsewhere"
     run.write_text(json.dumps(doc))
-    code, _out, err = run_main(["bench", "gemm", *FAST, "--sizes", "8,16,24,32", "--resume", str(run)], capsys)
-    assert code == 2 and "another machine" in err and "without --resume" in err and err.count("\n") == 1
+    code, _out, err = run_main(
+        ["bench", "gemm", *FAST, "--sizes", "8,16,24,32", "--resume", str(run)], capsys
+    )
+    assert (
+        code == 2
+        and "another machine" in err
+        and "without --resume" in err
+        and err.count("\n") == 1
+    )
 
 
 @pytest.mark.parametrize("content", [None, "{truncated", '{"schema": "exabench.run/9"}'])
@@ -294,7 +372,9 @@ def test_resume_of_a_missing_or_bad_file_is_one_line(content, tmp_path, capsys) 
     path = tmp_path / "r.json"
     if content is not None:
         path.write_text(content)
-    code, _out, err = run_main(["bench", "gemm", *FAST, "--sizes", "8", "--resume", str(path)], capsys)
+    code, _out, err = run_main(
+        ["bench", "gemm", *FAST, "--sizes", "8", "--resume", str(path)], capsys
+    )
     assert code == 2 and str(path) in err and err.count("\n") == 1, err
 
 
@@ -332,8 +412,20 @@ def test_disk_full_part_way_through_a_sweep(tmp_path, monkeypatch, capsys) -> No
         return real(*args, **kwargs)
 
     monkeypatch.setattr(documents.tempfile, "mkstemp", filling)
-    code, _out, err = run_main(["bench", "gemm", *FAST, "--dtype", "fp32", "--sizes", "8,16,24,32,40",
-                                "--out", str(tmp_path)], capsys)
+    code, _out, err = run_main(
+        [
+            "bench",
+            "gemm",
+            *FAST,
+            "--dtype",
+            "fp32",
+            "--sizes",
+            "8,16,24,32,40",
+            "--out",
+            str(tmp_path),
+        ],
+        capsys,
+    )
     assert code == 2 and "No space left on device" in err and err.count("\n") == 1, err
     # The Run file holds 8 and 16; 24 finished and reached the journal beside it, which load_run merges.
     assert [r["params"]["m"] for r in load_run(only_run(tmp_path))["results"]] == [8, 16, 24]

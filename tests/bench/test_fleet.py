@@ -14,12 +14,15 @@ from exabench.reports.terminal import fleet_summary
 
 @pytest.mark.slow
 def test_bench_all_under_a_launcher_screens_every_rank(tmp_path) -> None:
-    outcome = launch.launch_local(["bench", "all", "--quick", "--device", "cpu", "--out", str(tmp_path)], 3,
-                                  timeout_s=120)
+    outcome = launch.launch_local(
+        ["bench", "all", "--quick", "--device", "cpu", "--out", str(tmp_path)], 3, timeout_s=120
+    )
     assert outcome.exit_code == 0, outcome.message
     (fleet_dir,) = tmp_path.glob("fleet_*")
     summary = json.loads((fleet_dir / "fleet.json").read_text())
-    assert summary["schema"] == "exabench.fleet/1" and summary["gpus"] == 3 and summary["nodes"] == 1
+    assert (
+        summary["schema"] == "exabench.fleet/1" and summary["gpus"] == 3 and summary["nodes"] == 1
+    )
     assert summary["verdict"] in ("ok", "outliers") and summary["errors"] == []
     for rank in range(3):  # one Run per GPU, each with its own single-device suites
         run = load_run(summary["runs"][str(rank)])
@@ -27,7 +30,9 @@ def test_bench_all_under_a_launcher_screens_every_rank(tmp_path) -> None:
         assert f"rank{rank:05d}" in summary["runs"][str(rank)]
     names = [f["figure"] for f in summary["figures"]]
     assert any(n.startswith("gemm/") for n in names)
-    assert any(n.startswith("collectives/sendrecv") and n.endswith(":rank_busbw_gbps") for n in names)
+    assert any(
+        n.startswith("collectives/sendrecv") and n.endswith(":rank_busbw_gbps") for n in names
+    )
     assert all(f["n"] == 3 for f in summary["figures"])
     collectives = load_run(fleet_dir / "collectives.json")
     assert {r["name"] for r in collectives["results"]} == {"all_reduce", "sendrecv"}
@@ -41,5 +46,8 @@ def test_render_summary_names_the_slow_gpu() -> None:
     gpus[6]["uuid"] = "GPU-6b1c1f8e-0000-4c3a-9b7d-000000000006"
     text = fleet_summary(summarize_fleet(gpus), "fleet.json")
     assert "8 GPUs (ranks) on 2 nodes" in text
-    assert "SLOW rank 6 (node1, local 2, GPU-6b1c1f8e-0000-4c3a-9b7d-000000000006)" in text and "-28.7 %" in text
+    assert (
+        "SLOW rank 6 (node1, local 2, GPU-6b1c1f8e-0000-4c3a-9b7d-000000000006)" in text
+        and "-28.7 %" in text
+    )
     assert "node node1: ranks [6] of 4 flagged" in text and text.endswith("written to fleet.json")

@@ -13,7 +13,9 @@ class FakeCase:
 
     suite, name, unit = "fake", "fake", "s"
 
-    def __init__(self, *, skip=None, setup_error=None, ok=True, call_error=None, per_slot=1024) -> None:
+    def __init__(
+        self, *, skip=None, setup_error=None, ok=True, call_error=None, per_slot=1024
+    ) -> None:
         self.params = {"x": 1}
         self.skip, self.setup_error, self.ok, self.call_error = skip, setup_error, ok, call_error
         self.per_slot = per_slot
@@ -71,12 +73,18 @@ def test_skip_is_recorded_with_reason() -> None:
 
 
 def test_oom_in_setup_is_failed_and_the_reason_kept() -> None:
-    result = measure(FakeCase(setup_error=RuntimeError("CUDA out of memory. Tried to allocate 80 GiB")), CPU, FAST)
+    result = measure(
+        FakeCase(setup_error=RuntimeError("CUDA out of memory. Tried to allocate 80 GiB")),
+        CPU,
+        FAST,
+    )
     assert result["status"] == "failed" and result["error"].startswith("out of memory")
 
 
 def test_a_raising_benchmark_is_failed_not_fatal() -> None:
-    result = measure(FakeCase(call_error=RuntimeError("CUDA error: an illegal memory access")), CPU, FAST)
+    result = measure(
+        FakeCase(call_error=RuntimeError("CUDA error: an illegal memory access")), CPU, FAST
+    )
     assert result["status"] == "failed" and "illegal memory access" in result["error"]
 
 
@@ -223,7 +231,9 @@ def test_graph_capture_only_calls_slots_warmed_up_on_the_capture_stream(monkeypa
     monkeypatch.setattr(torch.cuda, "Stream", Stream)
     monkeypatch.setattr(torch.cuda, "current_stream", lambda device=None: Stream())
     monkeypatch.setattr(torch.cuda, "stream", use)
-    monkeypatch.setattr(torch.cuda, "CUDAGraph", lambda: type("G", (), {"replay": lambda self: None})())
+    monkeypatch.setattr(
+        torch.cuda, "CUDAGraph", lambda: type("G", (), {"replay": lambda self: None})()
+    )
     monkeypatch.setattr(torch.cuda, "graph", capture)
 
     warmed, captured = {}, []

@@ -20,7 +20,9 @@ def rss_mb() -> float:
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the RSS from Linux /proc")
-def test_500_shape_sweep_has_flat_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_500_shape_sweep_has_flat_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
     marks: dict[str, float] = {}
     add = writer.RunWriter.add
 
@@ -36,8 +38,24 @@ def test_500_shape_sweep_has_flat_memory(tmp_path: Path, monkeypatch: pytest.Mon
     sides = range(8, 48, 4)
     shapes = ",".join(f"{m}x{n}x{k}" for m in sides for n in sides for k in sides[:5])
     with pytest.raises(SystemExit) as end:
-        main(["bench", "gemm", "--device", "cpu", "--dtype", "fp32", "--shapes", shapes, "--warmup-ms", "0",
-              "--rep-ms", "1", "--telemetry-hz", "0", "--out", str(tmp_path)])
+        main([
+            "bench",
+            "gemm",
+            "--device",
+            "cpu",
+            "--dtype",
+            "fp32",
+            "--shapes",
+            shapes,
+            "--warmup-ms",
+            "0",
+            "--rep-ms",
+            "1",
+            "--telemetry-hz",
+            "0",
+            "--out",
+            str(tmp_path),
+        ])
     capsys.readouterr()
     assert end.value.code == 0
     [run] = tmp_path.glob("*.json")

@@ -55,8 +55,11 @@ def test_benchmark_disable_still_checks_correctness(tmp_path: Path) -> None:
 
 
 def test_plugin_module_is_import_light() -> None:
-    code = ("import sys, exabench.bench.pytest_plugin; "
-            "heavy = [m for m in ('torch', 'pynvml', 'cupy', 'pytest_benchmark', 'numpy') if m in sys.modules]; "
-            "print(heavy)")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    code = (
+        "import sys, exabench.bench.pytest_plugin; heavy = [m for m in ('torch', 'pynvml', 'cupy',"
+        " 'pytest_benchmark', 'numpy') if m in sys.modules]; print(heavy)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     assert proc.stdout.strip() == "[]"

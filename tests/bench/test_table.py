@@ -9,10 +9,23 @@ from exabench.documents.run import make_result
 
 
 def _coll(name: str, nbytes: int, inplace: bool, seconds: float = 1e-3, wrong: int = 0) -> dict:
-    params = {"collective": name, "bytes": nbytes, "count": nbytes // 4, "nranks": 2, "dtype": "fp32",
-              "inplace": inplace, "op": "sum" if name == "all_reduce" else None, "root": None}
-    return make_result(suite="collectives", name=name, params=params, samples=[seconds],
-                       metrics={"algbw_gbps": nbytes / 1e9 / seconds, "busbw_gbps": 0.5, "wrong": wrong})
+    params = {
+        "collective": name,
+        "bytes": nbytes,
+        "count": nbytes // 4,
+        "nranks": 2,
+        "dtype": "fp32",
+        "inplace": inplace,
+        "op": "sum" if name == "all_reduce" else None,
+        "root": None,
+    }
+    return make_result(
+        suite="collectives",
+        name=name,
+        params=params,
+        samples=[seconds],
+        metrics={"algbw_gbps": nbytes / 1e9 / seconds, "busbw_gbps": 0.5, "wrong": wrong},
+    )
 
 
 def test_out_of_place_and_in_place_share_a_row() -> None:

@@ -41,14 +41,24 @@ def test_help_and_version_work_without_torch() -> None:
         "main(sys.argv[1:])\n"
     )
     for args in (["--help"], ["--version"], ["bench", "--help"], ["bench", "gemm", "--help"]):
-        proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60
+        )
         assert proc.returncode == 0, proc.stderr
         assert "Traceback" not in proc.stderr
 
 
 def test_bench_without_torch_is_a_one_line_error() -> None:
-    code = "import sys; sys.modules['torch'] = None\nfrom exabench.cli import main\nmain(sys.argv[1:])\n"
-    proc = subprocess.run([sys.executable, "-c", code, "bench", "gemm", "--quick"], capture_output=True, text=True, timeout=60)
+    code = (
+        "import sys; sys.modules['torch'] = None\nfrom exabench.cli import"
+        " main\nmain(sys.argv[1:])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "bench", "gemm", "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "pip install" in proc.stderr
 
@@ -66,8 +76,25 @@ def test_env_table(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_bench_gemm_cpu_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run_main(["bench", "gemm", "--device", "cpu", "--sizes", "64,128", "--dtype", "fp32,fp64,tf32",
-                               "--rep-ms", "5", "--warmup-ms", "1", "--out", str(tmp_path)], capsys)
+    code, out, err = run_main(
+        [
+            "bench",
+            "gemm",
+            "--device",
+            "cpu",
+            "--sizes",
+            "64,128",
+            "--dtype",
+            "fp32,fp64,tf32",
+            "--rep-ms",
+            "5",
+            "--warmup-ms",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        capsys,
+    )
     assert code == 0, err
     lines = out.splitlines()
     assert lines[1].split()[1:4] == ["name", "dtype", "backend"]  # the names row
@@ -83,8 +110,26 @@ def test_bench_gemm_cpu_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_bench_gemm_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run_main(["bench", "gemm", "--device", "cpu", "--sizes", "32", "--dtype", "fp32", "--rep-ms", "2",
-                             "--warmup-ms", "1", "--json", "--out", str(tmp_path)], capsys)
+    code, out, _ = run_main(
+        [
+            "bench",
+            "gemm",
+            "--device",
+            "cpu",
+            "--sizes",
+            "32",
+            "--dtype",
+            "fp32",
+            "--rep-ms",
+            "2",
+            "--warmup-ms",
+            "1",
+            "--json",
+            "--out",
+            str(tmp_path),
+        ],
+        capsys,
+    )
     assert code == 0
     doc = json.loads(out)
     assert doc["schema"] == "exabench.run/1" and doc["results"][0]["status"] == "ok"
@@ -92,7 +137,9 @@ def test_bench_gemm_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 def test_quick_cpu_gemm_is_quick(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     start = time.perf_counter()
-    code, _, err = run_main(["bench", "gemm", "--quick", "--device", "cpu", "--out", str(tmp_path)], capsys)
+    code, _, err = run_main(
+        ["bench", "gemm", "--quick", "--device", "cpu", "--out", str(tmp_path)], capsys
+    )
     assert code == 0, err
     assert time.perf_counter() - start < 30  # the bound for --quick on a 2-core CPU
 
@@ -124,19 +171,60 @@ def test_cuda_without_a_gpu_is_a_user_error(capsys: pytest.CaptureFixture[str]) 
     assert code == 2 and "no CUDA GPU" in err
 
 
-def test_shape_that_cannot_fit_is_recorded_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run_main(["bench", "gemm", "--device", "cpu", "--dtype", "fp32", "--shapes", "64x64x64,300000x300000x300000",
-                               "--rep-ms", "2", "--warmup-ms", "1", "--out", str(tmp_path)], capsys)
+def test_shape_that_cannot_fit_is_recorded_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_main(
+        [
+            "bench",
+            "gemm",
+            "--device",
+            "cpu",
+            "--dtype",
+            "fp32",
+            "--shapes",
+            "64x64x64,300000x300000x300000",
+            "--rep-ms",
+            "2",
+            "--warmup-ms",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        capsys,
+    )
     assert code == 2 and "out of memory" in err and err.strip().count("\n") == 0
     doc = load_run(next(tmp_path.glob("*.json")))
-    assert [r["status"] for r in doc["results"]] == ["ok", "failed"]  # the sweep went on; nothing lost
+    assert [r["status"] for r in doc["results"]] == [
+        "ok",
+        "failed",
+    ]  # the sweep went on; nothing lost
 
 
 def test_ctrl_c_part_way_keeps_finished_results(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "exabench", "bench", "gemm", "--device", "cpu", "--dtype", "fp32",
-         "--sizes", ",".join(["96"] * 400), "--rep-ms", "20", "--warmup-ms", "1", "--out", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "exabench",
+            "bench",
+            "gemm",
+            "--device",
+            "cpu",
+            "--dtype",
+            "fp32",
+            "--sizes",
+            ",".join(["96"] * 400),
+            "--rep-ms",
+            "20",
+            "--warmup-ms",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -15,24 +15,48 @@ from exabench.commands.bench_collectives import collectives_command
 from exabench.errors import UserError
 
 
-@pytest.mark.parametrize(("text", "value"), [
-    ("8", 8), ("64K", 64_000), ("64k", 64_000), ("1M", 10**6), ("1G", 10**9), ("1GB", 10**9),
-    ("1gb", 10**9), ("1T", 10**12), ("1Ki", 1024), ("4KiB", 4096), ("1Mi", 2**20), ("1Gi", 2**30),
-    ("1GiB", 2**30), ("1.5G", 1_500_000_000), ("1.5Gi", 3 * 2**29), (".5K", 500), (" 2 MB ", 2 * 10**6),
-])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("8", 8),
+        ("64K", 64_000),
+        ("64k", 64_000),
+        ("1M", 10**6),
+        ("1G", 10**9),
+        ("1GB", 10**9),
+        ("1gb", 10**9),
+        ("1T", 10**12),
+        ("1Ki", 1024),
+        ("4KiB", 4096),
+        ("1Mi", 2**20),
+        ("1Gi", 2**30),
+        ("1GiB", 2**30),
+        ("1.5G", 1_500_000_000),
+        ("1.5Gi", 3 * 2**29),
+        (".5K", 500),
+        (" 2 MB ", 2 * 10**6),
+    ],
+)
 def test_si_prefixes_are_decimal_and_iec_prefixes_binary(text: str, value: int) -> None:
     assert parse_bytes(text) == value
 
 
 @pytest.mark.parametrize("text", ["0", "-1", "1X", "K", "1.5", "0.0001K", "", "1iB", "1e9", "1,5G"])
 def test_not_a_positive_whole_number_of_bytes(text: str) -> None:
-    with pytest.raises(UserError, match="--max-bytes .* is not valid; valid: a positive whole number"):
+    with pytest.raises(
+        UserError, match="--max-bytes .* is not valid; valid: a positive whole number"
+    ):
         parse_bytes(text, "--max-bytes")
 
 
 def test_every_size_option_uses_it() -> None:
-    collectives = collectives_command.make_context("collectives", ["--min-bytes", "1Gi", "--max-bytes", "1.5G"])
-    assert collectives.params["min_bytes"] == 2**30 and collectives.params["max_bytes"] == 1_500_000_000
+    collectives = collectives_command.make_context(
+        "collectives", ["--min-bytes", "1Gi", "--max-bytes", "1.5G"]
+    )
+    assert (
+        collectives.params["min_bytes"] == 2**30
+        and collectives.params["max_bytes"] == 1_500_000_000
+    )
     memory = memory_command.make_context("memory", ["--sizes", "1G,1Gi,4096"])
     assert memory.params["sizes"] == (10**9, 2**30, 4096)
 
@@ -45,8 +69,25 @@ def test_help_says_what_a_prefix_means(command: list[str]) -> None:
 
 def test_memory_sizes_end_to_end(tmp_path, capsys) -> None:
     with pytest.raises(SystemExit) as exit_:
-        main(["bench", "memory", "--device", "cpu", "--kernels", "copy", "--sizes", "1.5M,1Mi",
-              "--warmup-ms", "1", "--rep-ms", "2", "--telemetry-hz", "0", "--json", "--out", str(tmp_path)])
+        main([
+            "bench",
+            "memory",
+            "--device",
+            "cpu",
+            "--kernels",
+            "copy",
+            "--sizes",
+            "1.5M,1Mi",
+            "--warmup-ms",
+            "1",
+            "--rep-ms",
+            "2",
+            "--telemetry-hz",
+            "0",
+            "--json",
+            "--out",
+            str(tmp_path),
+        ])
     assert exit_.value.code == 0
     run = json.loads(capsys.readouterr().out)
     assert [r["params"]["bytes"] for r in run["results"]] == [1_500_000, 2**20]

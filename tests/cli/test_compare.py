@@ -36,10 +36,23 @@ def pair(tmp_path: Path, slowdown: float = 1.0, samples: int = 20, base_env: dic
     return write(tmp_path / "base.json", base), write(tmp_path / "new.json", new)
 
 
-@pytest.mark.parametrize("slowdown,samples,code,verdict", [
-    (1.0, 20, 0, "unchanged"), (0.8, 20, 0, "improved"), (1.10, 20, 1, "regressed"), (1.10, 3, 3, "inconclusive")])
-def test_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str], slowdown: float, samples: int,
-                    code: int, verdict: str) -> None:
+@pytest.mark.parametrize(
+    "slowdown,samples,code,verdict",
+    [
+        (1.0, 20, 0, "unchanged"),
+        (0.8, 20, 0, "improved"),
+        (1.10, 20, 1, "regressed"),
+        (1.10, 3, 3, "inconclusive"),
+    ],
+)
+def test_exit_codes(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    slowdown: float,
+    samples: int,
+    code: int,
+    verdict: str,
+) -> None:
     base, new = pair(tmp_path, slowdown, samples)
     status, out, err = run_main(["compare", base, new, "--format", "json"], capsys)
     assert status == code, err
@@ -57,18 +70,23 @@ def test_table_and_markdown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
 def test_threshold_and_thresholds_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base, new = pair(tmp_path, 1.10)
-    status, out, _ = run_main(["compare", base, new, "--threshold", "20", "--format", "json"], capsys)
+    status, out, _ = run_main(
+        ["compare", base, new, "--threshold", "20", "--format", "json"], capsys
+    )
     assert status == 0 and json.loads(out)["threshold_pct"] == 20
     toml = tmp_path / "t.toml"
     toml.write_text('threshold = 20\n[[override]]\nparams = { m = 256 }\nthreshold = 5\n')
-    status, out, _ = run_main(["compare", base, new, "--thresholds", str(toml), "--format", "json"], capsys)
+    status, out, _ = run_main(
+        ["compare", base, new, "--thresholds", str(toml), "--format", "json"], capsys
+    )
     rows = json.loads(out)["results"]
     assert status == 1
     assert {r["params"]["m"] for r in rows if r["verdict"] == "regressed"} == {256}
 
 
-def test_different_fingerprints_are_refused_naming_the_fields(tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_different_fingerprints_are_refused_naming_the_fields(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     base, new = pair(tmp_path, base_env=environment("fp-a"),
                      new_env=environment("fp-b", gpu="NVIDIA A100-SXM4-80GB", driver="535.1"))
     status, out, err = run_main(["compare", base, new], capsys)
@@ -97,10 +115,19 @@ def _disjoint(tmp_path: Path) -> list[str]:
     return [write(tmp_path / "other.json", other)]
 
 
-@pytest.mark.parametrize("make,message", [
-    (_corrupt, "not valid JSON"), (_future, "exabench.run/9"), (_disjoint, "no benchmark in common"),
-    (lambda p: [str(p / "missing.json")], "no such file"), (lambda p: [str(p)], "is a folder")])
-def test_bad_input_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], make, message: str) -> None:
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (_corrupt, "not valid JSON"),
+        (_future, "exabench.run/9"),
+        (_disjoint, "no benchmark in common"),
+        (lambda p: [str(p / "missing.json")], "no such file"),
+        (lambda p: [str(p)], "is a folder"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], make, message: str
+) -> None:
     base, _ = pair(tmp_path)
     (new,) = make(tmp_path)
     status, out, err = run_main(["compare", base, new], capsys)
@@ -123,8 +150,12 @@ def test_compare_runs_without_torch_scipy_or_altair(tmp_path: Path) -> None:
     import sys
 
     base, new = pair(tmp_path, 1.10)
-    code = ("import sys; sys.modules.update(torch=None, scipy=None, altair=None); "
-            f"from exabench.cli import main; main(['compare', {base!r}, {new!r}, '--format', 'json'])")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    code = (
+        "import sys; sys.modules.update(torch=None, scipy=None, altair=None); "
+        f"from exabench.cli import main; main(['compare', {base!r}, {new!r}, '--format', 'json'])"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
     assert proc.returncode == 1, proc.stderr
     assert json.loads(proc.stdout)["verdict"] == "regressed"

@@ -21,9 +21,15 @@ from exabench.cli import main
 from exabench.documents.run import load_run
 
 H100_UUID = "6b1c1f8e-0a2b-4c3d-9e4f-5a6b7c8d9e0f"
-H100 = SimpleNamespace(name="NVIDIA H100 80GB HBM3", total_memory=85_520_809_984, multi_processor_count=132,
-                       L2_cache_size=1 << 20,  # small, so the CPU's flush buffer stays cheap
-                       major=9, minor=0, uuid=H100_UUID)
+H100 = SimpleNamespace(
+    name="NVIDIA H100 80GB HBM3",
+    total_memory=85_520_809_984,
+    multi_processor_count=132,
+    L2_cache_size=1 << 20,  # small, so the CPU's flush buffer stays cheap
+    major=9,
+    minor=0,
+    uuid=H100_UUID,
+)
 
 
 class _HostTimedEvent:
@@ -59,9 +65,13 @@ class _FakeNvml:
         assert uuid == f"GPU-{H100_UUID}", uuid
         return "h1"
 
-    def nvmlDeviceGetUUID(self, h): return f"GPU-{H100_UUID}" if h == "h1" else "GPU-00000000-0000-0000-0000-000000000000"
+    def nvmlDeviceGetUUID(self, h):
+        return f"GPU-{H100_UUID}" if h == "h1" else "GPU-00000000-0000-0000-0000-000000000000"
+
     def nvmlDeviceGetName(self, h): return b"NVIDIA H100 80GB HBM3"
-    def nvmlDeviceGetPciInfo(self, h): return SimpleNamespace(busId=b"00000000:1B:00.0" if h == "h1" else b"00000000:0A:00.0")
+    def nvmlDeviceGetPciInfo(self, h):
+        return SimpleNamespace(busId=b"00000000:1B:00.0" if h == "h1" else b"00000000:0A:00.0")
+
     def nvmlDeviceGetEnforcedPowerLimit(self, h): return 700_000
     def nvmlDeviceGetPowerUsage(self, h): return 650_000
     def nvmlDeviceGetClockInfo(self, h, kind): return 1980 if kind == 1 else 2619
@@ -93,12 +103,21 @@ def fake_gpu(monkeypatch):
     nvml = _FakeNvml()
     cuda = torch.cuda
     for name, value in {
-        "is_available": lambda: True, "device_count": lambda: 1, "set_device": lambda i: None,
-        "current_device": lambda: 0, "get_device_name": lambda i=0: H100.name,
-        "get_device_properties": lambda i=0: H100, "get_device_capability": lambda i=0: (9, 0),
-        "mem_get_info": lambda i=0: (80 << 30, H100.total_memory), "synchronize": lambda i=None: None,
-        "empty_cache": lambda: None, "Event": _HostTimedEvent, "_sleep": lambda cycles: None,
-        "Stream": _Stream, "current_stream": lambda device=None: _Stream(), "stream": lambda s: contextlib.nullcontext(),
+        "is_available": lambda: True,
+        "device_count": lambda: 1,
+        "set_device": lambda i: None,
+        "current_device": lambda: 0,
+        "get_device_name": lambda i=0: H100.name,
+        "get_device_properties": lambda i=0: H100,
+        "get_device_capability": lambda i=0: (9, 0),
+        "mem_get_info": lambda i=0: (80 << 30, H100.total_memory),
+        "synchronize": lambda i=None: None,
+        "empty_cache": lambda: None,
+        "Event": _HostTimedEvent,
+        "_sleep": lambda cycles: None,
+        "Stream": _Stream,
+        "current_stream": lambda device=None: _Stream(),
+        "stream": lambda s: contextlib.nullcontext(),
     }.items():
         monkeypatch.setattr(cuda, name, value)
     monkeypatch.setattr(torch.Tensor, "pin_memory", lambda self: self.clone())
@@ -110,7 +129,18 @@ def fake_gpu(monkeypatch):
 
 def _bench(args: list[str], tmp_path, capsys) -> tuple[int, str, dict]:
     with pytest.raises(SystemExit) as info:
-        main(["bench", *args, "--device", "cuda", "--out", str(tmp_path), "--warmup-ms", "1", "--rep-ms", "3"])
+        main([
+            "bench",
+            *args,
+            "--device",
+            "cuda",
+            "--out",
+            str(tmp_path),
+            "--warmup-ms",
+            "1",
+            "--rep-ms",
+            "3",
+        ])
     out, err = capsys.readouterr()
     (path,) = tmp_path.glob("*.json")
     return info.value.code, out + err, load_run(path)
@@ -119,38 +149,68 @@ def _bench(args: list[str], tmp_path, capsys) -> tuple[int, str, dict]:
 def test_gemm_down_the_cuda_branches(fake_gpu, tmp_path, capsys, monkeypatch) -> None:
     from exabench.bench.gemm import prewarm
 
-    monkeypatch.setattr(prewarm, "GPU_SHAPE", (64, "bf16"))  # the GPU's 8192 bf16 would take minutes here
-    code, text, run = _bench(["gemm", "--sizes", "64", "--dtype", "fp32,tf32,bf16,fp8,int8", "--prewarm-s", "0.2",
-                              "--floor", "gemm_bf16=0"], tmp_path, capsys)
+    monkeypatch.setattr(
+        prewarm, "GPU_SHAPE", (64, "bf16")
+    )  # the GPU's 8192 bf16 would take minutes here
+    code, text, run = _bench(
+        [
+            "gemm",
+            "--sizes",
+            "64",
+            "--dtype",
+            "fp32,tf32,bf16,fp8,int8",
+            "--prewarm-s",
+            "0.2",
+            "--floor",
+            "gemm_bf16=0",
+        ],
+        tmp_path,
+        capsys,
+    )
     assert code == 0, text
     (warm,) = run["prewarm"]
     assert warm["dtype"] == "bf16" and warm["calls"] >= 1 and warm["seconds"] >= 0.2
     assert run["config"]["device"] == "cuda:0"
     results = {r["params"]["dtype"]: r for r in run["results"]}
     assert set(results) == {"fp32", "tf32", "bf16", "fp8", "int8"}
-    assert all(r["status"] == "ok" for r in results.values()), [r.get("error") for r in results.values()]
+    assert all(r["status"] == "ok" for r in results.values()), [
+        r.get("error") for r in results.values()
+    ]
     bf16 = results["bf16"]
     assert bf16["metrics"]["peak_tflops"] == pytest.approx(989.4, rel=1e-3)
     assert bf16["metrics"]["peak_source"] == "workloads/hardware/h100-sxm.toml"
-    assert bf16["metrics"]["pct_of_peak"] == pytest.approx(100 * bf16["metrics"]["tflops"] / 989.4, rel=1e-6)
+    assert bf16["metrics"]["pct_of_peak"] == pytest.approx(
+        100 * bf16["metrics"]["tflops"] / 989.4, rel=1e-6
+    )
     assert results["fp8"]["metrics"]["peak_tflops"] > bf16["metrics"]["peak_tflops"]
     assert bf16["timing"]["flush"] == "l2" and not bf16["timing"]["cuda_graph"]
     # Telemetry from the (fake) board this process uses, found by UUID, not NVML index 0.
     tel = bf16["telemetry"]
-    assert tel["power_mean_w"] > 0 and tel["throttled_timings"] == [] and tel["energy_source"] == "nvml_total_energy"
+    assert (
+        tel["power_mean_w"] > 0
+        and tel["throttled_timings"] == []
+        and tel["energy_source"] == "nvml_total_energy"
+    )
     assert run["telemetry"]["device"] == "NVIDIA H100 80GB HBM3"
     gpu = run["environment"]["gpu"]
     assert gpu["count"] == 1 and gpu["node_count"] == 2 and gpu["cuda_visible_devices"] == "1"
     (device,) = gpu["devices"]
-    assert device["nvml_index"] == 1 and device["pci_bus_id"] == "00000000:1B:00.0" and device["sm_count"] == 132
+    assert (
+        device["nvml_index"] == 1
+        and device["pci_bus_id"] == "00000000:1B:00.0"
+        and device["sm_count"] == 132
+    )
     assert run["floors"][0]["ok"] and "# floor gemm_bf16:tflops" in text
     assert "5 ok, 0 failed (0 wrong), 0 skipped" in text
 
 
 def test_memory_down_the_cuda_branches_flags_power_capped_calls(fake_gpu, tmp_path, capsys) -> None:
     fake_gpu.reasons = 0x4  # SwPowerCap from the start: every timed call was capped
-    code, text, run = _bench(["memory", "--kernels", "copy,triad,dot", "--sizes", "1Mi", "--backend", "torch"],
-                             tmp_path, capsys)
+    code, text, run = _bench(
+        ["memory", "--kernels", "copy,triad,dot", "--sizes", "1Mi", "--backend", "torch"],
+        tmp_path,
+        capsys,
+    )
     assert code == 0, text
     triad = next(r for r in run["results"] if r["name"] == "triad")
     assert triad["status"] == "ok" and triad["metrics"]["peak_gbps"] == pytest.approx(3350.0)
@@ -167,13 +227,17 @@ def test_env_names_the_board_this_process_uses(fake_gpu, capsys) -> None:
         main(["env", "--json"])
     gpu = json.loads(capsys.readouterr().out)["gpu"]
     assert info.value.code == 0 and gpu["driver"] == "580.95.05"
-    assert [(d["index"], d["nvml_index"], d["uuid"], d["power_limit_w"]) for d in gpu["devices"]] == [
-        (0, 1, f"GPU-{H100_UUID}", 700.0)]
+    assert [
+        (d["index"], d["nvml_index"], d["uuid"], d["power_limit_w"]) for d in gpu["devices"]
+    ] == [(0, 1, f"GPU-{H100_UUID}", 700.0)]
     with pytest.raises(SystemExit) as info:
         main(["env"])
     text = capsys.readouterr().out
     assert info.value.code == 0 and "NVIDIA H100 80GB HBM3" in text
-    assert "1 of 2 on this node (CUDA_VISIBLE_DEVICES=1)" in text and f"board 1 GPU-{H100_UUID}" in text
+    assert (
+        "1 of 2 on this node (CUDA_VISIBLE_DEVICES=1)" in text
+        and f"board 1 GPU-{H100_UUID}" in text
+    )
 
 
 def test_host_links_down_the_cuda_branches(fake_gpu, tmp_path, capsys) -> None:
@@ -181,12 +245,16 @@ def test_host_links_down_the_cuda_branches(fake_gpu, tmp_path, capsys) -> None:
     code, text, run = _bench(["memory", "--kernels", "host", "--sizes", "1Mi"], tmp_path, capsys)
     assert code == 0, text
     by_name = {r["name"]: r for r in run["results"]}
-    assert set(by_name) == {f"{d}_{m}" for d in ("h2d", "d2h", "both") for m in ("pinned", "pageable")}
+    assert set(by_name) == {
+        f"{d}_{m}" for d in ("h2d", "d2h", "both") for m in ("pinned", "pageable")
+    }
     assert all(r["status"] == "ok" and r["check"]["ok"] for r in by_name.values())
     both = by_name["both_pinned"]
     assert both["metrics"]["bytes_moved"] == 2 << 20
     assert both["metrics"]["gbps_per_direction"] == pytest.approx(both["metrics"]["gbps"] / 2)
-    assert both["metrics"]["peak_gbps"] == pytest.approx(2 * by_name["h2d_pinned"]["metrics"]["peak_gbps"])
+    assert both["metrics"]["peak_gbps"] == pytest.approx(
+        2 * by_name["h2d_pinned"]["metrics"]["peak_gbps"]
+    )
 
 
 def test_collectives_rank_down_the_cuda_branches(fake_gpu, tmp_path, monkeypatch) -> None:
@@ -204,18 +272,29 @@ def test_collectives_rank_down_the_cuda_branches(fake_gpu, tmp_path, monkeypatch
     from exabench.bench.sweeps import CollectiveSweep
 
     monkeypatch.setattr(collrun, "_device", lambda spec, session: torch.device("cpu"))
-    monkeypatch.setattr(colldriver, "start_watchdog", lambda *args: None)  # it would outlive the test
+    monkeypatch.setattr(
+        colldriver, "start_watchdog", lambda *args: None
+    )  # it would outlive the test
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    world = World(rank=0, size=1, local_rank=0, local_size=1, master_addr="127.0.0.1", master_port=port,
-                  agent_store=False)
+    world = World(
+        rank=0,
+        size=1,
+        local_rank=0,
+        local_size=1,
+        master_addr="127.0.0.1",
+        master_port=port,
+        agent_store=False,
+    )
     sweep = CollectiveSweep(collectives=("all_reduce", "all_gather", "sendrecv"), min_bytes=1024,
                             max_bytes=4096, iters=3, warmup_iters=1)
     spec = build_spec(sweep, "cuda", quick=False)
     session = Session(world, "gloo", 30.0)
     try:
-        code, message, path = colldriver.run_on_session(session, spec, out_dir=str(tmp_path), quiet=True)
+        code, message, path = colldriver.run_on_session(
+            session, spec, out_dir=str(tmp_path), quiet=True
+        )
     finally:
         dist.destroy_process_group()
     assert code == 0, message
@@ -232,16 +311,34 @@ def test_collectives_rank_down_the_cuda_branches(fake_gpu, tmp_path, monkeypatch
 
 def test_cuda_graph_refuses_only_cupys_gemm(fake_gpu, tmp_path, capsys) -> None:
     with pytest.raises(SystemExit) as info:
-        main(["bench", "gemm", "--device", "cuda", "--backend", "cupy", "--cuda-graph", "--out", str(tmp_path)])
-    assert info.value.code == 2 and "--cuda-graph times GEMMs with --backend torch only" in capsys.readouterr().err
+        main([
+            "bench",
+            "gemm",
+            "--device",
+            "cuda",
+            "--backend",
+            "cupy",
+            "--cuda-graph",
+            "--out",
+            str(tmp_path),
+        ])
+    assert (
+        info.value.code == 2
+        and "--cuda-graph times GEMMs with --backend torch only" in capsys.readouterr().err
+    )
     # cupy's STREAM kernels launch on torch's stream, so the memory suite may capture them.
-    code, text, run = _bench(["memory", "--kernels", "triad", "--sizes", "1Mi", "--backend", "cupy", "--cuda-graph"],
-                             tmp_path, capsys)
+    code, text, run = _bench(
+        ["memory", "--kernels", "triad", "--sizes", "1Mi", "--backend", "cupy", "--cuda-graph"],
+        tmp_path,
+        capsys,
+    )
     assert code == 0, text
     assert run["results"][0]["status"] in ("ok", "skipped")  # skipped where cupy is not installed
 
 
-def test_main_job_plans_on_the_run_a_simulated_h100_measured(fake_gpu, tmp_path, monkeypatch, capsys) -> None:
+def test_main_job_plans_on_the_run_a_simulated_h100_measured(
+    fake_gpu, tmp_path, monkeypatch, capsys
+) -> None:
     """`exabench run` bench, plan, report on an "H100" that is this CPU: its measured curves are
     far too slow (0.07 TFLOP/s of bf16), and the main job must still plan on them (115,000 days)
     and say they are measured, not fall back to the published H100."""
@@ -254,12 +351,16 @@ def test_main_job_plans_on_the_run_a_simulated_h100_measured(fake_gpu, tmp_path,
     from exabench.bench.memory import stream as memory
 
     monkeypatch.setattr(shapes, "QUICK_GPU_SIZES", (64, 128))
-    monkeypatch.setattr(memory, "QUICK_GPU_SIZES", (4 << 20, 16 << 20))  # beyond twice the fake 1 MiB L2
+    monkeypatch.setattr(
+        memory, "QUICK_GPU_SIZES", (4 << 20, 16 << 20)
+    )  # beyond twice the fake 1 MiB L2
     monkeypatch.setattr(hostlinks, "QUICK_SIZES", (1 << 20,))
     monkeypatch.setattr(prewarm, "GPU_SHAPE", (64, "bf16"))
     monkeypatch.setattr(prewarm, "QUICK_S", 0.2)
     # NCCL needs a GPU: the collectives ranks (child processes) are left out here.
-    monkeypatch.setitem(suites.SUITES, "collectives", replace(suites.SUITES["collectives"], run=lambda w, *a: w))
+    monkeypatch.setitem(
+        suites.SUITES, "collectives", replace(suites.SUITES["collectives"], run=lambda w, *a: w)
+    )
     with pytest.raises(SystemExit) as info:
         main(["run", "--quick", "--device", "cuda", "--out", str(tmp_path)])
     out, err = capsys.readouterr()
@@ -271,6 +372,11 @@ def test_main_job_plans_on_the_run_a_simulated_h100_measured(fake_gpu, tmp_path,
     scenario = plan["inputs"]["scenario"]
     assert scenario["basis"] == "measured" and scenario["run_id"] == run["id"]
     provenance = plan["inputs"]["hardware"]["provenance"]
-    assert provenance["gemm_efficiency"]["kind"] == provenance["hbm_efficiency"]["kind"] == "measured"
+    assert (
+        provenance["gemm_efficiency"]["kind"] == provenance["hbm_efficiency"]["kind"] == "measured"
+    )
     assert plan["training"]["days"] > 1000  # a CPU-slow "H100": honest, not the published 19 days
-    assert "profile          measured (h100-sxm)" in out and (tmp_path / "report" / "report.html").is_file()
+    assert (
+        "profile          measured (h100-sxm)" in out
+        and (tmp_path / "report" / "report.html").is_file()
+    )

@@ -36,7 +36,9 @@ def test_history_json_and_table(tmp_path: Path, capsys: pytest.CaptureFixture[st
     doc = json.loads(out)
     assert status == 0 and doc["runs"] == 24
     series = doc["series"][0]
-    assert {"suite", "name", "params", "metric", "fingerprint", "points", "change_points"} <= set(series)
+    assert {"suite", "name", "params", "metric", "fingerprint", "points", "change_points"} <= set(
+        series
+    )
     assert [cp["run_id"] for cp in series["change_points"]] == ["run016"]
     status, out, _ = run_main(["history", str(folder), "--metric", "time"], capsys)
     assert status == 0 and "at run 16 (run016)" in out and "regressed" in out
@@ -45,7 +47,10 @@ def test_history_json_and_table(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_history_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    for args, message in ([str(empty)], "holds no Run documents"), ([str(tmp_path / "nope")], "no such folder"):
+    for args, message in ([str(empty)], "holds no Run documents"), (
+        [str(tmp_path / "nope")],
+        "no such folder",
+    ):
         status, out, err = run_main(["history", *args], capsys)
         assert status == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1
     folder = history_folder(tmp_path / "runs", n=4)
@@ -59,7 +64,9 @@ def test_export_both_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     run = tmp_path / "run.json"
     run.write_text(json.dumps(run_doc("r", [gemm_result(512, noisy(rng, 1e-3, 0.01, 8))])))
     out_file = tmp_path / "pb.json"
-    status, _, err = run_main(["export", str(run), "--format", "pytest-benchmark", "--out", str(out_file)], capsys)
+    status, _, err = run_main(
+        ["export", str(run), "--format", "pytest-benchmark", "--out", str(out_file)], capsys
+    )
     assert status == 0 and "wrote" in err
     assert len(json.loads(out_file.read_text())["benchmarks"][0]["stats"]["data"]) == 8
     status, out, _ = run_main(["export", str(run), "--format", "bencher"], capsys)
@@ -69,8 +76,13 @@ def test_export_both_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 def test_export_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("[]")
-    for args, message in (([str(bad), "--format", "bencher"], "not a Run document"),
-                          ([str(bad), "--format", "csv"], "'csv' is not one of"),
-                          ([str(bad), "--format", "bencher", "--out", str(tmp_path / "no" / "x.json")], "does not exist")):
+    for args, message in (
+        ([str(bad), "--format", "bencher"], "not a Run document"),
+        ([str(bad), "--format", "csv"], "'csv' is not one of"),
+        (
+            [str(bad), "--format", "bencher", "--out", str(tmp_path / "no" / "x.json")],
+            "does not exist",
+        ),
+    ):
         status, out, err = run_main(["export", *args], capsys)
         assert status == 2 and message in err and len(err.strip().splitlines()) == 1

@@ -24,7 +24,10 @@ def test_every_package_folder_is_listed() -> None:
     for dotted, folder in setuptools["package-dir"].items():
         base = ROOT / folder
         for init in base.rglob("__init__.py"):
-            if any(part.startswith(".") or part == "__pycache__" for part in init.relative_to(ROOT).parts):
+            if any(
+                part.startswith(".") or part == "__pycache__"
+                for part in init.relative_to(ROOT).parts
+            ):
                 continue
             relative = init.parent.relative_to(base)
             found.add(".".join([dotted, *relative.parts]) if relative.parts else dotted)

@@ -18,7 +18,10 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
     return exit_.value.code, out, err
 
 
-@pytest.mark.parametrize("text, value", [("1.5e13", 1.5e13), ("15T", 15e12), ("300B", 3e11), ("2000000", 2e6), ("2.5m", 2.5e6)])
+@pytest.mark.parametrize(
+    "text, value",
+    [("1.5e13", 1.5e13), ("15T", 15e12), ("300B", 3e11), ("2000000", 2e6), ("2.5m", 2.5e6)],
+)
 def test_tokens_parse(text: str, value: float) -> None:
     assert parse_tokens(text) == pytest.approx(value)
 
@@ -30,13 +33,28 @@ def test_bad_tokens(text: str) -> None:
 
 
 def test_plan_table_json_csv(capsys) -> None:
-    args = ["plan", "--model", "llama3-70b", "--cluster", "meta-24k-roce", "--gpus", "512", "--tp", "8", "--tokens", "15T"]
+    args = [
+        "plan",
+        "--model",
+        "llama3-70b",
+        "--cluster",
+        "meta-24k-roce",
+        "--gpus",
+        "512",
+        "--tp",
+        "8",
+        "--tokens",
+        "15T",
+    ]
     code, out, _ = run(capsys, *args)
     assert code == 0 and "step time" in out and "MFU" in out and "chosen by search" in out
     code, out, _ = run(capsys, *args, "--format", "json")
     plan = json.loads(out)
     assert code == 0 and plan["schema"] == "exabench.plan/1" and plan["training"]["tokens"] == 15e12
-    assert plan["inputs"]["cluster"]["name"] == "meta-24k-roce" and plan["inputs"]["hardware"]["name"] == "h100-sxm"
+    assert (
+        plan["inputs"]["cluster"]["name"] == "meta-24k-roce"
+        and plan["inputs"]["hardware"]["name"] == "h100-sxm"
+    )
     code, out, _ = run(capsys, *args, "--tokens", "1.5e13", "--format", "csv")
     lines = out.strip().splitlines()
     assert code == 0 and len(lines) == 2 and lines[0].startswith("model,hardware,cluster,gpus,tp")
@@ -45,16 +63,33 @@ def test_plan_table_json_csv(capsys) -> None:
 def test_plan_defaults_to_one_h100_node(capsys) -> None:
     code, out, _ = run(capsys, "plan", "--model", "llama3-8b", "--format", "json")
     plan = json.loads(out)
-    assert code == 0 and plan["inputs"]["gpus"] == 8 and plan["inputs"]["hardware"]["name"] == "h100-sxm"
+    assert (
+        code == 0
+        and plan["inputs"]["gpus"] == 8
+        and plan["inputs"]["hardware"]["name"] == "h100-sxm"
+    )
 
 
 def test_search_json_best_first(capsys) -> None:
-    code, out, _ = run(capsys, "search", "--model", "llama3-8b", "--cluster", "dgx-h100", "--top", "3", "--format", "json")
+    code, out, _ = run(
+        capsys,
+        "search",
+        "--model",
+        "llama3-8b",
+        "--cluster",
+        "dgx-h100",
+        "--top",
+        "3",
+        "--format",
+        "json",
+    )
     layouts = json.loads(out)["layouts"]
     assert code == 0 and len(layouts) == 3
     rates = [p["tokens_per_s_per_gpu"] for p in layouts]
     assert rates == sorted(rates, reverse=True)
-    code, out, _ = run(capsys, "search", "--model", "llama3-8b", "--cluster", "dgx-h100", "--top", "2")
+    code, out, _ = run(
+        capsys, "search", "--model", "llama3-8b", "--cluster", "dgx-h100", "--top", "2"
+    )
     assert code == 0 and "why:" in out
 
 
@@ -75,23 +110,75 @@ def test_catalog(capsys) -> None:
     assert {"models", "hardware", "clusters", "published"} <= set(doc)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["plan", "--model", "llama3-405b", "--tp", "3"], "--tp = 3 must divide"),
-    (["plan", "--model", "llama3-405b", "--gpus", "64", "--tp", "8", "--pp", "4", "--cp", "1", "--dp", "4"], "must equal gpus = 64"),
-    (["plan", "--model", "llama3-405b", "--gpus", "8"], "no layout of llama3-405b"),
-    (["plan", "--model", "llama3-70b", "--gpus", "8", "--tp", "8", "--pp", "1", "--vp", "1", "--cp", "1", "--dp", "1",
-      "--zero", "0", "--mbs", "1", "--recompute", "none", "--global-batch", "8"], "GiB per GPU"),
-    (["plan", "--model", "nope"], "unknown models 'nope'"),
-    (["plan", "--model", "llama3-8b", "--tokens", "lots"], "--tokens 'lots'"),
-    (["plan", "--model", "llama3-8b", "--zero", "5"], "--zero"),
-    (["plan", "--model", "llama3-8b", "--hardware", "a100-sxm", "--precision", "fp8"], "not available on a100-sxm"),
-    (["plan", "--model", "llama3-8b", "--cluster", "dgx-h100", "--gpus", "16"], "exceeds the 8 GPUs"),
-    (["plan", "--model", "llama3-8b", "--ep", "2"], "needs a mixture-of-experts model"),
-    (["plan"], "--model"),
-    (["search", "--model", "mixtral-8x7b", "--ep", "3"], "must divide the 8 experts"),
-    (["search", "--model", "llama3-8b", "--format", "csv"], "--format"),
-    (["validate", "--format", "xml"], "--format"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["plan", "--model", "llama3-405b", "--tp", "3"], "--tp = 3 must divide"),
+        (
+            [
+                "plan",
+                "--model",
+                "llama3-405b",
+                "--gpus",
+                "64",
+                "--tp",
+                "8",
+                "--pp",
+                "4",
+                "--cp",
+                "1",
+                "--dp",
+                "4",
+            ],
+            "must equal gpus = 64",
+        ),
+        (["plan", "--model", "llama3-405b", "--gpus", "8"], "no layout of llama3-405b"),
+        (
+            [
+                "plan",
+                "--model",
+                "llama3-70b",
+                "--gpus",
+                "8",
+                "--tp",
+                "8",
+                "--pp",
+                "1",
+                "--vp",
+                "1",
+                "--cp",
+                "1",
+                "--dp",
+                "1",
+                "--zero",
+                "0",
+                "--mbs",
+                "1",
+                "--recompute",
+                "none",
+                "--global-batch",
+                "8",
+            ],
+            "GiB per GPU",
+        ),
+        (["plan", "--model", "nope"], "unknown models 'nope'"),
+        (["plan", "--model", "llama3-8b", "--tokens", "lots"], "--tokens 'lots'"),
+        (["plan", "--model", "llama3-8b", "--zero", "5"], "--zero"),
+        (
+            ["plan", "--model", "llama3-8b", "--hardware", "a100-sxm", "--precision", "fp8"],
+            "not available on a100-sxm",
+        ),
+        (
+            ["plan", "--model", "llama3-8b", "--cluster", "dgx-h100", "--gpus", "16"],
+            "exceeds the 8 GPUs",
+        ),
+        (["plan", "--model", "llama3-8b", "--ep", "2"], "needs a mixture-of-experts model"),
+        (["plan"], "--model"),
+        (["search", "--model", "mixtral-8x7b", "--ep", "3"], "must divide the 8 experts"),
+        (["search", "--model", "llama3-8b", "--format", "csv"], "--format"),
+        (["validate", "--format", "xml"], "--format"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(capsys, args: list[str], message: str) -> None:
     code, out, err = run(capsys, *args)
     assert code == 2, (out, err)
@@ -103,19 +190,45 @@ def test_bad_model_file(capsys, tmp_path) -> None:
     path.write_text('layers = 2\nhidden = 64\nheads = 4\nvocab = 100\nseq_len = 16\nwidth = 3\n')
     code, _, err = run(capsys, "plan", "--model", str(path))
     assert code == 2 and "unknown key 'width'" in err and err.count("\n") == 1
-    path.write_text('layers = 2\nhidden = 64\nheads = 4\nvocab = 100\nseq_len = 16\n[moe]\ntop_k = 2\n')
+    path.write_text(
+        "layers = 2\nhidden = 64\nheads = 4\nvocab = 100\nseq_len = 16\n[moe]\ntop_k = 2\n"
+    )
     code, _, err = run(capsys, "plan", "--model", str(path))
     assert code == 2 and "lacks 'experts'" in err
 
 
 def test_plan_from_a_measured_run_says_what_was_measured(capsys, tmp_path) -> None:
-    run_doc = {"schema": "exabench.run/1", "id": "measured-1", "created": "2026-01-01T00:00:00Z", "config": {},
-               "environment": {"gpu": {"devices": [{"name": "NVIDIA H100 80GB HBM3"}]}},
-               "results": [{"suite": "gemm", "name": "gemm", "params": {"m": 8192, "n": 8192, "k": 8192, "dtype": "bf16"},
-                            "unit": "s", "samples": [0.002], "stats": {}, "metrics": {"tflops": 650.0}, "status": "ok"}]}
+    run_doc = {
+        "schema": "exabench.run/1",
+        "id": "measured-1",
+        "created": "2026-01-01T00:00:00Z",
+        "config": {},
+        "environment": {"gpu": {"devices": [{"name": "NVIDIA H100 80GB HBM3"}]}},
+        "results": [{
+            "suite": "gemm",
+            "name": "gemm",
+            "params": {"m": 8192, "n": 8192, "k": 8192, "dtype": "bf16"},
+            "unit": "s",
+            "samples": [0.002],
+            "stats": {},
+            "metrics": {"tflops": 650.0},
+            "status": "ok",
+        }],
+    }
     path = tmp_path / "run.json"
     path.write_text(json.dumps(run_doc))
-    code, out, _ = run(capsys, "plan", "--model", "llama3-8b", "--hardware", str(path), "--gpus", "8", "--format", "json")
+    code, out, _ = run(
+        capsys,
+        "plan",
+        "--model",
+        "llama3-8b",
+        "--hardware",
+        str(path),
+        "--gpus",
+        "8",
+        "--format",
+        "json",
+    )
     hw = json.loads(out)["inputs"]["hardware"]
     assert code == 0 and hw["run_id"] == "measured-1" and hw["name"] == "h100-sxm"
     assert hw["provenance"]["gemm_efficiency"]["kind"] == "measured"
@@ -143,12 +256,16 @@ def test_a_cluster_size_no_batch_splits_plans_on_the_largest_usable_part() -> No
 
     from exabench.cli import cli
 
-    result = CliRunner().invoke(cli, ["plan", "--model", "llama3-70b", "--cluster", "colossus-100k", "--format", "json"])
+    result = CliRunner().invoke(
+        cli, ["plan", "--model", "llama3-70b", "--cluster", "colossus-100k", "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     plan = json.loads(result.output)
     assert plan["inputs"]["gpus"] == 98_304 and "100,000" in plan["inputs"]["gpus_note"]
     # Asked for explicitly, the count is the user's: no silent change, a hint instead.
-    result = CliRunner().invoke(cli, ["plan", "--model", "llama3-70b", "--cluster", "colossus-100k", "--gpus", "100000"])
+    result = CliRunner().invoke(
+        cli, ["plan", "--model", "llama3-70b", "--cluster", "colossus-100k", "--gpus", "100000"]
+    )
     assert result.exit_code != 0 and "try 98,304 GPUs" in str(result.exception or result.output)
 
 
@@ -156,16 +273,50 @@ def test_plan_from_a_multinode_run_uses_its_measured_scaleout_bandwidth(capsys, 
     """The same layout, planned on the published profile and on a 2-node Run whose all-reduce
     plateau is 20 GB/s per GPU (under half the RoCE model's 42.3): the data-parallel
     communication grows, and the Plan says where that bandwidth came from."""
-    results = [{"suite": "collectives", "name": "all_reduce", "unit": "s", "samples": [0.01], "stats": {},
-                "params": {"collective": "all_reduce", "bytes": mb << 20, "nranks": 16},
-                "metrics": {"busbw_gbps": 20.0}, "status": "ok"} for mb in (64, 256, 1024)]
-    run_doc = {"schema": "exabench.run/1", "id": "two-nodes", "created": "2026-01-01T00:00:00Z",
-               "config": {"ranks": [{"rank": r, "host": f"node{r // 8}"} for r in range(16)]},
-               "environment": {"gpu": {"devices": [{"name": "NVIDIA H100 80GB HBM3"}]}}, "results": results}
+    results = [
+        {
+            "suite": "collectives",
+            "name": "all_reduce",
+            "unit": "s",
+            "samples": [0.01],
+            "stats": {},
+            "params": {"collective": "all_reduce", "bytes": mb << 20, "nranks": 16},
+            "metrics": {"busbw_gbps": 20.0},
+            "status": "ok",
+        }
+        for mb in (64, 256, 1024)
+    ]
+    run_doc = {
+        "schema": "exabench.run/1",
+        "id": "two-nodes",
+        "created": "2026-01-01T00:00:00Z",
+        "config": {"ranks": [{"rank": r, "host": f"node{r // 8}"} for r in range(16)]},
+        "environment": {"gpu": {"devices": [{"name": "NVIDIA H100 80GB HBM3"}]}},
+        "results": results,
+    }
     path = tmp_path / "run.json"
     path.write_text(json.dumps(run_doc))
-    layout = ["plan", "--model", "llama3-8b", "--cluster", "meta-24k-roce", "--gpus", "1024", "--tp", "1", "--pp", "1",
-              "--zero", "1", "--mbs", "2", "--global-batch", "2048", "--format", "json"]
+    layout = [
+        "plan",
+        "--model",
+        "llama3-8b",
+        "--cluster",
+        "meta-24k-roce",
+        "--gpus",
+        "1024",
+        "--tp",
+        "1",
+        "--pp",
+        "1",
+        "--zero",
+        "1",
+        "--mbs",
+        "2",
+        "--global-batch",
+        "2048",
+        "--format",
+        "json",
+    ]
     code, out, _ = run(capsys, *layout)
     published = json.loads(out)
     code2, out2, _ = run(capsys, *layout, "--hardware", str(path))
@@ -173,10 +324,15 @@ def test_plan_from_a_multinode_run_uses_its_measured_scaleout_bandwidth(capsys, 
     assert code == code2 == 0
     prov = measured["inputs"]["hardware"]["provenance"]["scaleout_busbw"]
     assert prov["kind"] == "measured" and "20.0 GB/s per GPU over 2 nodes" in prov["source"]
-    assert prov["value"] == "20.0 GB/s per GPU" and measured["inputs"]["hardware"]["scaleout_gbps"] == 20.0
+    assert (
+        prov["value"] == "20.0 GB/s per GPU"
+        and measured["inputs"]["hardware"]["scaleout_gbps"] == 20.0
+    )
     assert "scaleout_gbps" not in published["inputs"]["hardware"]
     dp = [k for k in published["breakdown_s"] if k.startswith("dp")]
-    assert dp and sum(measured["breakdown_s"][k] for k in dp) > sum(published["breakdown_s"][k] for k in dp)
+    assert dp and sum(measured["breakdown_s"][k] for k in dp) > sum(
+        published["breakdown_s"][k] for k in dp
+    )
 
 
 def test_library_errors_name_fields_and_the_cli_names_its_flags() -> None:

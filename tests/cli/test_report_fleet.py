@@ -27,7 +27,9 @@ def fleet_json(tmp_path_factory):
 
 
 def test_report_from_fleet_json(fleet_json, tmp_path, capsys):
-    code, out, err = _invoke(["report", str(fleet_json), "--out", str(tmp_path / "rep"), "--no-images"], capsys)
+    code, out, err = _invoke(
+        ["report", str(fleet_json), "--out", str(tmp_path / "rep"), "--no-images"], capsys
+    )
     assert code == 0 and "report written to" in out, err
     text = (tmp_path / "rep" / "report.md").read_text()
     assert "## Fleet screening" in text and "64 GPUs (one rank each) on 8 nodes" in text
@@ -37,7 +39,9 @@ def test_report_from_fleet_json(fleet_json, tmp_path, capsys):
 
 
 def test_report_from_the_fleet_folder(fleet_json, tmp_path, capsys):
-    code, _, err = _invoke(["report", str(fleet_json.parent), "--out", str(tmp_path / "rep"), "--no-images"], capsys)
+    code, _, err = _invoke(
+        ["report", str(fleet_json.parent), "--out", str(tmp_path / "rep"), "--no-images"], capsys
+    )
     assert code == 0, err
     text = (tmp_path / "rep" / "report.md").read_text()
     assert "65 Runs, 0 Plans, 1 fleet summary" in text and "## Fleet screening" in text
@@ -53,5 +57,11 @@ def test_a_malformed_fleet_file_is_exit_2_one_line(fleet_json, tmp_path, capsys,
     bad = tmp_path / "fleet.json"
     bad.write_text(json.dumps(doc))
     code, out, err = _invoke(["report", str(bad), "--out", str(tmp_path / "rep")], capsys)
-    assert code == 2 and err.count("\n") == 1 and says in err and str(bad) in err and "Traceback" not in err
+    assert (
+        code == 2
+        and err.count("\n") == 1
+        and says in err
+        and str(bad) in err
+        and "Traceback" not in err
+    )
     assert not (tmp_path / "rep").exists()

@@ -25,7 +25,9 @@ def test_exabench_run_quick_on_cpu(tmp_path: Path, capsys: pytest.CaptureFixture
     # A CPU Run never pretends to be an H100 plan: the reference profile, said plainly.
     assert scenario["basis"] == "reference" and scenario["profile"] == "h100-sxm"
     assert scenario["run_id"] == run["id"]
-    assert (tmp_path / "report" / "report.html").is_file() and (tmp_path / "report" / "report.md").is_file()
+    assert (tmp_path / "report" / "report.html").is_file() and (
+        tmp_path / "report" / "report.md"
+    ).is_file()
     for expected in ("Measured on this machine", "best GEMM", "reference (h100-sxm)", "training",
                      "facility", "report (HTML)", str(tmp_path / "report" / "report.html")):
         assert expected in out

@@ -15,8 +15,11 @@ import pytest
 from exabench.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = sorted(p for folder in ("exabench", "bench", "workloads", "analysis", "reports", "benchmarks")
-                 for p in (ROOT / folder).rglob("*.py"))
+SOURCES = sorted(
+    p
+    for folder in ("exabench", "bench", "workloads", "analysis", "reports", "benchmarks")
+    for p in (ROOT / folder).rglob("*.py")
+)
 EVIL = '</script><script>document.body.dataset.pwned="1"</script><img src=x onerror=alert(1)>'
 
 
@@ -33,18 +36,40 @@ def test_no_code_from_data_and_no_shell(path: Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            names = [a.name for a in node.names] + ([node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
-            assert not {"pickle", "cPickle", "marshal", "shelve", "dill", "cloudpickle"} & set(names), (path, names)
+            names = [a.name for a in node.names] + (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+            )
+            assert not {"pickle", "cPickle", "marshal", "shelve", "dill", "cloudpickle"} & set(
+                names
+            ), (path, names)
     for call, name in _calls(tree):
-        assert name not in ("eval", "exec", "os.system", "os.popen", "yaml.load", "pickle.load", "pickle.loads",
-                            "torch.load", "np.load", "numpy.load"), (path, call.lineno, name)
+        assert name not in (
+            "eval",
+            "exec",
+            "os.system",
+            "os.popen",
+            "yaml.load",
+            "pickle.load",
+            "pickle.loads",
+            "torch.load",
+            "np.load",
+            "numpy.load",
+        ), (path, call.lineno, name)
         if name.startswith("subprocess.") or name in ("Popen", "run", "check_output", "check_call"):
             for keyword in call.keywords:
-                assert not (keyword.arg == "shell" and not (isinstance(keyword.value, ast.Constant) and keyword.value.value is False)), \
-                    (path, call.lineno, "shell=")
+                assert not (
+                    keyword.arg == "shell"
+                    and not (
+                        isinstance(keyword.value, ast.Constant) and keyword.value.value is False
+                    )
+                ), (path, call.lineno, "shell=")
             if name.startswith("subprocess.") and call.args:
                 first = call.args[0]
-                assert not isinstance(first, (ast.Constant, ast.JoinedStr, ast.BinOp)), (path, call.lineno, "a command string")
+                assert not isinstance(first, (ast.Constant, ast.JoinedStr, ast.BinOp)), (
+                    path,
+                    call.lineno,
+                    "a command string",
+                )
 
 
 def _evil_run(folder: Path) -> Path:
@@ -53,11 +78,21 @@ def _evil_run(folder: Path) -> Path:
 
     env = {"fingerprint": "fp", "host": {"hostname": EVIL}, "gpu": {"devices": [{"name": EVIL}]},
            "software": {"torch": "$(touch pwned)"}}
-    writer = RunWriter(folder, env, {"argv": ["; touch pwned", "`touch pwned`"], "out": "/tmp/../pwned",
-                                     "suites": ["gemm"]})
+    writer = RunWriter(
+        folder,
+        env,
+        {"argv": ["; touch pwned", "`touch pwned`"], "out": "/tmp/../pwned", "suites": ["gemm"]},
+    )
     for m in (256, 512):
-        writer.add(make_result(suite="gemm", name=EVIL, params={"m": m, "n": m, "k": m, "dtype": "fp32", EVIL: EVIL},
-                               samples=[1e-3, 1.1e-3, 1.2e-3], metrics={"tflops": 1.0}))
+        writer.add(
+            make_result(
+                suite="gemm",
+                name=EVIL,
+                params={"m": m, "n": m, "k": m, "dtype": "fp32", EVIL: EVIL},
+                samples=[1e-3, 1.1e-3, 1.2e-3],
+                metrics={"tflops": 1.0},
+            )
+        )
     writer.add(make_result(suite="gemm", name="x", params={"m": 1}, status="failed", error=EVIL))
     writer.close()
     return writer.path
@@ -77,10 +112,15 @@ def test_run_files_are_data_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.chdir(tmp_path)
     run = _evil_run(tmp_path / "runs")
     started = []
-    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: started.append(a) or pytest.fail(f"subprocess {a}"))
-    for args in (["compare", str(run), str(run), "--format", "json"], ["history", str(tmp_path / "runs")],
-                 ["export", str(run), "--format", "bencher"],
-                 ["report", str(run), "--out", str(tmp_path / "report"), "--no-images"]):
+    monkeypatch.setattr(
+        subprocess, "Popen", lambda *a, **k: started.append(a) or pytest.fail(f"subprocess {a}")
+    )
+    for args in (
+        ["compare", str(run), str(run), "--format", "json"],
+        ["history", str(tmp_path / "runs")],
+        ["export", str(run), "--format", "bencher"],
+        ["report", str(run), "--out", str(tmp_path / "report"), "--no-images"],
+    ):
         assert _run_cli(args) in (0, 1, 3), args
     capsys.readouterr()
     assert not started and not list(tmp_path.rglob("pwned")) and not Path("/tmp/pwned").exists()
@@ -96,7 +136,12 @@ def test_the_html_report_escapes_every_input_string(tmp_path: Path, capsys) -> N
     plan["inputs"]["model"]["name"] = EVIL
     plan_path = tmp_path / "plan.json"
     plan_path.write_text(json.dumps(plan))
-    assert _run_cli(["report", str(run), str(plan_path), "--out", str(tmp_path / "report"), "--no-images"]) == 0
+    assert (
+        _run_cli(
+            ["report", str(run), str(plan_path), "--out", str(tmp_path / "report"), "--no-images"]
+        )
+        == 0
+    )
     capsys.readouterr()
     page = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
     assert "&lt;/script&gt;&lt;script&gt;document.body.dataset.pwned" in page
@@ -129,7 +174,9 @@ def test_the_rendezvous_listens_where_it_is_told(monkeypatch: pytest.MonkeyPatch
         return real_bind(self, address)
 
     monkeypatch.setattr(socket.socket, "bind", record)
-    monkeypatch.setattr(launch.subprocess, "Popen", lambda *a, **k: (_ for _ in ()).throw(UserError("stop here")))
+    monkeypatch.setattr(
+        launch.subprocess, "Popen", lambda *a, **k: (_ for _ in ()).throw(UserError("stop here"))
+    )
     with pytest.raises(UserError, match="stop here"):
         launch.launch_local(["--help"], 1, timeout_s=5)
     assert bound and bound[0] == "127.0.0.1"

@@ -22,7 +22,9 @@ from exabench.reports.inputs.documents import Document, FleetDocument, Inputs
 from exabench.testing import samples
 from exabench.testing.samples_fleet import sample_fleet
 
-CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+CHROMIUM = next(
+    (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
+)
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--hide-scrollbars", "--virtual-time-budget=30000"]
@@ -30,7 +32,10 @@ EVIL = '<script>document.body.dataset.pwned="1"</script>'
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium; .ci/run does)"),
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="Chromium is not installed (apt-get install chromium; .ci/run does)",
+    ),
 ]
 
 
@@ -54,7 +59,19 @@ class ChartCensus(HTMLParser):
         current = next((c for _, c in reversed(self._open) if c), None)
         if tag in ("svg", "canvas") and current:
             self.charts[current]["drawn"] += 1
-        if tag not in ("br", "img", "input", "meta", "link", "hr", "path", "rect", "line", "circle", "stop"):
+        if tag not in (
+            "br",
+            "img",
+            "input",
+            "meta",
+            "link",
+            "hr",
+            "path",
+            "rect",
+            "line",
+            "circle",
+            "stop",
+        ):
             self._open.append((tag, chart))
 
     def handle_endtag(self, tag):
@@ -65,9 +82,16 @@ class ChartCensus(HTMLParser):
 
 
 def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"  # a fresh profile each launch
-    return subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *args],
-                          capture_output=True, text=True, timeout=180, check=False)
+    profile = (
+        tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
+    )  # a fresh profile each launch
+    return subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +120,9 @@ def test_every_chart_draws_without_console_messages(report, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     census = ChartCensus()
     census.feed(result.stdout)
-    assert census.body.get("data-charts-settled") == "true", "vega-embed did not finish within the time budget"
+    assert (
+        census.body.get("data-charts-settled") == "true"
+    ), "vega-embed did not finish within the time budget"
     assert sorted(census.charts) == sorted(ids)
     failed = {c: s for c, s in census.charts.items() if s["rendered"] != "ok" or s["drawn"] != 1}
     assert not failed, f"charts that did not draw exactly one SVG/canvas: {failed}"

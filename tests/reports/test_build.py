@@ -18,7 +18,10 @@ def test_writes_html_markdown_and_both_images_per_chart(tmp_path):
     out = tmp_path / "out"
     paths = build_report([plan], out)
     assert paths[:2] == [out / "report.html", out / "report.md"]
-    assert sorted(p.name for p in (out / "charts").iterdir()) == ["step-breakdown.png", "step-breakdown.svg"]
+    assert sorted(p.name for p in (out / "charts").iterdir()) == [
+        "step-breakdown.png",
+        "step-breakdown.svg",
+    ]
     assert not [p for p in out.rglob(".*")]  # no temporary files left behind
     assert os.stat(out / "report.html").st_mode & 0o044  # readable by others: a report is shared
 

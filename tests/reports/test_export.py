@@ -9,7 +9,9 @@ from exabench.testing import samples
 
 
 def test_svg_and_png_of_a_chart():
-    fig = build_figures(Inputs(plans=[Document("plan", "p", samples.sample_plan(gpus=8, uncertainty=False))]))[0]
+    fig = build_figures(
+        Inputs(plans=[Document("plan", "p", samples.sample_plan(gpus=8, uncertainty=False))])
+    )[0]
     svg, png = export.svg_and_png(fig.spec)
     assert svg.lstrip().startswith("<svg") and "Step-time breakdown" in svg
     assert png[:8] == b"\x89PNG\r\n\x1a\n"

@@ -9,10 +9,22 @@ import pytest
 from exabench.reports import fmt
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    (0, "0"), (1234.5, "1,230"), (0.012345, "0.0123"), (989.4, "989"), (12.34, "12.3"), (-2.5, "-2.50"),
-    (None, "–"), (math.nan, "–"), ("x", "–"), (True, "–"), (3e16, "3.00e+16"),
-])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0, "0"),
+        (1234.5, "1,230"),
+        (0.012345, "0.0123"),
+        (989.4, "989"),
+        (12.34, "12.3"),
+        (-2.5, "-2.50"),
+        (None, "–"),
+        (math.nan, "–"),
+        ("x", "–"),
+        (True, "–"),
+        (3e16, "3.00e+16"),
+    ],
+)
 def test_sig(value, text):
     assert fmt.sig(value) == text
 

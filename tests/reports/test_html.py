@@ -44,7 +44,9 @@ def test_offline_bundle_and_no_remote_urls():
     assert "window.vegaEmbed" in page
     assert not re.search(r"""<(script|link)[^>]+(src|href)=["']?https?:""", page)
     assert "cdn.jsdelivr" not in page
-    specs = re.search(r'<script type="application/json" id="exabench-specs">(.*?)</script>', page, re.S).group(1)
+    specs = re.search(
+        r'<script type="application/json" id="exabench-specs">(.*?)</script>', page, re.S
+    ).group(1)
     ids = [figure["id"] for figure in json.loads(specs)]
     assert ids == ["step-breakdown", "uncertainty", "sensitivity", "gemm-throughput", "roofline"]
     assert all(f'id="chart-{i}"' in page for i in ids)

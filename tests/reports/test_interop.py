@@ -25,8 +25,11 @@ def test_stats_match_pytest_benchmark_itself(n: int) -> None:
 
 def _run() -> dict:
     rng = np.random.default_rng(0)
-    return run_doc("r1", [gemm_result(512, noisy(rng, 1e-3, 0.01, 12)), gemm_result(1024, [], status="skipped")],
-                   commit="a" * 40)
+    return run_doc(
+        "r1",
+        [gemm_result(512, noisy(rng, 1e-3, 0.01, 12)), gemm_result(1024, [], status="skipped")],
+        commit="a" * 40,
+    )
 
 
 def test_pytest_benchmark_document_shape() -> None:
@@ -38,7 +41,16 @@ def test_pytest_benchmark_document_shape() -> None:
     (bench,) = doc["benchmarks"]  # the skipped result is left out
     assert bench["group"] == "gemm" and bench["fullname"].endswith(bench["name"])
     assert bench["params"]["m"] == 512 and bench["options"]["timer"] == "cuda_event"
-    assert set(bench) >= {"group", "name", "fullname", "params", "param", "extra_info", "options", "stats"}
+    assert set(bench) >= {
+        "group",
+        "name",
+        "fullname",
+        "params",
+        "param",
+        "extra_info",
+        "options",
+        "stats",
+    }
     assert len(bench["stats"]["data"]) == 12 and bench["extra_info"]["metrics"]["tflops"] > 0
 
 

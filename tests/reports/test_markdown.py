@@ -18,6 +18,8 @@ def test_markdown_has_tables_images_and_escaped_names():
 
 
 def test_table_cells_cannot_break_the_row():
-    table = Table(id="t", title="T", columns=["a", "b"], rows=[["x | y", "1"]], numeric=[False, True])
+    table = Table(
+        id="t", title="T", columns=["a", "b"], rows=[["x | y", "1"]], numeric=[False, True]
+    )
     out = markdown.render_table(table)
     assert "| x \\| y | 1 |" in out and "|---|---:|" in out

@@ -46,15 +46,36 @@ def test_table_flags_throttling_and_gives_the_reason() -> None:
     base = run_doc("a", [gemm_result(256, noisy(rng, 1e-3, 0.01, 3))])
     new = run_doc("b", [gemm_result(256, noisy(rng, 1e-3, 0.01, 3), telemetry={"throttled": True})])
     text = compare_table(compare_runs(base, new, gate=Gate()))
-    assert "THROTTLED(new)" in text and "INCONCLUSIVE" in text and "can't reach significance" in text
+    assert (
+        "THROTTLED(new)" in text and "INCONCLUSIVE" in text and "can't reach significance" in text
+    )
 
 
 def test_history_table_lists_change_points() -> None:
-    doc = {"runs": 3, "p_value": 0.01, "permutations": 199, "min_size": 3, "series": [{
-        "suite": "gemm", "name": "gemm_bf16", "params": {"m": 8}, "metric": "time", "fingerprint": "fp",
-        "points": [{"created": "t0", "value": 1e-3}, {"created": "t2", "value": 1.1e-3}],
-        "change_points": [{"index": 1, "run_id": "r1", "commit": "abcdef123456", "before": 1e-3, "after": 1.1e-3,
-                           "magnitude": 0.1, "p_value": 0.005, "direction": "regressed"}]}]}
+    doc = {
+        "runs": 3,
+        "p_value": 0.01,
+        "permutations": 199,
+        "min_size": 3,
+        "series": [{
+            "suite": "gemm",
+            "name": "gemm_bf16",
+            "params": {"m": 8},
+            "metric": "time",
+            "fingerprint": "fp",
+            "points": [{"created": "t0", "value": 1e-3}, {"created": "t2", "value": 1.1e-3}],
+            "change_points": [{
+                "index": 1,
+                "run_id": "r1",
+                "commit": "abcdef123456",
+                "before": 1e-3,
+                "after": 1.1e-3,
+                "magnitude": 0.1,
+                "p_value": 0.005,
+                "direction": "regressed",
+            }],
+        }],
+    }
     text = history_table(doc)
     assert "# fingerprint fp: t0 .. t2" in text
     assert "at run 1 (r1, commit abcdef1234): 1 ms -> 1.1 ms (+10.0 %, regressed, p 0.005)" in text

@@ -18,7 +18,16 @@ def test_from_points_sorts_and_averages() -> None:
     assert c.xs == (1.0, 10.0) and c.ys == (0.2, pytest.approx(0.7))
 
 
-@pytest.mark.parametrize("xs, ys", [((), ()), ((1.0, 1.0), (0.1, 0.2)), ((2.0, 1.0), (0.1, 0.2)), ((1.0,), (0.0,)), ((1.0,), (0.1, 0.2))])
+@pytest.mark.parametrize(
+    "xs, ys",
+    [
+        ((), ()),
+        ((1.0, 1.0), (0.1, 0.2)),
+        ((2.0, 1.0), (0.1, 0.2)),
+        ((1.0,), (0.0,)),
+        ((1.0,), (0.1, 0.2)),
+    ],
+)
 def test_bad_curves(xs: tuple, ys: tuple) -> None:
     with pytest.raises(UserError):
         Curve(xs=xs, ys=ys)

@@ -11,7 +11,15 @@ BASE = {"name": "t", "layers": 2, "hidden": 64, "heads": 4, "vocab": 100, "seq_l
 
 def test_every_shipped_model_loads_with_a_source() -> None:
     names = {m.name for m in shipped_models()}
-    assert {"gpt3-175b", "llama3-8b", "llama3-70b", "llama3-405b", "mixtral-8x7b", "grok-1", "deepseek-v3"} <= names
+    assert {
+        "gpt3-175b",
+        "llama3-8b",
+        "llama3-70b",
+        "llama3-405b",
+        "mixtral-8x7b",
+        "grok-1",
+        "deepseek-v3",
+    } <= names
     assert all(m.source for m in shipped_models())
 
 
@@ -19,7 +27,9 @@ def test_every_shipped_model_loads_with_a_source() -> None:
     ("llama3-8b", 8.03, 7.50), ("llama3-70b", 70.55, 69.50), ("llama3-405b", 405.85, 403.75),
     ("mixtral-8x7b", 46.70, 12.75), ("grok-1", 316.49, 83.76), ("deepseek-v3", 671.03, 36.62),
 ])
-def test_parameter_counts_match_the_published_sizes(name: str, total_b: float, active_b: float) -> None:
+def test_parameter_counts_match_the_published_sizes(
+    name: str, total_b: float, active_b: float
+) -> None:
     # Published: Llama 3 8.0/70.6/405B (model cards), Mixtral 46.7B total 12.9B active,
     # Grok-1 314B, DeepSeek-V3 671B total 37B active (its 37B counts the embedding too).
     model = load_model(name)
@@ -29,7 +39,14 @@ def test_parameter_counts_match_the_published_sizes(name: str, total_b: float, a
 
 def test_gemm_cli_attributes() -> None:
     m = load_model("llama3-70b")
-    assert (m.hidden, m.ffn_hidden, m.heads, m.kv_heads, m.activation, m.seq_len) == (8192, 28672, 64, 8, "swiglu", 8192)
+    assert (m.hidden, m.ffn_hidden, m.heads, m.kv_heads, m.activation, m.seq_len) == (
+        8192,
+        28672,
+        64,
+        8,
+        "swiglu",
+        8192,
+    )
 
 
 def test_defaults_and_moe_layers() -> None:
@@ -39,20 +56,26 @@ def test_defaults_and_moe_layers() -> None:
     assert ds.moe_layers == 58 and not ds.is_moe_layer(2) and ds.is_moe_layer(3)
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"layerz": 3}, "unknown key 'layerz'"),
-    ({"layers": 0}, "layers = 0 is not valid"),
-    ({"hidden": -64}, "hidden = -64 is not valid"),
-    ({"heads": 5}, "heads = 5 must divide hidden"),
-    ({"kv_heads": 3}, "kv_heads = 3 must divide heads"),
-    ({"activation": "relu"}, "valid: gelu, swiglu"),
-    ({"moe": {"top_k": 2, "expert_ffn_hidden": 8}}, "lacks 'experts'"),
-    ({"moe": {"experts": 0, "top_k": 1, "expert_ffn_hidden": 8}}, "moe.experts = 0"),
-    ({"moe": {"experts": 2, "top_k": 3, "expert_ffn_hidden": 8}}, "top_k = 3 must be at most"),
-    ({"moe": {"experts": 2, "top_k": 1, "expert_ffn_hidden": 8, "gate": 1}}, "unknown key moe.'gate'"),
-    ({"seq_len": 2.5}, "seq_len = 2.5"),
-    ({"tied_embeddings": "yes"}, "tied_embeddings"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"layerz": 3}, "unknown key 'layerz'"),
+        ({"layers": 0}, "layers = 0 is not valid"),
+        ({"hidden": -64}, "hidden = -64 is not valid"),
+        ({"heads": 5}, "heads = 5 must divide hidden"),
+        ({"kv_heads": 3}, "kv_heads = 3 must divide heads"),
+        ({"activation": "relu"}, "valid: gelu, swiglu"),
+        ({"moe": {"top_k": 2, "expert_ffn_hidden": 8}}, "lacks 'experts'"),
+        ({"moe": {"experts": 0, "top_k": 1, "expert_ffn_hidden": 8}}, "moe.experts = 0"),
+        ({"moe": {"experts": 2, "top_k": 3, "expert_ffn_hidden": 8}}, "top_k = 3 must be at most"),
+        (
+            {"moe": {"experts": 2, "top_k": 1, "expert_ffn_hidden": 8, "gate": 1}},
+            "unknown key moe.'gate'",
+        ),
+        ({"seq_len": 2.5}, "seq_len = 2.5"),
+        ({"tied_embeddings": "yes"}, "tied_embeddings"),
+    ],
+)
 def test_invalid_specs_are_one_line_user_errors(change: dict, message: str) -> None:
     with pytest.raises(UserError, match=message.replace("(", r"\(").replace("'", "'")) as info:
         parse_model({**BASE, **change}, "t.toml")

@@ -10,18 +10,57 @@ def test_shipped_published_runs() -> None:
     runs = load_published()
     ids = {r.id for r in runs}
     assert len(ids) == len(runs) == 22
-    assert {"sc21-t1-1008b", "korthikanti-175b-seqsel", "llama3-405b-16k-gpus", "bloom-176b-384-gpus"} <= ids
+    assert {
+        "sc21-t1-1008b",
+        "korthikanti-175b-seqsel",
+        "llama3-405b-16k-gpus",
+        "bloom-176b-384-gpus",
+    } <= ids
     assert all(r.source and r.published > 0 for r in runs)
     row = next(r for r in runs if r.id == "korthikanti-175b-seqsel")
-    assert row.settings["recompute"] == "selective" and row.settings["vp"] == 3 and row.published == 13.75
+    assert (
+        row.settings["recompute"] == "selective"
+        and row.settings["vp"] == 3
+        and row.published == 13.75
+    )
 
 
-@pytest.mark.parametrize("doc, message", [
-    ({"source": "s", "hardware": "h", "cluster": "c", "metric": "speed", "runs": [{"id": "a", "model": "m", "gpus": 1, "published": 1}]}, "metric = 'speed'"),
-    ({"source": "s", "hardware": "h", "cluster": "c", "metric": "mfu", "runs": [{"id": "a", "model": "m", "gpus": 1, "published": 1, "tq": 2}]}, "unknown key 'tq'"),
-    ({"source": "s", "hardware": "h", "cluster": "c", "metric": "mfu", "runs": [{"id": "a", "model": "m", "gpus": 1}]}, "missing 'published'"),
-    ({"source": "s", "year": 2021}, "unknown key 'year'"),
-])
+@pytest.mark.parametrize(
+    "doc, message",
+    [
+        (
+            {
+                "source": "s",
+                "hardware": "h",
+                "cluster": "c",
+                "metric": "speed",
+                "runs": [{"id": "a", "model": "m", "gpus": 1, "published": 1}],
+            },
+            "metric = 'speed'",
+        ),
+        (
+            {
+                "source": "s",
+                "hardware": "h",
+                "cluster": "c",
+                "metric": "mfu",
+                "runs": [{"id": "a", "model": "m", "gpus": 1, "published": 1, "tq": 2}],
+            },
+            "unknown key 'tq'",
+        ),
+        (
+            {
+                "source": "s",
+                "hardware": "h",
+                "cluster": "c",
+                "metric": "mfu",
+                "runs": [{"id": "a", "model": "m", "gpus": 1}],
+            },
+            "missing 'published'",
+        ),
+        ({"source": "s", "year": 2021}, "unknown key 'year'"),
+    ],
+)
 def test_bad_published_files(doc: dict, message: str) -> None:
     with pytest.raises(UserError, match=message):
         parse_published(doc, "p.toml")

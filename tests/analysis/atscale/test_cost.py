@@ -37,8 +37,14 @@ def test_colossus_tco_in_range_and_network_share() -> None:
     assert 5_000 <= net <= 8_000  # reference: network ~$5-7k per GPU, 10-20 % of IT capex
     c = cost_section(PARAMS, gpus=100_000, gpu_hours=1e6, it_w_per_gpu=1066.0, fabric=fabric)
     assert 1.5 <= c["usd_per_gpu_hour"] <= 3.0
-    assert c["usd"] == pytest.approx(1e6 * c["usd_per_gpu_hour"]) and c["usd_rented"] == pytest.approx(2e6)
-    assert 0.10 <= c["capex_usd"]["network"] / (c["capex_usd"]["systems"] + c["capex_usd"]["network"]) <= 0.20
+    assert c["usd"] == pytest.approx(1e6 * c["usd_per_gpu_hour"]) and c[
+        "usd_rented"
+    ] == pytest.approx(2e6)
+    assert (
+        0.10
+        <= c["capex_usd"]["network"] / (c["capex_usd"]["systems"] + c["capex_usd"]["network"])
+        <= 0.20
+    )
     assert c["parts"]["energy"] / c["usd"] < 0.10  # electricity is a small share of TCO
 
 

@@ -30,14 +30,39 @@ def test_peaks_bf16_dense_and_the_4_pflops_figure() -> None:
 
 
 def test_measured_gpu_power_from_the_busiest_gemm() -> None:
-    run = {"id": "r1", "results": [
-        {"suite": "gemm", "name": "a", "status": "ok", "metrics": {"tflops": 500}, "telemetry": {"power_mean_w": 520}},
-        {"suite": "gemm", "name": "b", "status": "ok", "metrics": {"tflops": 700}, "telemetry": {"power_mean_w": 655}},
-        {"suite": "memory", "name": "c", "status": "ok", "metrics": {"gbps": 3000}, "telemetry": {"power_mean_w": 400}}],
-        "telemetry": {"power_mean_w": 300}}
+    run = {
+        "id": "r1",
+        "results": [
+            {
+                "suite": "gemm",
+                "name": "a",
+                "status": "ok",
+                "metrics": {"tflops": 500},
+                "telemetry": {"power_mean_w": 520},
+            },
+            {
+                "suite": "gemm",
+                "name": "b",
+                "status": "ok",
+                "metrics": {"tflops": 700},
+                "telemetry": {"power_mean_w": 655},
+            },
+            {
+                "suite": "memory",
+                "name": "c",
+                "status": "ok",
+                "metrics": {"gbps": 3000},
+                "telemetry": {"power_mean_w": 400},
+            },
+        ],
+        "telemetry": {"power_mean_w": 300},
+    }
     watts, source = measured_gpu_watts(run)
     assert watts == 655 and "r1" in source
-    assert measured_gpu_watts({"id": "r2", "results": [], "telemetry": {"power_mean_w": 300}})[0] == 300
+    assert (
+        measured_gpu_watts({"id": "r2", "results": [], "telemetry": {"power_mean_w": 300}})[0]
+        == 300
+    )
     assert measured_gpu_watts({"id": "cpu", "results": [], "telemetry": None}) is None
     p = power_section(PARAMS, 8, 1.0, (655.0, source))
     assert p["kind"] == "measured" and p["gpu_w"] == 655

@@ -14,8 +14,16 @@ from exabench.analysis.atscale.uncertainty import (
 from exabench.workloads.clusters import load_cluster
 
 PARAMS = from_cluster(load_cluster("colossus-100k"), 700.0)
-BASE = {"gpus": 98_304, "ideal_hours": 13 * 24, "checkpoint_bytes": 5.67e12, "power_utilisation": 0.76,
-        "it_w_per_gpu": 1066.0, "rated_kw_per_gpu": 1.4025, "dc_life_years": 15.0, "opex_fraction": 0.03}
+BASE = {
+    "gpus": 98_304,
+    "ideal_hours": 13 * 24,
+    "checkpoint_bytes": 5.67e12,
+    "power_utilisation": 0.76,
+    "it_w_per_gpu": 1066.0,
+    "rated_kw_per_gpu": 1.4025,
+    "dc_life_years": 15.0,
+    "opex_fraction": 0.03,
+}
 
 
 def test_every_range_has_a_source_and_pue_stays_physical() -> None:
@@ -48,4 +56,3 @@ def test_sensitivity_ranking() -> None:
 def test_spearman() -> None:
     x = np.arange(100.0)
     assert spearman(x, x**3) == pytest.approx(1.0) and spearman(x, -x) == pytest.approx(-1.0)
-

@@ -34,7 +34,11 @@ def test_across_nodes_alpha_beta_with_nic_efficiency() -> None:
 
 
 def test_hierarchical_all_reduce() -> None:
-    assert ranks_per_domain(FAB, 64, 1) == 8 and ranks_per_domain(FAB, 64, 8) == 1 and ranks_per_domain(FAB, 64, 2) == 4
+    assert (
+        ranks_per_domain(FAB, 64, 1) == 8
+        and ranks_per_domain(FAB, 64, 8) == 1
+        and ranks_per_domain(FAB, 64, 2) == 4
+    )
     s = 1e9
     flat = collective_time(FAB, "all_reduce", s, 16, stride=8)
     hier = collective_time(FAB, "all_reduce", s, 16, stride=1)  # 8 per node, 2 nodes
@@ -45,8 +49,16 @@ def test_p2p_and_fabric_efficiency() -> None:
     s = 32e6
     assert p2p_time(FAB, s, 1) < p2p_time(FAB, s, 8)
     spectrum = Fabric(H100, load_cluster("colossus-100k"))
-    standard = Fabric(H100, replace(load_cluster("colossus-100k"), network=replace(spectrum.cluster.network, fabric_efficiency=0.6)))
-    assert collective_time(standard, "all_gather", 1e9, 64, 8) > collective_time(spectrum, "all_gather", 1e9, 64, 8)
+    standard = Fabric(
+        H100,
+        replace(
+            load_cluster("colossus-100k"),
+            network=replace(spectrum.cluster.network, fabric_efficiency=0.6),
+        ),
+    )
+    assert collective_time(standard, "all_gather", 1e9, 64, 8) > collective_time(
+        spectrum, "all_gather", 1e9, 64, 8
+    )
 
 
 def test_a_measured_scaleout_plateau_replaces_the_nic_model() -> None:
@@ -58,8 +70,12 @@ def test_a_measured_scaleout_plateau_replaces_the_nic_model() -> None:
     assert measured.nic_bytes_per_s(512) == pytest.approx(40e9 * 0.9)
     assert measured.nic_bytes_per_s(4096) == pytest.approx(40e9 * 0.9 / 7)
     # Faster than the planned NICs' 400 Gb/s per GPU: capped at their line rate.
-    assert Fabric(replace(H100, scaleout_gbps=80.0, scaleout_span_gpus=16), META).nic_bytes_per_s(16) == pytest.approx(50e9)
+    assert Fabric(replace(H100, scaleout_gbps=80.0, scaleout_span_gpus=16), META).nic_bytes_per_s(
+        16
+    ) == pytest.approx(50e9)
     s = 1e9
     t = collective_time(measured, "reduce_scatter", s, 16, stride=8)  # one rank per node, 128 GPUs
     assert t == pytest.approx(15 / 16 * s / 40e9 + 15 * step_latency_s(META, 128))
-    assert FAB.nic_bytes_per_s(256) == pytest.approx(50e9 * 0.94 * 0.9)  # the model, unchanged without a Run
+    assert FAB.nic_bytes_per_s(256) == pytest.approx(
+        50e9 * 0.94 * 0.9
+    )  # the model, unchanged without a Run

@@ -38,7 +38,12 @@ def test_layer_gemm_shapes_under_tp() -> None:
     assert shapes[0] == (8192, 1280, 8192, 1) and shapes[2] == (8192, 7168, 8192, 1)
     mixtral = load_model("mixtral-8x7b")
     moe = layer_gemms(mixtral, True, 4096, 1, 8)
-    assert (4096 * 2 * 8 / 8, 2 * 14336, 4096, 1) in moe  # one local expert sees 2/8 of 8 ranks' tokens
+    assert (
+        4096 * 2 * 8 / 8,
+        2 * 14336,
+        4096,
+        1,
+    ) in moe  # one local expert sees 2/8 of 8 ranks' tokens
 
 
 def test_flash_attention_halves_causal_work_and_fp8_keeps_attention_bf16() -> None:
@@ -47,7 +52,9 @@ def test_flash_attention_halves_causal_work_and_fp8_keeps_attention_bf16() -> No
     unfused = attention_time(llama, Layout(seq=8192, flash_attention=False), H100)
     assert flash[1] == pytest.approx(2.5 * flash[0]) and unfused[0] > flash[0]
     assert attention_time(llama, Layout(seq=8192, precision="fp8"), H100) == flash
-    bf16, fp8 = layer_time(llama, False, Layout(seq=8192), H100), layer_time(llama, False, Layout(seq=8192, precision="fp8"), H100)
+    bf16, fp8 = layer_time(llama, False, Layout(seq=8192), H100), layer_time(
+        llama, False, Layout(seq=8192, precision="fp8"), H100
+    )
     assert fp8.gemm_fwd < bf16.gemm_fwd and fp8.attn_fwd == bf16.attn_fwd
 
 

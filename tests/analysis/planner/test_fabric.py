@@ -21,7 +21,11 @@ COLOSSUS = load_cluster("colossus-100k")
 
 def test_fat_tree_capacity_and_tiers() -> None:
     assert (endpoints(64, 2), endpoints(64, 3), endpoints(128, 3)) == (2048, 65_536, 524_288)
-    assert tiers_needed(100_000, 128) == 3 and tiers_needed(100_000, 64) == 4 and tiers_needed(2048, 64) == 2
+    assert (
+        tiers_needed(100_000, 128) == 3
+        and tiers_needed(100_000, 64) == 4
+        and tiers_needed(2048, 64) == 2
+    )
 
 
 def test_colossus_fabric_counts() -> None:
@@ -36,7 +40,9 @@ def test_oversubscription_cuts_upper_links() -> None:
     meta = load_cluster("meta-24k-roce")
     full, over = size_fabric(meta, 3072), size_fabric(meta)
     assert full.oversubscription == 1.0 and over.oversubscription == 7.0
-    assert over.links < 3 * over.gpus and over.bisection_tbps == pytest.approx(24_576 / 2 * 50 / 7 / 1e3)
+    assert over.links < 3 * over.gpus and over.bisection_tbps == pytest.approx(
+        24_576 / 2 * 50 / 7 / 1e3
+    )
 
 
 def test_levels_and_latency_grow_with_span() -> None:
@@ -58,6 +64,9 @@ def test_collective_at_100k_is_not_the_1k_number() -> None:
 
 
 def test_oversubscribed_group_is_slower() -> None:
-    fabric = Fabric(load_reference("h100-sxm"), replace(COLOSSUS, network=replace(COLOSSUS.network, pod_gpus=4096, oversubscription=4.0)))
+    fabric = Fabric(
+        load_reference("h100-sxm"),
+        replace(COLOSSUS, network=replace(COLOSSUS.network, pod_gpus=4096, oversubscription=4.0)),
+    )
     inside, outside = fabric.nic_bytes_per_s(4096), fabric.nic_bytes_per_s(8192)
     assert outside == pytest.approx(inside / 4)

@@ -12,7 +12,10 @@ from exabench.analysis.planner.flops import (
 from exabench.workloads.models import load_model
 
 
-@pytest.mark.parametrize("vocab, tp, padded", [(50257, 1, 50304), (50257, 8, 51200), (128256, 8, 129024), (32000, 3, 32256)])
+@pytest.mark.parametrize(
+    "vocab, tp, padded",
+    [(50257, 1, 50304), (50257, 8, 51200), (128256, 8, 129024), (32000, 3, 32256)],
+)
 def test_megatron_vocab_padding(vocab: int, tp: int, padded: int) -> None:
     assert padded_vocab(vocab, tp) == padded
 
@@ -21,7 +24,9 @@ def test_megatron_vocab_padding(vocab: int, tp: int, padded: int) -> None:
     ("gpt3-175b", 64, 64, 13.75, 0.514),        # Korthikanti et al. 2022: 175B at 51.4 % MFU
     ("megatron-1008b", 512, 512, 71.49, 0.563),  # 1T at 56.3 %
 ])
-def test_exact_flop_counting_on_the_published_mfu_rows(model: str, batch: int, gpus: int, seconds: float, mfu: float) -> None:
+def test_exact_flop_counting_on_the_published_mfu_rows(
+    model: str, batch: int, gpus: int, seconds: float, mfu: float
+) -> None:
     m = load_model(model)
     flops = model_flops_per_token(m, 2048, tp=8) * batch * 2048
     assert flops / (seconds * gpus * 312e12) == pytest.approx(mfu, abs=0.0006)

@@ -35,7 +35,9 @@ def test_valid_layout_and_microbatches() -> None:
     ({"recompute": "some"}, None, "valid: none, selective, full"),
     ({"precision": "fp4"}, None, "valid: bf16, fp16, fp8"),
 ])
-def test_impossible_layouts_name_the_field(change: dict, gpus: int | None, message: str | None) -> None:
+def test_impossible_layouts_name_the_field(
+    change: dict, gpus: int | None, message: str | None
+) -> None:
     lo = Layout(**{"global_batch": 16, **change})
     if message is None:
         check_layout(LLAMA, lo, gpus)
@@ -64,10 +66,24 @@ def test_check_fixed_names_a_partial_layout_problem() -> None:
 def test_one_layout_text_for_a_layout_and_for_a_plan_read_back() -> None:
     lo = Layout(tp=8, pp=16, vp=4, dp=128, zero=2, recompute="full", precision="fp8")
     assert lo.describe() == "TP8 PP16x4 CP1 EP1 DP128 ZeRO-2 mbs 1 full fp8"
-    as_json = {"tp": 8, "pp": 16, "vp": 4, "cp": 1, "ep": 1, "dp": 128, "zero": 2, "mbs": 1, "recompute": "full",
-               "precision": "fp8", "global_batch": 2048, "microbatches": 16}
+    as_json = {
+        "tp": 8,
+        "pp": 16,
+        "vp": 4,
+        "cp": 1,
+        "ep": 1,
+        "dp": 128,
+        "zero": 2,
+        "mbs": 1,
+        "recompute": "full",
+        "precision": "fp8",
+        "global_batch": 2048,
+        "microbatches": 16,
+    }
     assert describe_layout(as_json) == lo.describe()
-    assert describe_layout({"tp": 8, "pp": 4, "vp": "x", "dp": 32}) == "TP8 PP4 DP32"  # an older or odd Plan
+    assert (
+        describe_layout({"tp": 8, "pp": 4, "vp": "x", "dp": 32}) == "TP8 PP4 DP32"
+    )  # an older or odd Plan
 
 
 def test_a_request_fixes_exactly_the_fields_published_runs_may_state() -> None:

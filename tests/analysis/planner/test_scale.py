@@ -18,7 +18,9 @@ def test_gpu_counts_and_curve_points() -> None:
 
 
 def test_scaling_curve_rows() -> None:
-    ctx = Context(load_model("llama3-70b"), load_reference("h100-sxm"), load_cluster("meta-24k-roce"))
+    ctx = Context(
+        load_model("llama3-70b"), load_reference("h100-sxm"), load_cluster("meta-24k-roce")
+    )
     rows = scaling_curve(ctx, points=5, max_gpus=16_384, tokens=15e12)
     assert [r["gpus"] for r in rows][0] == 8 and rows[-1]["gpus"] == 16_384
     fit = [r for r in rows if r["fits"]]
@@ -30,8 +32,12 @@ def test_scaling_curve_rows() -> None:
 
 
 def test_gpus_for_days() -> None:
-    ctx = Context(load_model("llama3-8b"), load_reference("h100-sxm"), load_cluster("meta-24k-roce"))
-    plan = gpus_for_days(ctx, days=30, tokens=1e12, request=LayoutRequest(precision="bf16", mbs=1), max_gpus=4096)
+    ctx = Context(
+        load_model("llama3-8b"), load_reference("h100-sxm"), load_cluster("meta-24k-roce")
+    )
+    plan = gpus_for_days(
+        ctx, days=30, tokens=1e12, request=LayoutRequest(precision="bf16", mbs=1), max_gpus=4096
+    )
     assert plan["training"]["days"] <= 30 and plan["inputs"]["target_days"] == 30
     with pytest.raises(UserError, match="needs more than"):
         gpus_for_days(ctx, days=30, tokens=1e12, request=LayoutRequest(precision="bf16", mbs=1),

@@ -31,7 +31,9 @@ def test_q_profile_matches_the_definition(m: int) -> None:
 def test_fenwick_and_matrix_sums_agree() -> None:
     batch = np.random.default_rng(0).normal(size=(4, 150))
     batch[:, 10] = batch[:, 20]
-    assert np.allclose(changepoint._to_earlier_fenwick(batch), changepoint._to_earlier_matrix(batch))
+    assert np.allclose(
+        changepoint._to_earlier_fenwick(batch), changepoint._to_earlier_matrix(batch)
+    )
     direct = np.abs(batch[:, :, None] - batch[:, None, :]).sum(axis=2)
     assert np.allclose(changepoint._to_all(batch), direct)
 
@@ -53,7 +55,9 @@ def test_change_point_fields() -> None:
     series[40:] *= 1.05
     (point,) = e_divisive(series)
     assert point.index == 40
-    assert point.before == pytest.approx(1.0, abs=0.01) and point.after == pytest.approx(1.05, abs=0.01)
+    assert point.before == pytest.approx(1.0, abs=0.01) and point.after == pytest.approx(
+        1.05, abs=0.01
+    )
     assert point.magnitude == pytest.approx(point.after / point.before - 1)
     assert point.p_value == pytest.approx(1 / 200)  # no permutation reached it: (1 + 0) / (1 + 199)
 

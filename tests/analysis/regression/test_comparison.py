@@ -29,10 +29,24 @@ def test_rows_per_result_and_metric_with_the_contract_fields() -> None:
     assert doc["verdict"] == "regressed" and doc["counts"]["regressed"] == 6
     assert [r["metric"] for r in doc["results"][:2]] == ["time", "tflops"]
     for row in doc["results"]:
-        assert {"suite", "name", "params", "metric", "base", "new", "ratio", "ci", "p_value", "verdict"} <= set(row)
+        assert {
+            "suite",
+            "name",
+            "params",
+            "metric",
+            "base",
+            "new",
+            "ratio",
+            "ci",
+            "p_value",
+            "verdict",
+        } <= set(row)
     time_row, tflops_row = doc["results"][:2]
     assert time_row["ratio"] == pytest.approx(1.10, rel=0.02) and time_row["direction"] == "lower"
-    assert tflops_row["ratio"] == pytest.approx(1 / time_row["ratio"]) and tflops_row["direction"] == "higher"
+    assert (
+        tflops_row["ratio"] == pytest.approx(1 / time_row["ratio"])
+        and tflops_row["direction"] == "higher"
+    )
     assert time_row["ci"][0] < time_row["ratio"] < time_row["ci"][1]
 
 
@@ -63,7 +77,10 @@ def test_a_result_that_now_fails_is_a_regression_and_skips_are_not_compared() ->
     base["results"][1] = gemm_result(320, [], status="skipped")
     doc = compare_runs(base, new, gate=Gate())
     status_rows = [r for r in doc["results"] if r["metric"] == "status"]
-    assert status_rows[0]["verdict"] == "regressed" and "fails in the new run" in status_rows[0]["reason"]
+    assert (
+        status_rows[0]["verdict"] == "regressed"
+        and "fails in the new run" in status_rows[0]["reason"]
+    )
     assert doc["verdict"] == "regressed"
     assert doc["not_compared"][0]["reason"] == "skipped in base, ok in new"
 
@@ -96,10 +113,15 @@ def test_fingerprint_differences_name_the_fields() -> None:
 
 def test_throttle_flags_from_telemetry() -> None:
     rng = np.random.default_rng(1)
-    hot = gemm_result(256, noisy(rng, 1e-3, 0.01, 10),
-                      telemetry={"throttled": True, "throttled_samples": 3, "throttle_reasons": ["SwPowerCap"]})
+    hot = gemm_result(
+        256,
+        noisy(rng, 1e-3, 0.01, 10),
+        telemetry={"throttled": True, "throttled_samples": 3, "throttle_reasons": ["SwPowerCap"]},
+    )
     assert throttle_flags(hot) == {"throttled": True, "samples": 3, "reasons": ["SwPowerCap"]}
-    per_sample = gemm_result(256, [1e-3] * 4, telemetry={"throttled_samples": [False, True, True, False]})
+    per_sample = gemm_result(
+        256, [1e-3] * 4, telemetry={"throttled_samples": [False, True, True, False]}
+    )
     assert throttle_flags(per_sample)["samples"] == 2 and throttle_flags(per_sample)["throttled"]
     assert throttle_flags(gemm_result(256, [1e-3] * 4))["throttled"] is False
     base = run_doc("a", [gemm_result(256, noisy(rng, 1e-3, 0.01, 10))])

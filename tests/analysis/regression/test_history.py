@@ -16,9 +16,15 @@ def _history(n: int = 30, step_at: int | None = 20, step: float = 1.05, fingerpr
     runs = []
     for i in range(n):
         factor = step if step_at is not None and i >= step_at else 1.0
-        runs.append(run_doc(f"{fingerprint}-run{i:03d}", [gemm_result(512, noisy(rng, 1e-3 * factor, 0.01, 10))],
-                            created=f"2025-01-{1 + i // 24:02d}T{i % 24:02d}:00:00Z", fingerprint=fingerprint,
-                            commit=f"{i:040x}"))
+        runs.append(
+            run_doc(
+                f"{fingerprint}-run{i:03d}",
+                [gemm_result(512, noisy(rng, 1e-3 * factor, 0.01, 10))],
+                created=f"2025-01-{1 + i // 24:02d}T{i % 24:02d}:00:00Z",
+                fingerprint=fingerprint,
+                commit=f"{i:040x}",
+            )
+        )
     return runs
 
 
@@ -29,7 +35,9 @@ def test_series_are_ordered_by_time_not_by_input_order() -> None:
 
 
 def test_one_series_per_metric_and_fingerprint() -> None:
-    runs = _history(6, step_at=None, fingerprint="fp-a") + _history(4, step_at=None, fingerprint="fp-b")
+    runs = _history(6, step_at=None, fingerprint="fp-a") + _history(
+        4, step_at=None, fingerprint="fp-b"
+    )
     series = collect_series(runs)
     assert [(s["fingerprint"], s["metric"], len(s["points"])) for s in series] == [
         ("fp-a", "time", 6), ("fp-a", "tflops", 6), ("fp-b", "time", 4), ("fp-b", "tflops", 4)]

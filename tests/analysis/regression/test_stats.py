@@ -31,8 +31,19 @@ def test_min_p_value_matches_the_reference_table() -> None:
     assert min_p_value(0, 5) == 1.0
 
 
-@pytest.mark.parametrize("n1,n2,ties", [(3, 3, False), (5, 7, False), (8, 8, False), (8, 300, False),
-                                        (9, 10, False), (40, 30, False), (10, 10, True), (4, 6, True)])
+@pytest.mark.parametrize(
+    "n1,n2,ties",
+    [
+        (3, 3, False),
+        (5, 7, False),
+        (8, 8, False),
+        (8, 300, False),
+        (9, 10, False),
+        (40, 30, False),
+        (10, 10, True),
+        (4, 6, True),
+    ],
+)
 def test_mann_whitney_matches_scipy(n1: int, n2: int, ties: bool) -> None:
     from scipy.stats import mannwhitneyu
 
@@ -124,7 +135,9 @@ def test_noisy_arm_is_inconclusive_never_unchanged() -> None:
 
 def test_large_but_not_significant_change_is_inconclusive() -> None:
     # 5 vs 5 can reach p < 0.01 only with no overlap; one overlapping sample keeps p above it.
-    outcome = compare_samples([1.0, 1.01, 0.99, 1.0, 1.16], [1.15, 1.16, 1.14, 1.15, 1.0], gate=Gate(max_cv=1))
+    outcome = compare_samples(
+        [1.0, 1.01, 0.99, 1.0, 1.16], [1.15, 1.16, 1.14, 1.15, 1.0], gate=Gate(max_cv=1)
+    )
     assert outcome.p_value > 0.01 and outcome.verdict == "inconclusive"
 
 

@@ -13,7 +13,9 @@ L70 = load_model("llama3-70b")
 
 def test_kv_cache_and_weights() -> None:
     s = Serving(model=L70, profile=H100, tp=4)
-    assert s.kv_bytes_per_token() == 2 * 80 * 8 * 128 * 2  # K and V, 80 layers, 8 KV heads of 128, bf16
+    assert (
+        s.kv_bytes_per_token() == 2 * 80 * 8 * 128 * 2
+    )  # K and V, 80 layers, 8 KV heads of 128, bf16
     assert s.weight_bytes == pytest.approx(70.6e9 * 2, rel=0.02)
 
 

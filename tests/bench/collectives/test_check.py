@@ -33,8 +33,16 @@ def simulate(name: str, inputs: list[torch.Tensor], op: str) -> list[torch.Tenso
 
 
 @pytest.mark.parametrize("name", sorted(COLLECTIVES))
-@pytest.mark.parametrize(("n", "op", "dtype"), [(2, "sum", "fp32"), (3, "prod", "bf16"), (4, "max", "int8"),
-                                                 (5, "avg", "fp16"), (16, "sum", "int8")])
+@pytest.mark.parametrize(
+    ("n", "op", "dtype"),
+    [
+        (2, "sum", "fp32"),
+        (3, "prod", "bf16"),
+        (4, "max", "int8"),
+        (5, "avg", "fp16"),
+        (16, "sum", "int8"),
+    ],
+)
 def test_pattern_and_expected_agree_with_simulation(name: str, n: int, op: str, dtype: str) -> None:
     count = 6 * n
     dt = collcheck.DTYPES[dtype]

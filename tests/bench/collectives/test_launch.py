@@ -14,14 +14,29 @@ from exabench.errors import UserError
 
 def test_no_world_without_launcher_variables() -> None:
     assert launch.world_from_env({}) is None
-    assert launch.world_from_env({"SLURM_PROCID": "0", "SLURM_NTASKS": "1", "MASTER_ADDR": "h"}) is None
+    assert (
+        launch.world_from_env({"SLURM_PROCID": "0", "SLURM_NTASKS": "1", "MASTER_ADDR": "h"})
+        is None
+    )
 
 
 def test_torchrun_world() -> None:
-    world = launch.world_from_env({"RANK": "3", "WORLD_SIZE": "16", "LOCAL_RANK": "3", "LOCAL_WORLD_SIZE": "8",
-                                   "MASTER_ADDR": "node0", "MASTER_PORT": "29400",
-                                   "TORCHELASTIC_USE_AGENT_STORE": "True"})
-    assert (world.rank, world.size, world.local_rank, world.master_port, world.agent_store) == (3, 16, 3, 29400, True)
+    world = launch.world_from_env({
+        "RANK": "3",
+        "WORLD_SIZE": "16",
+        "LOCAL_RANK": "3",
+        "LOCAL_WORLD_SIZE": "8",
+        "MASTER_ADDR": "node0",
+        "MASTER_PORT": "29400",
+        "TORCHELASTIC_USE_AGENT_STORE": "True",
+    })
+    assert (world.rank, world.size, world.local_rank, world.master_port, world.agent_store) == (
+        3,
+        16,
+        3,
+        29400,
+        True,
+    )
 
 
 def test_srun_world() -> None:
@@ -59,7 +74,9 @@ def _store():
 
 def test_watchdog_stops_ranks_that_make_no_progress(monkeypatch) -> None:
     monkeypatch.setattr(launch, "STARTUP_S", 0.5)
-    procs = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) for _ in range(2)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) for _ in range(2)
+    ]
     store = _store()
     try:
         store.add(launch.heartbeat_key(0), 3)  # rank 0 made progress once, rank 1 never did

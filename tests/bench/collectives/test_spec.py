@@ -13,7 +13,12 @@ from exabench.errors import UserError
 
 RUN_FIELDS = {"warmup_ms", "rep_ms", "flush", "cuda_graph"}
 SWEEP_FIELDS = {f.name for f in fields(CollectiveSweep)}
-CONVERT = {"min_bytes": ByteSize(), "max_bytes": ByteSize(), "dtype": Names(), "collectives": Names()}
+CONVERT = {
+    "min_bytes": ByteSize(),
+    "max_bytes": ByteSize(),
+    "dtype": Names(),
+    "collectives": Names(),
+}
 
 
 def spec_of(options: dict, device: str, quick: bool):
@@ -59,9 +64,21 @@ def test_bad_options_are_user_errors(options, message) -> None:
 
 
 def test_child_argv_round_trips() -> None:
-    spec = spec_of({"min_bytes": "1Ki", "max_bytes": "64Ki", "step_factor": 4, "dtype": "bf16,fp32",
-                    "op": "max", "iters": 3, "warmup_iters": 0, "collectives": "sendrecv,all_reduce",
-                    "timeout": 7}, "cpu", False)
+    spec = spec_of(
+        {
+            "min_bytes": "1Ki",
+            "max_bytes": "64Ki",
+            "step_factor": 4,
+            "dtype": "bf16,fp32",
+            "op": "max",
+            "iters": 3,
+            "warmup_iters": 0,
+            "collectives": "sendrecv,all_reduce",
+            "timeout": 7,
+        },
+        "cpu",
+        False,
+    )
     argv = child_argv(spec, out_dir="out", as_json=True, append_to="run.json")
     pairs = dict(zip(argv[::2], argv[1::2], strict=False))
     options = {k[2:].replace("-", "_"): v for k, v in pairs.items() if k.startswith("--")}

@@ -30,21 +30,31 @@ def fake_pynvml(links: dict[int, dict[int, tuple[str, int]]]) -> types.ModuleTyp
 
     nv.nvmlDeviceGetNvLinkState = state
     nv.nvmlDeviceGetNvLinkVersion = lambda h, link: 4
-    nv.nvmlDeviceGetNvLinkRemotePciInfo = lambda h, link: types.SimpleNamespace(busId=links[h][link][0])
+    nv.nvmlDeviceGetNvLinkRemotePciInfo = lambda h, link: types.SimpleNamespace(
+        busId=links[h][link][0]
+    )
     nv.nvmlDeviceGetNvLinkRemoteDeviceType = lambda h, link: links[h][link][1]
     nv.nvmlDeviceGetTopologyCommonAncestor = lambda a, b: 40
     return nv
 
 
 def test_direct_nvlinks(monkeypatch) -> None:
-    links = {0: {0: ("00000000:2A:00.0", 0), 1: ("00000000:2A:00.0", 0)}, 1: {0: ("00000000:18:00.0", 0)}}
+    links = {
+        0: {0: ("00000000:2A:00.0", 0), 1: ("00000000:2A:00.0", 0)},
+        1: {0: ("00000000:18:00.0", 0)},
+    }
     monkeypatch.setitem(sys.modules, "pynvml", fake_pynvml(links))
     topo = topology.nvlink_topology()
     assert topo["reason"] is None
     gpu0 = topo["gpus"][0]
     assert gpu0["nvlinks"] == 2 and not gpu0["nvswitch"]
-    assert gpu0["links"][0] == {"link": 0, "version": 4, "remote": "gpu", "remote_bus_id": "00000000:2A:00.0",
-                                "remote_index": 1}
+    assert gpu0["links"][0] == {
+        "link": 0,
+        "version": 4,
+        "remote": "gpu",
+        "remote_bus_id": "00000000:2A:00.0",
+        "remote_index": 1,
+    }
     assert topo["p2p"] == [["SELF", "NVLINK"], ["NVLINK", "SELF"]]
 
 

@@ -57,7 +57,9 @@ def test_tensor_core_only_precisions_skip_on_cpu(dtype: str) -> None:
 
 
 @pytest.mark.parametrize("dtype", ["fp8", "int8"])
-def test_fp8_and_int8_code_paths_run_on_torchs_cpu_kernels(dtype: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fp8_and_int8_code_paths_run_on_torchs_cpu_kernels(
+    dtype: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """torch has CPU kernels for ``_scaled_mm`` and ``_int_mm``: with the GPU-only skip lifted,
     the tensor-core path (quantised inputs, column-major B, per-slot scales, ``out=``, the
     float64 check) runs end to end here, two input slots rotated."""
@@ -98,7 +100,9 @@ def test_fp8_scales_belong_to_their_own_input_slot() -> None:
             case.call(slot)
             sa, sb = case._scales[slot]
             expected = (case._a[slot].float() * sa) @ (case._b[slot].float() * sb)
-            assert torch.allclose(case._c.float(), expected, rtol=2e-2, atol=2e-2 * expected.abs().max().item())
+            assert torch.allclose(
+                case._c.float(), expected, rtol=2e-2, atol=2e-2 * expected.abs().max().item()
+            )
     finally:
         case.teardown()
 
@@ -125,7 +129,9 @@ def test_gpu_every_precision_passes_its_check(dtype: str) -> None:
 
 @pytest.mark.gpu
 def test_gpu_cuda_graph_mode() -> None:
-    config = TimingConfig(warmup_ms=5, rep_ms=20, min_samples=3, max_samples=20, cuda_graph=True, graph_calls=5)
+    config = TimingConfig(
+        warmup_ms=5, rep_ms=20, min_samples=3, max_samples=20, cuda_graph=True, graph_calls=5
+    )
     result = measure(GemmCase(256, 256, 256, "bf16"), Device("cuda"), config)
     assert result["status"] == "ok", result["error"]
     assert result["timing"]["calls_per_sample"] == 5
@@ -171,4 +177,7 @@ def test_fp8_is_skipped_below_ada() -> None:
         def compute_capability(self):
             return (8, 0)
 
-    assert GemmCase(64, 64, 64, "fp8").skip_reason(Ampere("cuda", 0)) == "fp8 needs compute capability >= 8.9; this GPU is 8.0"
+    assert (
+        GemmCase(64, 64, 64, "fp8").skip_reason(Ampere("cuda", 0))
+        == "fp8 needs compute capability >= 8.9; this GPU is 8.0"
+    )

@@ -18,6 +18,11 @@ def test_cpu_search_keeps_every_candidate_and_reports_the_best() -> None:
     candidates = result["candidates"]
     assert len(candidates) >= 2
     best = max(c["tflops"] for c in candidates if c["tflops"] is not None)
-    chosen = next(c for c in candidates if (c["m"], c["n"], c["k"]) == (result["params"]["m"], result["params"]["n"], result["params"]["k"]))
+    chosen = next(
+        c
+        for c in candidates
+        if (c["m"], c["n"], c["k"])
+        == (result["params"]["m"], result["params"]["n"], result["params"]["k"])
+    )
     assert chosen["tflops"] == best
     assert result["metrics"]["tflops"] > 0

@@ -11,7 +11,18 @@ from exabench.bench.device import Device
 from exabench.bench.gemm.prewarm import FULL_S, QUICK_S, default_seconds, prewarm
 from exabench.cli import cli
 
-FAST = ["--device", "cpu", "--warmup-ms", "0", "--rep-ms", "1", "--telemetry-hz", "0", "--sizes", "16"]
+FAST = [
+    "--device",
+    "cpu",
+    "--warmup-ms",
+    "0",
+    "--rep-ms",
+    "1",
+    "--telemetry-hz",
+    "0",
+    "--sizes",
+    "16",
+]
 
 
 def test_defaults_heat_a_gpu_and_leave_a_cpu_alone() -> None:

@@ -57,4 +57,6 @@ def test_sampled_check_on_a_larger_array() -> None:
 
 def test_dot_reference_in_chunks_matches_float64() -> None:
     x = arrays(n=(1 << 22) + 5, dtype=torch.float64)
-    assert dot_reference(x["a"], x["b"]) == pytest.approx(torch.dot(x["a"], x["b"]).item(), rel=1e-12)
+    assert dot_reference(x["a"], x["b"]) == pytest.approx(
+        torch.dot(x["a"], x["b"]).item(), rel=1e-12
+    )

@@ -38,8 +38,15 @@ def test_both_directions_sum_the_bytes_against_twice_the_peak() -> None:
 def test_params_and_names() -> None:
     case = HostCopyCase("d2h", "pageable", 4096)
     assert case.name == "d2h_pageable"
-    assert case.params == {"kernel": "host_copy", "bytes": 4096, "direction": "d2h", "memory": "pageable"}
-    assert len(host_cases(["h2d", "both", "d2d"], [1, 2])) == 2 * 2 * 2  # d2d is not a host direction
+    assert case.params == {
+        "kernel": "host_copy",
+        "bytes": 4096,
+        "direction": "d2h",
+        "memory": "pageable",
+    }
+    assert (
+        len(host_cases(["h2d", "both", "d2d"], [1, 2])) == 2 * 2 * 2
+    )  # d2d is not a host direction
 
 
 def test_skipped_on_cpu_with_the_reason() -> None:

@@ -15,9 +15,15 @@ def test_elementwise_sources_use_16_byte_vectors(dtype) -> None:
     for kernel in ("copy", "scale", "add", "triad", "fill"):
         src = sk.elementwise_source(kernel, dtype)
         assert f"typedef {vec} V;" in src and f"stream_{kernel}(" in src
-        assert "blockIdx.x * blockDim.x + threadIdx.x" in src  # consecutive threads, consecutive vectors
+        assert (
+            "blockIdx.x * blockDim.x + threadIdx.x" in src
+        )  # consecutive threads, consecutive vectors
     triad = sk.elementwise_source("triad", "fp32")
-    assert "a[i] = make_float4(b[i].x + s * c[i].x, b[i].y + s * c[i].y, b[i].z + s * c[i].z, b[i].w + s * c[i].w);" in triad
+    assert (
+        "a[i] = make_float4(b[i].x + s * c[i].x, b[i].y + s * c[i].y, b[i].z + s * c[i].z, b[i].w +"
+        " s * c[i].w);"
+        in triad
+    )
     assert "c[i] = a[i];" in sk.elementwise_source("copy", dtype)
 
 

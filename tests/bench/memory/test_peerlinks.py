@@ -40,7 +40,13 @@ def test_counting_and_nvlink_peak() -> None:
     assert m2["gbps_per_direction"] == pytest.approx(107.3741824)
     one._peer = False  # staged through the host: no NVLink peak applies
     assert one.metrics(1e-2, FakeH100())["pct_of_peak"] is None
-    assert one.params == {"kernel": "peer_copy", "bytes": 1 << 30, "direction": "d2d", "src": 0, "dst": 1}
+    assert one.params == {
+        "kernel": "peer_copy",
+        "bytes": 1 << 30,
+        "direction": "d2d",
+        "src": 0,
+        "dst": 1,
+    }
 
 
 def test_skipped_without_gpus(monkeypatch) -> None:
@@ -55,5 +61,7 @@ def test_gpu_peer_copies_check_and_measure() -> None:
     if peerlinks.gpu_count() < 2:
         pytest.skip("needs two GPUs")
     for case in (PeerCopyCase(0, 1, "d2d", 64 << 20), PeerCopyCase(0, 1, "both", 64 << 20)):
-        result = measure(case, Device("cuda", 0), TimingConfig(warmup_ms=5, rep_ms=20, flush="none"))
+        result = measure(
+            case, Device("cuda", 0), TimingConfig(warmup_ms=5, rep_ms=20, flush="none")
+        )
         assert result["status"] == "ok", result["error"]

@@ -52,7 +52,9 @@ def test_explicit_selection() -> None:
 
 
 def test_host_links_named_on_a_cpu_are_recorded_skipped_once_per_kind() -> None:
-    cases = memsuite.memory_cases(sweep({"kernels": "host", "direction": "h2d,both"}), CPU, quick=False)
+    cases = memsuite.memory_cases(
+        sweep({"kernels": "host", "direction": "h2d,both"}), CPU, quick=False
+    )
     assert all(isinstance(c, HostCopyCase) for c in cases) and len(cases) == 2 * 2
 
 
@@ -75,12 +77,16 @@ def test_bad_options_are_user_errors(options, message) -> None:
 
 
 def test_cli_memory_quick_on_cpu(tmp_path) -> None:
-    result = CliRunner().invoke(cli, ["bench", "memory", "--quick", "--device", "cpu", "--out", str(tmp_path)])
+    result = CliRunner().invoke(
+        cli, ["bench", "memory", "--quick", "--device", "cpu", "--out", str(tmp_path)]
+    )
     assert result.exit_code == 0, result.output
     assert "(GB/s)" in result.output and "Results: 12 ok, 0 failed" in result.output
     run = load_run(next(tmp_path.glob("*.json")))
     assert run["telemetry"] is None
-    by_kernel = {r["params"]["kernel"]: r for r in run["results"] if r["params"]["bytes"] == 64 << 20}
+    by_kernel = {
+        r["params"]["kernel"]: r for r in run["results"] if r["params"]["bytes"] == 64 << 20
+    }
     assert set(by_kernel) == set(memory.KERNELS)
     copy = by_kernel["copy"]
     assert copy["status"] == "ok" and copy["telemetry"] is None
@@ -97,8 +103,24 @@ def run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, 
 
 def test_cli_memory_json_and_a_size_beyond_memory(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.setattr(Device, "free_bytes", lambda self: 8 << 20)
-    code, out, err = run_main(["bench", "memory", "--device", "cpu", "--kernels", "fill", "--sizes", "64K,1G",
-                               "--rep-ms", "5", "--json", "--out", str(tmp_path)], capsys)
+    code, out, err = run_main(
+        [
+            "bench",
+            "memory",
+            "--device",
+            "cpu",
+            "--kernels",
+            "fill",
+            "--sizes",
+            "64K,1G",
+            "--rep-ms",
+            "5",
+            "--json",
+            "--out",
+            str(tmp_path),
+        ],
+        capsys,
+    )
     # Only a size that can't fit failed: exit 2 with one line, and the sweep went on.
     assert code == 2 and err.strip().count("\n") == 0 and "out of memory" in err
     doc = json.loads(out)
@@ -107,7 +129,8 @@ def test_cli_memory_json_and_a_size_beyond_memory(tmp_path, monkeypatch, capsys)
 
 
 def test_cli_bad_kernel_exits_2_with_one_line(tmp_path, capsys) -> None:
-    code, _out, err = run_main(["bench", "memory", "--device", "cpu", "--kernels", "nope", "--out", str(tmp_path)],
-                               capsys)
+    code, _out, err = run_main(
+        ["bench", "memory", "--device", "cpu", "--kernels", "nope", "--out", str(tmp_path)], capsys
+    )
     assert code == 2
     assert err.strip().count("\n") == 0 and "--kernels 'nope' is not valid" in err

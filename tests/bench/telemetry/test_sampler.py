@@ -31,8 +31,17 @@ class FakeNvml:
     NVML_CLOCK_MEM = 2
     NVML_TEMPERATURE_GPU = 0
 
-    def __init__(self, *, power_w: float = 500.0, sm_mhz: int = 1980, mem_mhz: int = 2619, temp_c: int = 60,
-                 reasons: int = 0, energy: bool = True, init_fails: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        power_w: float = 500.0,
+        sm_mhz: int = 1980,
+        mem_mhz: int = 2619,
+        temp_c: int = 60,
+        reasons: int = 0,
+        energy: bool = True,
+        init_fails: bool = False,
+    ) -> None:
         self.power_w, self.sm_mhz, self.mem_mhz, self.temp_c = power_w, sm_mhz, mem_mhz, temp_c
         self.reasons = reasons
         self.energy = energy
@@ -204,7 +213,9 @@ def test_no_sampler_on_cpu_without_nvml_or_when_disabled() -> None:
 def test_open_sampler_falls_back_to_the_index_handle() -> None:
     sampler, why = open_sampler(Device("cuda", 0), hz=50, nvml=FakeNvml())
     try:
-        assert why is None and sampler.handle == "handle0" and sampler.label == "NVIDIA H100 80GB HBM3"
+        assert (
+            why is None and sampler.handle == "handle0" and sampler.label == "NVIDIA H100 80GB HBM3"
+        )
     finally:
         sampler.close()
 
@@ -238,8 +249,25 @@ def test_bench_wires_a_sampler_into_every_result_and_the_run(tmp_path, monkeypat
         return sampler, None
 
     monkeypatch.setattr(telemetry, "open_sampler", fake_open)
-    result = CliRunner().invoke(cli, ["bench", "memory", "--device", "cpu", "--kernels", "copy", "--sizes", "1Mi",
-                                      "--warmup-ms", "1", "--rep-ms", "20", "--out", str(tmp_path)])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "bench",
+            "memory",
+            "--device",
+            "cpu",
+            "--kernels",
+            "copy",
+            "--sizes",
+            "1Mi",
+            "--warmup-ms",
+            "1",
+            "--rep-ms",
+            "20",
+            "--out",
+            str(tmp_path),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "OK THROTTLED" in result.output
     doc = json.loads(next(tmp_path.glob("*.json")).read_text())
@@ -333,7 +361,9 @@ def test_an_unthrottled_window_flags_no_call() -> None:
     sampler = _OpensWindows(nvml, "handle0", hz=10.0, label="fake", gpu=0, clock=clock)
     sampler.sample_once()
     config = TimingConfig(warmup_ms=0, rep_ms=1e-3, min_samples=5, max_samples=5, flush="none")
-    tel = measure(_PowerCapHitsMidway(sampler, nvml, clock), Device("cpu"), config, telemetry=sampler)["telemetry"]
+    tel = measure(
+        _PowerCapHitsMidway(sampler, nvml, clock), Device("cpu"), config, telemetry=sampler
+    )["telemetry"]
     assert tel["throttled_timings"] == [] and "unthrottled_median_s" not in tel
 
 

@@ -20,9 +20,16 @@ CASES = [
     (0x80, ["HwPowerBrakeSlowdown"], ["HwPowerBrakeSlowdown"]),
     (0x100, ["DisplayClockSetting"], []),
     (0x1 | 0x4, ["GpuIdle", "SwPowerCap"], ["SwPowerCap"]),
-    (0x4 | 0x20 | 0x80, ["SwPowerCap", "SwThermalSlowdown", "HwPowerBrakeSlowdown"],
-     ["SwPowerCap", "SwThermalSlowdown", "HwPowerBrakeSlowdown"]),
-    (0x1 | 0x2 | 0x10 | 0x100, ["GpuIdle", "ApplicationsClocksSetting", "SyncBoost", "DisplayClockSetting"], []),
+    (
+        0x4 | 0x20 | 0x80,
+        ["SwPowerCap", "SwThermalSlowdown", "HwPowerBrakeSlowdown"],
+        ["SwPowerCap", "SwThermalSlowdown", "HwPowerBrakeSlowdown"],
+    ),
+    (
+        0x1 | 0x2 | 0x10 | 0x100,
+        ["GpuIdle", "ApplicationsClocksSetting", "SyncBoost", "DisplayClockSetting"],
+        [],
+    ),
     (0x1000, ["Unknown0x1000"], []),
 ]
 

@@ -38,18 +38,49 @@ def test_one_row_per_figure_and_a_dot_per_gpu(fleet):
     assert all(-0.5 <= d["jitter"] <= 0.5 for d in dots)
     text = json.dumps(fig.spec)
     assert '"title": "rank"' in text and '"title": "host"' in text and "#e45756" in text
-    assert "(%)" in text and "red: 3 values of 2 GPUs flagged slow" in fig.caption and "64 GPUs" in fig.caption
+    assert (
+        "(%)" in text
+        and "red: 3 values of 2 GPUs flagged slow" in fig.caption
+        and "64 GPUs" in fig.caption
+    )
 
 
 def test_thousands_of_gpus_are_pooled_but_outliers_stay_single():
     rng = np.random.default_rng(1)
     n, figures = 4000, ("a/x[]:tflops", "b/y[]:gbps", "c/z[]:rank_busbw_gbps")
-    gpus = pd.DataFrame([{"fleet": "fleet_t", "figure": f, "label": f, "unit": "u", "rank": r, "host": f"h{r // 8}",
-                          "value": v, "rel_pct": v - 100, "z": 0.0, "status": "within the fleet"}
-                         for f in figures for r, v in enumerate(100 + rng.standard_normal(n))])
+    gpus = pd.DataFrame([
+        {
+            "fleet": "fleet_t",
+            "figure": f,
+            "label": f,
+            "unit": "u",
+            "rank": r,
+            "host": f"h{r // 8}",
+            "value": v,
+            "rel_pct": v - 100,
+            "z": 0.0,
+            "status": "within the fleet",
+        }
+        for f in figures
+        for r, v in enumerate(100 + rng.standard_normal(n))
+    ])
     gpus.loc[7, ["rel_pct", "status"]] = [-20.0, "slow outlier"]
-    summary = pd.DataFrame([{"fleet": "fleet_t", "figure": f, "label": f, "unit": "u", "n": n, "median": 100.0,
-                             "min": 80.0, "max": 104.0, "spread_pct": 24.0, "slow": 1, "fast": 0} for f in figures])
+    summary = pd.DataFrame([
+        {
+            "fleet": "fleet_t",
+            "figure": f,
+            "label": f,
+            "unit": "u",
+            "n": n,
+            "median": 100.0,
+            "min": 80.0,
+            "max": 104.0,
+            "spread_pct": 24.0,
+            "slow": 1,
+            "fast": 0,
+        }
+        for f in figures
+    ])
     fig = cf.relative(gpus, summary)
     dots = next(rows for rows in _rows(fig.spec).values() if rows and "status" in rows[0])
     assert len(dots) <= MAX_POINTS and sum(d["gpus"] for d in dots) == 3 * n

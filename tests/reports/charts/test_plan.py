@@ -25,7 +25,11 @@ def test_time_and_cost_bands_only_with_uncertainty():
     with_bands = charts_plan.time_and_cost(tp.plans_frame(docs), tp.uncertainty_frame(docs))
     assert "P10–P90" in with_bands.caption
     plain = _docs(8, 1024, uncertainty=False)
-    assert "P10" not in charts_plan.time_and_cost(tp.plans_frame(plain), tp.uncertainty_frame(plain)).caption
+    assert (
+        "P10" not in charts_plan.time_and_cost(
+            tp.plans_frame(plain), tp.uncertainty_frame(plain)
+        ).caption
+    )
 
 
 def test_sensitivity_ranked_by_swing():
@@ -37,7 +41,13 @@ def test_sensitivity_ranked_by_swing():
 def test_comparison_keeps_flagged_rows_when_capped():
     doc = samples.sample_comparison(120, seed=3)
     fig = charts_plan.comparison(tp.comparison_frame([Document("comparison", "c", doc)]))
-    shown = {row["label"] for data in fig.spec["datasets"].values() for row in data if "label" in row}
-    flagged = {f"{r['name']} [tflops] m={r['params']['m']}" for r in doc["results"] if r["verdict"] != "unchanged"}
+    shown = {
+        row["label"] for data in fig.spec["datasets"].values() for row in data if "label" in row
+    }
+    flagged = {
+        f"{r['name']} [tflops] m={r['params']['m']}"
+        for r in doc["results"]
+        if r["verdict"] != "unchanged"
+    }
     assert flagged <= shown and len(shown) == charts_plan.MAX_BARS and "of 120 shown" in fig.caption
     assert json.dumps(fig.spec).count('"x": 1.0') == 1  # the reference line at ratio 1

@@ -17,9 +17,11 @@ ALL = ["comparison", "scaling", "time-and-cost", "step-breakdown", "uncertainty"
 
 
 def full_inputs() -> Inputs:
-    return Inputs(runs=[Document("run", "r", samples.sample_run())],
-                  plans=[Document("plan", f"p{g}", samples.sample_plan(gpus=g)) for g in (8, 1024, 100_000)],
-                  comparisons=[Document("comparison", "c", samples.sample_comparison())])
+    return Inputs(
+        runs=[Document("run", "r", samples.sample_run())],
+        plans=[Document("plan", f"p{g}", samples.sample_plan(gpus=g)) for g in (8, 1024, 100_000)],
+        comparisons=[Document("comparison", "c", samples.sample_comparison())],
+    )
 
 
 def rows(spec: dict) -> int:
@@ -38,9 +40,15 @@ def test_every_chart_family_with_title_units_and_caption():
 
 
 def test_absent_data_draws_nothing_without_error():
-    only_gemm = Inputs(runs=[Document("run", "r", samples.sample_run(suites=("gemm",), timeline_points=0))],
-                       plans=[Document("plan", "p", samples.sample_plan(gpus=8, uncertainty=False))])
-    assert [f.id for f in build_figures(only_gemm)] == ["step-breakdown", "gemm-throughput", "roofline"]
+    only_gemm = Inputs(
+        runs=[Document("run", "r", samples.sample_run(suites=("gemm",), timeline_points=0))],
+        plans=[Document("plan", "p", samples.sample_plan(gpus=8, uncertainty=False))],
+    )
+    assert [f.id for f in build_figures(only_gemm)] == [
+        "step-breakdown",
+        "gemm-throughput",
+        "roofline",
+    ]
     bare_plan = {"schema": "exabench.plan/1", "inputs": {}, "step_time_s": 1.0}
     assert build_figures(Inputs(plans=[Document("plan", "p", bare_plan)])) == []
     assert build_figures(Inputs()) == []
@@ -48,8 +56,16 @@ def test_absent_data_draws_nothing_without_error():
 
 def test_fifty_runs_and_ten_thousand_points_are_aggregated():
     sizes = tuple(int(2 ** (7 + i * 0.25)) for i in range(24))
-    runs = [Document("run", f"r{i}", samples.sample_run(seed=i, run_id=f"run-{i:02d}", gemm_sizes=sizes,
-                                                        timeline_points=200)) for i in range(50)]
+    runs = [
+        Document(
+            "run",
+            f"r{i}",
+            samples.sample_run(
+                seed=i, run_id=f"run-{i:02d}", gemm_sizes=sizes, timeline_points=200
+            ),
+        )
+        for i in range(50)
+    ]
     figures = build_figures(Inputs(runs=runs))
     assert len(figures) == 5
     assert all(rows(f.spec) <= MAX_POINTS for f in figures)

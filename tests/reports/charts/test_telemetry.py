@@ -8,8 +8,18 @@ from exabench.reports.charts import telemetry as ct
 
 
 def _frame(n_runs, n):
-    return pd.DataFrame([{"run": f"r{r}", "gpu": "0", "t_s": i * 0.1, "power_w": 600.0 + r, "sm_clock_mhz": 1800.0 - i % 7,
-                          "throttled": i % 50 == 0} for r in range(n_runs) for i in range(n)])
+    return pd.DataFrame([
+        {
+            "run": f"r{r}",
+            "gpu": "0",
+            "t_s": i * 0.1,
+            "power_w": 600.0 + r,
+            "sm_clock_mhz": 1800.0 - i % 7,
+            "throttled": i % 50 == 0,
+        }
+        for r in range(n_runs)
+        for i in range(n)
+    ])
 
 
 def test_binned_caps_points_and_keeps_dips():

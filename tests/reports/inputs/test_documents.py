@@ -22,7 +22,10 @@ def test_mixed_files_and_folders_are_sorted_into_kinds(tmp_path):
     _write(folder / "a.json", samples.sample_run(run_id="a"))
     _write(folder / ".a.json.123.tmp.json", "{half")  # an atomic write in progress: skipped
     plan = _write(tmp_path / "plan.json", samples.sample_plan(gpus=64))
-    search = _write(tmp_path / "search.json", {"layouts": [samples.sample_plan(gpus=8), samples.sample_plan(gpus=16)]})
+    search = _write(
+        tmp_path / "search.json",
+        {"layouts": [samples.sample_plan(gpus=8), samples.sample_plan(gpus=16)]},
+    )
     cmp_ = _write(tmp_path / "cmp.json", samples.sample_comparison(3))
     inputs = load_inputs([folder, plan, search, cmp_, plan])
     assert [d.doc["id"] for d in inputs.runs] == ["a"]

@@ -40,25 +40,46 @@ def test_gpus_come_from_the_summarys_own_values_without_reading_a_run(tmp_path, 
 def test_the_sample_is_a_fleet_summary_of_64_gpus_on_8_nodes(sample):
     [document] = classify(copy.deepcopy(sample["fleet"]), "fleet.json")
     assert isinstance(document, FleetDocument) and document.kind == "fleet"
-    assert document.doc["schema"] == FLEET_SCHEMA and (document.doc["gpus"], document.doc["nodes"]) == (64, 8)
+    assert document.doc["schema"] == FLEET_SCHEMA and (
+        document.doc["gpus"],
+        document.doc["nodes"],
+    ) == (64, 8)
     assert [g["rank"] for g in document.doc["flagged_gpus"]] == [13, 42]
 
 
-@pytest.mark.parametrize(("change", "says"), [
-    (lambda d: d.update(schema="exabench.fleet/2"), "is not supported"),
-    (lambda d: d.pop("figures"), "lacks figures"),
-    (lambda d: d.update(gpus="64"), "'gpus' must be a whole number, not '64'"),
-    (lambda d: d.update(threshold_z=True), "'threshold_z' must be a finite number"),
-    (lambda d: d["figures"][0].update(max=float("nan")), "figures[0].max must be a finite number, not nan"),
-    (lambda d: d["flagged_nodes"].append({"gpus": 8}), "flagged_nodes[2].host must be a host name"),
-    (lambda d: d.update(figures={}), "'figures' must be a list"),
-    (lambda d: d["figures"][1].pop("median"), "figures[1].median must be a finite number, not None"),
-    (lambda d: d["figures"][1]["outliers"][0].update(rank="13"), "figures[1].outliers[0].rank must be a rank number"),
-    (lambda d: d["flagged_gpus"].append(7), "flagged_gpus[2] must be an object"),
-    (lambda d: d.update(runs=[]), "'runs' must be an object"),
-    (lambda d: d["figures"][0].update(values={}), "figures[0].values must be a list"),
-    (lambda d: d["figures"][0]["values"].append([3, float("inf")]), "must be a [rank, finite value] pair, not [3, inf]"),
-])
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (lambda d: d.update(schema="exabench.fleet/2"), "is not supported"),
+        (lambda d: d.pop("figures"), "lacks figures"),
+        (lambda d: d.update(gpus="64"), "'gpus' must be a whole number, not '64'"),
+        (lambda d: d.update(threshold_z=True), "'threshold_z' must be a finite number"),
+        (
+            lambda d: d["figures"][0].update(max=float("nan")),
+            "figures[0].max must be a finite number, not nan",
+        ),
+        (
+            lambda d: d["flagged_nodes"].append({"gpus": 8}),
+            "flagged_nodes[2].host must be a host name",
+        ),
+        (lambda d: d.update(figures={}), "'figures' must be a list"),
+        (
+            lambda d: d["figures"][1].pop("median"),
+            "figures[1].median must be a finite number, not None",
+        ),
+        (
+            lambda d: d["figures"][1]["outliers"][0].update(rank="13"),
+            "figures[1].outliers[0].rank must be a rank number",
+        ),
+        (lambda d: d["flagged_gpus"].append(7), "flagged_gpus[2] must be an object"),
+        (lambda d: d.update(runs=[]), "'runs' must be an object"),
+        (lambda d: d["figures"][0].update(values={}), "figures[0].values must be a list"),
+        (
+            lambda d: d["figures"][0]["values"].append([3, float("inf")]),
+            "must be a [rank, finite value] pair, not [3, inf]",
+        ),
+    ],
+)
 def test_a_malformed_summary_is_one_line_naming_the_field(sample, change, says):
     doc = copy.deepcopy(sample["fleet"])
     change(doc)
@@ -69,7 +90,9 @@ def test_a_malformed_summary_is_one_line_naming_the_field(sample, change, says):
 
 
 def test_gpus_are_read_from_the_runs_beside_fleet_json(tmp_path, sample):
-    path = write_fleet(tmp_path, _without_values(sample))  # the summary names /scratch/..., a folder that is not here
+    path = write_fleet(
+        tmp_path, _without_values(sample)
+    )  # the summary names /scratch/..., a folder that is not here
     inputs = load_inputs([path])
     [fleet] = inputs.fleets
     assert not inputs.runs and fleet.missing == [] and len(fleet.gpus) == 64
@@ -88,7 +111,9 @@ def test_runs_not_found_are_listed_and_a_bad_one_stops(tmp_path, sample):
     shutil.rmtree(path.parent / "rank00005")
     [fleet] = load_inputs([path]).fleets
     assert fleet.missing == [5] and len(fleet.gpus) == 63
-    (path.parent / "rank00006" / f"{sample['runs'][6]['id']}.json").write_text(json.dumps({"schema": "exabench.run/1"}))
+    (path.parent / "rank00006" / f"{sample['runs'][6]['id']}.json").write_text(
+        json.dumps({"schema": "exabench.run/1"})
+    )
     with pytest.raises(UserError, match="rank00006.*lacks"):
         load_inputs([path])
     alone = tmp_path / "elsewhere.json"

@@ -16,8 +16,15 @@ def _run(**kw):
 
 def test_gemm_frame_keeps_ok_points_with_intensity_and_band():
     doc = samples.sample_run(suites=("gemm",))
-    doc["results"].append(make_result(suite="gemm", name="x", params={"m": 8, "n": 8, "k": 8, "dtype": "bf16"},
-                                      status="failed", error="wrong result"))
+    doc["results"].append(
+        make_result(
+            suite="gemm",
+            name="x",
+            params={"m": 8, "n": 8, "k": 8, "dtype": "bf16"},
+            status="failed",
+            error="wrong result",
+        )
+    )
     frame = tr.gemm_frame([Document("run", "r", doc)])
     assert len(frame) == 16 and set(frame["dtype"]) == set(samples.PEAKS)
     row = frame[(frame["dtype"] == "bf16") & (frame["m"] == 4096)].iloc[0]
@@ -38,9 +45,15 @@ def test_suite_frames_and_absent_suites():
 
 def test_timeline_reads_several_shapes_and_throttle_encodings():
     doc = samples.sample_run(suites=(), timeline_points=0)
-    doc["telemetry"] = {"samples": {"0": [{"t": 10.0, "power": 500, "sm_mhz": 1800, "throttle_reasons": 0x1},
-                                          {"t": 11.0, "power": 510, "sm_mhz": 1500, "throttle_reasons": 0x4}],
-                                    "1": [{"t": 10.5, "power": 400, "clock_mhz": 1700, "reasons": ["SwPowerCap"]}]}}
+    doc["telemetry"] = {
+        "samples": {
+            "0": [
+                {"t": 10.0, "power": 500, "sm_mhz": 1800, "throttle_reasons": 0x1},
+                {"t": 11.0, "power": 510, "sm_mhz": 1500, "throttle_reasons": 0x4},
+            ],
+            "1": [{"t": 10.5, "power": 400, "clock_mhz": 1700, "reasons": ["SwPowerCap"]}],
+        }
+    }
     frame = tr.timeline_frame([Document("run", "r", doc)])
     assert list(frame["t_s"]) == [0.0, 1.0, 0.5]
     assert list(frame["throttled"]) == [False, True, True]  # GpuIdle alone is not throttling
