@@ -49,7 +49,8 @@ class NetworkSpec:
     fabric_efficiency: float = 1.0
     """Share of line rate the fabric keeps under load (Spectrum-X 0.95 per NVIDIA's claim)."""
     nic_efficiency: float = 0.94
-    """Share of a NIC's line rate NCCL reaches between two nodes (46-48 of 50 GB/s, nccl-tests#290)."""
+    """Share of a NIC's line rate NCCL reaches between two nodes (46-48 of 50 GB/s,
+    nccl-tests#290)."""
     latency_us: float = 5.0
     """Per-step latency of an inter-node collective step (alpha), microseconds."""
     switch_radix: int = 64
@@ -115,7 +116,7 @@ def _table(where: str, doc: dict[str, Any], key: str) -> dict[str, Any]:
     return dict(value)
 
 
-def parse_cluster(doc: dict[str, Any], where: str) -> ClusterSpec:
+def _check_top_keys(doc: dict[str, Any], where: str) -> None:
     unknown = sorted(set(doc) - TOP_KEYS)
     if unknown:
         raise UserError(
@@ -124,6 +125,10 @@ def parse_cluster(doc: dict[str, Any], where: str) -> ClusterSpec:
     for required in ("gpu", "gpus", "gpus_per_node"):
         if required not in doc:
             raise UserError(f"{where}: missing {required!r}")
+
+
+def _node_shape(doc: dict[str, Any], where: str) -> tuple[int, int, int]:
+    """``gpus``, ``gpus_per_node`` and ``nvlink_domain`` (a node when not given), checked."""
     gpus = _number(where, "gpus", doc["gpus"], integer=True)
     if gpus > MAX_GPUS:
         raise UserError(f"{where}: gpus = {gpus:,} is not valid; must be at most {MAX_GPUS:,}")
@@ -134,46 +139,49 @@ def parse_cluster(doc: dict[str, Any], where: str) -> ClusterSpec:
             f"{where}: nvlink_domain = {domain} and gpus_per_node = {per_node} must divide one"
             " another"
         )
-    net = _table(where, doc, "network")
+    return gpus, per_node, domain
+
+
+def _network(net: dict[str, Any], where: str, *, gpus: int, per_node: int) -> NetworkSpec:
+    """The ``[network]`` table: a NIC per GPU and one pod of all ``gpus`` when not given."""
     bad = sorted(set(net) - NETWORK_KEYS)
     if bad:
         raise UserError(
             f"{where}: unknown key 'network.{bad[0]}'; valid: {', '.join(sorted(NETWORK_KEYS))}"
         )
+
+    def integer(key: str, default: int, *, zero_ok: bool = False) -> int:
+        value = net.get(key, default)
+        return _number(where, f"network.{key}", value, integer=True, zero_ok=zero_ok)
+
+    def number(key: str, default: float) -> float:
+        return float(_number(where, f"network.{key}", net.get(key, default)))
+
     network = NetworkSpec(
-        nics_per_node=_number(
-            where,
-            "network.nics_per_node",
-            net.get("nics_per_node", per_node),
-            integer=True,
-            zero_ok=True,
-        ),
-        nic_gbps=float(_number(where, "network.nic_gbps", net.get("nic_gbps", 400))),
+        nics_per_node=integer("nics_per_node", per_node, zero_ok=True),
+        nic_gbps=number("nic_gbps", 400),
         fabric=str(net.get("fabric", "")),
-        fabric_tiers=_number(
-            where, "network.fabric_tiers", net.get("fabric_tiers", 3), integer=True, zero_ok=True
-        ),
-        pod_gpus=_number(where, "network.pod_gpus", net.get("pod_gpus", gpus), integer=True),
-        oversubscription=float(
-            _number(where, "network.oversubscription", net.get("oversubscription", 1.0))
-        ),
-        fabric_efficiency=float(
-            _number(where, "network.fabric_efficiency", net.get("fabric_efficiency", 1.0))
-        ),
-        nic_efficiency=float(
-            _number(where, "network.nic_efficiency", net.get("nic_efficiency", 0.94))
-        ),
-        latency_us=float(_number(where, "network.latency_us", net.get("latency_us", 5.0))),
-        switch_radix=_number(
-            where, "network.switch_radix", net.get("switch_radix", 64), integer=True
-        ),
+        fabric_tiers=integer("fabric_tiers", 3, zero_ok=True),
+        pod_gpus=integer("pod_gpus", gpus),
+        oversubscription=number("oversubscription", 1.0),
+        fabric_efficiency=number("fabric_efficiency", 1.0),
+        nic_efficiency=number("nic_efficiency", 0.94),
+        latency_us=number("latency_us", 5.0),
+        switch_radix=integer("switch_radix", 64),
         source=str(net.get("source", "")),
     )
     for key in ("fabric_efficiency", "nic_efficiency"):
         if getattr(network, key) > 1:
             raise UserError(f"{where}: network.{key} = {getattr(network, key)} must be in (0, 1]")
+    return network
+
+
+def _numeric_sections(
+    doc: dict[str, Any], where: str
+) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
+    """The ``NUMERIC_SECTIONS`` tables as numbers, and the ``source`` each one gives."""
     sections: dict[str, dict[str, float]] = {}
-    sources = {"network": network.source}
+    sources: dict[str, str] = {}
     for name in NUMERIC_SECTIONS:
         table = _table(where, doc, name)
         if "source" in table:
@@ -181,6 +189,15 @@ def parse_cluster(doc: dict[str, Any], where: str) -> ClusterSpec:
         sections[name] = {
             k: float(_number(where, f"{name}.{k}", v, zero_ok=True)) for k, v in table.items()
         }
+    return sections, sources
+
+
+def parse_cluster(doc: dict[str, Any], where: str) -> ClusterSpec:
+    """A cluster spec from its TOML ``doc``; ``where`` (its path) names it in every error."""
+    _check_top_keys(doc, where)
+    gpus, per_node, domain = _node_shape(doc, where)
+    network = _network(_table(where, doc, "network"), where, gpus=gpus, per_node=per_node)
+    sections, sources = _numeric_sections(doc, where)
     return ClusterSpec(
         name=str(doc.get("name") or Path(where).stem),
         gpu=str(doc["gpu"]),
@@ -188,7 +205,7 @@ def parse_cluster(doc: dict[str, Any], where: str) -> ClusterSpec:
         gpus_per_node=per_node,
         nvlink_domain=domain,
         network=network,
-        sources=sources,
+        sources={"network": network.source, **sources},
         description=str(doc.get("description", "")),
         source=str(doc.get("source", "")),
         **sections,
@@ -205,7 +222,8 @@ def shipped_clusters() -> list[ClusterSpec]:
 
 
 def single_node(gpu: str, gpus_per_node: int = 8) -> ClusterSpec:
-    """An implicit cluster when none is named: nodes of ``gpus_per_node`` on a 400G-per-GPU fabric (assumed)."""
+    """An implicit cluster when none is named: nodes of ``gpus_per_node`` on a 400G-per-GPU
+    fabric (assumed)."""
     return ClusterSpec(
         name=f"{gpu}-nodes",
         gpu=gpu,

@@ -39,6 +39,11 @@ FRAMEWORK = {
     ),
     "grad_reduce_bytes": "fp32 main-gradient reduction (Megatron default)",
 }
+STEP_FIELDS = (
+    "step_time_s", "tokens_per_s_per_gpu", "model_tflops_per_gpu", "mfu", "hfu", "memory",
+    "breakdown_s",
+)
+"""The fields of a step evaluation a Plan carries at its top level, in this order."""
 
 
 def base_layout(model: Any, request: LayoutRequest) -> tuple[Layout, list[dict[str, Any]]]:
@@ -117,6 +122,60 @@ def usable_gpus(gpus_per_node: int, gpus: int) -> int | None:
     return max(usable, default=None)
 
 
+LAYOUT_FIELDS = (
+    "tp", "pp", "vp", "cp", "ep", "dp", "zero", "mbs", "global_batch", "seq", "precision",
+    "recompute",
+)
+"""The layout fields a Plan lists under ``inputs.layout``, in this order (then ``microbatches``)."""
+
+
+def model_inputs(model: Any, lo: Layout) -> dict[str, Any]:
+    """The model's given fields and its total and active parameters under ``lo``'s TP."""
+    return {
+        **{k: v for k, v in asdict(model).items() if v is not None},
+        "params_total": total_params(model, lo.tp),
+        "params_active": active_matmul_params(model, lo.tp),
+    }
+
+
+def hardware_inputs(profile: Any, lo: Layout) -> dict[str, Any]:
+    """The GPU profile: its peak at ``lo``'s precision, its memory, and its scale-out link
+    when it has one."""
+    scaleout = (
+        {
+            "scaleout_gbps": profile.scaleout_gbps,
+            "scaleout_span_gpus": profile.scaleout_span_gpus,
+        }
+        if profile.scaleout_gbps
+        else {}
+    )
+    return {
+        "name": profile.name,
+        "run_id": profile.run_id,
+        "peak_tflops": profile.peaks.peak(lo.precision),
+        "hbm_gib": profile.peaks.capacity_gb,
+        "provenance": profile.provenance,
+        **scaleout,
+    }
+
+
+def cluster_inputs(cluster: Any) -> dict[str, Any]:
+    """The cluster's size, node shape and network, with its source."""
+    return {
+        "name": cluster.name,
+        "gpus": cluster.gpus,
+        "gpus_per_node": cluster.gpus_per_node,
+        "nvlink_domain": cluster.nvlink_domain,
+        "network": asdict(cluster.network),
+        "source": cluster.source,
+    }
+
+
+def layout_inputs(lo: Layout) -> dict[str, Any]:
+    """``LAYOUT_FIELDS`` of ``lo`` and the microbatches per step they imply."""
+    return {**{k: getattr(lo, k) for k in LAYOUT_FIELDS}, "microbatches": lo.microbatches}
+
+
 def plan_document(
     ctx: Context,
     lo: Layout,
@@ -128,10 +187,11 @@ def plan_document(
     assumptions: list[dict[str, Any]],
     why: str | None = None,
 ) -> Plan:
-    model, cluster, profile = ctx.model, ctx.cluster, ctx.profile
+    """The Plan of ``lo`` on ``gpus`` GPUs: its inputs, the step ``result`` and the at-scale
+    sections for ``tokens`` (Chinchilla's 20 per parameter when None, listed as assumed)."""
     assumptions = list(assumptions)
     if tokens is None:
-        tokens = CHINCHILLA_TOKENS_PER_PARAM * total_params(model)
+        tokens = CHINCHILLA_TOKENS_PER_PARAM * total_params(ctx.model)
         assumptions.append({"name": "tokens", "value": tokens, "kind": "assumed",
                             "source": "20 tokens per parameter (Chinchilla, Hoffmann et al. 2022)"})
     scale = scale_sections(
@@ -140,67 +200,17 @@ def plan_document(
     doc: Plan = {
         "schema": SCHEMA,
         "inputs": {
-            "model": {
-                **{k: v for k, v in asdict(model).items() if v is not None},
-                "params_total": total_params(model, lo.tp),
-                "params_active": active_matmul_params(model, lo.tp),
-            },
-            "hardware": {
-                "name": profile.name,
-                "run_id": profile.run_id,
-                "peak_tflops": profile.peaks.peak(lo.precision),
-                "hbm_gib": profile.peaks.capacity_gb,
-                "provenance": profile.provenance,
-                **(
-                    {
-                        "scaleout_gbps": profile.scaleout_gbps,
-                        "scaleout_span_gpus": profile.scaleout_span_gpus,
-                    }
-                    if profile.scaleout_gbps
-                    else {}
-                ),
-            },
-            "cluster": {
-                "name": cluster.name,
-                "gpus": cluster.gpus,
-                "gpus_per_node": cluster.gpus_per_node,
-                "nvlink_domain": cluster.nvlink_domain,
-                "network": asdict(cluster.network),
-                "source": cluster.source,
-            },
+            "model": model_inputs(ctx.model, lo),
+            "hardware": hardware_inputs(ctx.profile, lo),
+            "cluster": cluster_inputs(ctx.cluster),
             "gpus": gpus,
-            "layout": {
-                **{
-                    k: getattr(lo, k)
-                    for k in (
-                        "tp",
-                        "pp",
-                        "vp",
-                        "cp",
-                        "ep",
-                        "dp",
-                        "zero",
-                        "mbs",
-                        "global_batch",
-                        "seq",
-                        "precision",
-                        "recompute",
-                    )
-                },
-                "microbatches": lo.microbatches,
-            },
+            "layout": layout_inputs(lo),
             "framework": {k: getattr(lo, k) for k in FRAMEWORK},
             "chosen_by_search": searched,
             "assumptions": assumptions,
             "conventions": {"mfu": MFU_CONVENTION},
         },
-        "step_time_s": result["step_time_s"],
-        "tokens_per_s_per_gpu": result["tokens_per_s_per_gpu"],
-        "model_tflops_per_gpu": result["model_tflops_per_gpu"],
-        "mfu": result["mfu"],
-        "hfu": result["hfu"],
-        "memory": result["memory"],
-        "breakdown_s": result["breakdown_s"],
+        **{k: result[k] for k in STEP_FIELDS},
         **scale,
     }
     if why:
