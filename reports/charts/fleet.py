@@ -1,8 +1,9 @@
 """The fleet screening chart: every GPU's value relative to its figure's fleet median.
 
-One row per figure, one dot per GPU at ``100 (x / median - 1)`` % (:mod:`exabench.reports.tidy.fleet`),
-so GEMM, memory and per-rank busbw share one axis and a slow GPU sits left of the pack. Dots
-are spread vertically by a fixed function of the rank (reproducible PNGs, no random jitter).
+One row per figure, one dot per GPU at ``100 (x / median - 1)`` %
+(:mod:`exabench.reports.tidy.fleet`), so GEMM, memory and per-rank busbw share one axis and a
+slow GPU sits left of the pack. Dots are spread vertically by a fixed function of the rank
+(reproducible PNGs, no random jitter).
 The grey bar is the figure's min-max range from the summary, so a figure still shows when the
 rank Runs were not found.
 
@@ -66,18 +67,23 @@ def pooled(gpus: pd.DataFrame, limit: int = MAX_POINTS) -> pd.DataFrame:
     return pd.concat([pd.DataFrame(pooled_rows), single], ignore_index=True)
 
 
-def relative(gpus: pd.DataFrame, figures: pd.DataFrame) -> Figure | None:
-    """``gpus``: :func:`~exabench.reports.tidy.fleet.gpu_frame`; ``figures``: its ``summary_frame``."""
-    if figures.empty:
-        return None
-    median = figures["median"].where(
-        figures["median"] != 0
-    )  # an all-zero figure: no relative range
-    figures = figures.assign(
+X_TITLE = "relative to the figure's fleet median (%)"
+
+
+def _ranges(figures: pd.DataFrame) -> pd.DataFrame:
+    """``figures`` with their row name and min-max range in % of the median (0 to 0 when the
+    median is 0: an all-zero figure has no relative range)."""
+    median = figures["median"].where(figures["median"] != 0)
+    return figures.assign(
         row=_rows(figures),
         lo_pct=(100 * (figures["min"] / median - 1)).fillna(0.0),
         hi_pct=(100 * (figures["max"] / median - 1)).fillna(0.0),
     )
+
+
+def _dots(gpus: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """The dots (:func:`pooled`) with their vertical ``jitter``, and whether any pools GPUs.
+    Pooled dots stay on the row's centre line, so only single outliers are spread."""
     data = (
         pooled(gpus.assign(row=_rows(gpus)))
         if len(gpus)
@@ -88,20 +94,38 @@ def relative(gpus: pd.DataFrame, figures: pd.DataFrame) -> Figure | None:
     data = data.assign(
         jitter=spread.where(data["status"] != STATUSES[0], 0.0) if pooled_any else spread
     )
-    order = list(dict.fromkeys(figures.sort_values(["fleet", "figure"])["row"]))  # suite by suite
-    y = alt.Y("row:N", title=None, sort=order, scale=alt.Scale(domain=order))
-    x = alt.X("rel_pct:Q", title="relative to the figure's fleet median (%)")
-    ranges = alt.Chart(figures).mark_rule(color="#d6d6d6", strokeWidth=8, strokeCap="round").encode(
-        x=alt.X("lo_pct:Q", title="relative to the figure's fleet median (%)"), x2="hi_pct:Q", y=y,
+    return data, pooled_any
+
+
+def _range_layer(figures: pd.DataFrame, y: alt.Y) -> alt.Chart:
+    """Each figure's min-max range from the summary, as a grey bar."""
+    return alt.Chart(figures).mark_rule(color="#d6d6d6", strokeWidth=8, strokeCap="round").encode(
+        x=alt.X("lo_pct:Q", title=X_TITLE), x2="hi_pct:Q", y=y,
         tooltip=[alt.Tooltip("label:N", title="figure"), alt.Tooltip("n:Q", title="GPUs"),
                  alt.Tooltip("median:Q", format=",.4~r"), "unit:N",
                  alt.Tooltip("spread_pct:Q", title="spread (%)", format=".1f")])
-    zero = (
-        alt.Chart(pd.DataFrame({"rel_pct": [0.0]}))
-        .mark_rule(color="#333", strokeDash=[4, 3])
-        .encode(x=x)
+
+
+DOT_TOOLTIP = [
+    alt.Tooltip("ranks:N", title="rank"),
+    alt.Tooltip("hosts:N", title="host"),
+    alt.Tooltip("label:N", title="figure"),
+    alt.Tooltip("value:Q", format=",.4~r"),
+    "unit:N",
+    alt.Tooltip("rel_pct:Q", title="vs median (%)", format="+.2f"),
+    alt.Tooltip("z:Q", format="+.2f"),
+    alt.Tooltip("gpus:Q", title="GPUs"),
+]
+
+
+def _dot_layer(data: pd.DataFrame, x: alt.X, y: alt.Y, pooled_any: bool) -> alt.Chart:
+    """One dot per GPU (or per pool of GPUs, sized by their count), coloured by status."""
+    size = (
+        alt.Size("gpus:Q", title="GPUs per dot", scale=alt.Scale(range=[25, 500], zero=False))
+        if pooled_any
+        else alt.value(36)
     )
-    dots = (
+    return (
         alt.Chart(data)
         .mark_circle(opacity=0.75, stroke="white", strokeWidth=0.5)
         .encode(
@@ -111,29 +135,18 @@ def relative(gpus: pd.DataFrame, figures: pd.DataFrame) -> Figure | None:
             color=alt.Color(
                 "status:N", title="GPU", scale=alt.Scale(domain=list(STATUSES), range=list(COLORS))
             ),
-            size=(
-                alt.Size(
-                    "gpus:Q", title="GPUs per dot", scale=alt.Scale(range=[25, 500], zero=False)
-                )
-                if pooled_any
-                else alt.value(36)
-            ),
+            size=size,
             order=alt.Order("status:N", sort="ascending"),
-            tooltip=[
-                alt.Tooltip("ranks:N", title="rank"),
-                alt.Tooltip("hosts:N", title="host"),
-                alt.Tooltip("label:N", title="figure"),
-                alt.Tooltip("value:Q", format=",.4~r"),
-                "unit:N",
-                alt.Tooltip("rel_pct:Q", title="vs median (%)", format="+.2f"),
-                alt.Tooltip("z:Q", format="+.2f"),
-                alt.Tooltip("gpus:Q", title="GPUs"),
-            ],
+            tooltip=DOT_TOOLTIP,
         )
     )
+
+
+def _caption(gpus: pd.DataFrame, data: pd.DataFrame, pooled_any: bool) -> str:
+    """What the chart shows, with how many GPUs and values are flagged slow."""
     slow = data[data["status"] == STATUSES[2]] if len(data) else data
     n_gpus = int(gpus["rank"].nunique()) if len(gpus) else 0
-    caption = (
+    return (
         f"Each measured GPU's value per figure relative to the fleet median ({n_gpus:,} GPUs, red:"
         f" {len(slow)} values of {slow['rank'].nunique() if len(slow) else 0} GPUs flagged slow;"
         " grey bars: min to max). Look for red dots and for one node's GPUs sitting together at"
@@ -141,5 +154,24 @@ def relative(gpus: pd.DataFrame, figures: pd.DataFrame) -> Figure | None:
         + ("; dots pool GPUs that are not outliers" if pooled_any else "")
         + "."
     )
-    chart = alt.layer(ranges, zero, dots).properties(width=WIDTH, height=alt.Step(ROW_STEP))
+
+
+def relative(gpus: pd.DataFrame, figures: pd.DataFrame) -> Figure | None:
+    """``gpus``: :func:`~exabench.reports.tidy.fleet.gpu_frame`; ``figures``: its
+    ``summary_frame``."""
+    if figures.empty:
+        return None
+    figures = _ranges(figures)
+    data, pooled_any = _dots(gpus)
+    order = list(dict.fromkeys(figures.sort_values(["fleet", "figure"])["row"]))  # suite by suite
+    y = alt.Y("row:N", title=None, sort=order, scale=alt.Scale(domain=order))
+    x = alt.X("rel_pct:Q", title=X_TITLE)
+    zero = (
+        alt.Chart(pd.DataFrame({"rel_pct": [0.0]}))
+        .mark_rule(color="#333", strokeDash=[4, 3])
+        .encode(x=x)
+    )
+    chart = alt.layer(_range_layer(figures, y), zero, _dot_layer(data, x, y, pooled_any))
+    chart = chart.properties(width=WIDTH, height=alt.Step(ROW_STEP))
+    caption = _caption(gpus, data, pooled_any)
     return figure("fleet-relative", "Each GPU against its fleet median", caption, chart)
