@@ -101,43 +101,56 @@ def link_figures(doc: Mapping[str, Any]) -> dict[int, dict[str, float]]:
     return per_rank
 
 
-def summarize_fleet(gpus: list[Mapping[str, Any]], *, threshold: float = Z_THRESHOLD,
-                    min_rel_dev: float = MIN_REL_DEV, min_gpus: int = MIN_GPUS) -> dict[str, Any]:
-    """``gpus``: one record per GPU: ``rank``, ``host``, ``local_rank``, ``figures`` (key ->
-    value), optionally ``device`` and ``error``. Returns the per-figure statistics (with every
-    GPU's ``[rank, value]``), the flagged GPUs and nodes, and a verdict (``ok`` or ``outliers``)."""
-    keys = sorted({k for g in gpus for k in g.get("figures", {})})
-    figures, flags = [], {}
-    for key in keys:
-        holders = [g for g in gpus if key in g.get("figures", {})]
-        values = [g["figures"][key] for g in holders]
-        med = _median(values)
-        zs = robust_z(values)
-        outliers = []
-        for g, x, z in zip(holders, values, zs, strict=True):
-            rel = (x - med) / med if med else 0.0
-            if len(values) >= min_gpus and abs(z) > threshold and abs(rel) >= min_rel_dev:
-                direction = "slow" if x < med else "fast"
-                outliers.append({"rank": g["rank"], "host": g.get("host"), "value": x, "z": z,
-                                 "rel_dev": rel, "direction": direction})
-                if direction == "slow":
-                    flags.setdefault(g["rank"], []).append({"figure": key, "z": z, "rel_dev": rel})
-        mean = sum(values) / len(values)
-        sd = (
-            math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
-            if len(values) > 1
-            else None
-        )
-        figures.append({
-            "figure": key, "n": len(values), "median": med,
-            "mad": _median([abs(v - med) for v in values]), "min": min(values), "max": max(values),
-            "spread_pct": 100 * (max(values) - min(values)) / med if med else None,
-            "cv": sd / mean if sd is not None and mean else None, "outliers": outliers,
-            # Every GPU's value, so a report of 100k GPUs reads one file, not 100k Runs.
-            "values": [[g["rank"], x] for g, x in zip(holders, values, strict=True)],
-        })
+STATISTIC = "modified z-score 0.6745 (x - median) / MAD (Iglewicz & Hoaglin 1993)"
+
+
+def _sample_sd(values: list[float], mean: float) -> float | None:
+    """Sample standard deviation (n - 1 in the denominator); None for a single value."""
+    if len(values) < 2:
+        return None
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def _figure(key: str, holders: list[Mapping[str, Any]], *, threshold: float,
+            min_rel_dev: float, min_gpus: int) -> dict[str, Any]:
+    """The statistics of one figure over the GPUs that hold it, with its outliers: |z| above
+    ``threshold`` and at least ``min_rel_dev`` off the median, among ``min_gpus`` or more."""
+    values = [g["figures"][key] for g in holders]
+    med = _median(values)
+    outliers = []
+    for g, x, z in zip(holders, values, robust_z(values), strict=True):
+        rel = (x - med) / med if med else 0.0
+        if len(values) >= min_gpus and abs(z) > threshold and abs(rel) >= min_rel_dev:
+            outliers.append({"rank": g["rank"], "host": g.get("host"), "value": x, "z": z,
+                             "rel_dev": rel, "direction": "slow" if x < med else "fast"})
+    mean = sum(values) / len(values)
+    sd = _sample_sd(values, mean)
+    return {
+        "figure": key, "n": len(values), "median": med,
+        "mad": _median([abs(v - med) for v in values]), "min": min(values), "max": max(values),
+        "spread_pct": 100 * (max(values) - min(values)) / med if med else None,
+        "cv": sd / mean if sd is not None and mean else None, "outliers": outliers,
+        # Every GPU's value, so a report of 100k GPUs reads one file, not 100k Runs.
+        "values": [[g["rank"], x] for g, x in zip(holders, values, strict=True)],
+    }
+
+
+def _slow_flags(figures: list[dict[str, Any]]) -> dict[Any, list[dict[str, Any]]]:
+    """rank -> the figures it is a slow outlier of, in figure order."""
+    flags: dict[Any, list[dict[str, Any]]] = {}
+    for fig in figures:
+        for o in fig["outliers"]:
+            if o["direction"] == "slow":
+                flags.setdefault(o["rank"], []).append(
+                    {"figure": fig["figure"], "z": o["z"], "rel_dev": o["rel_dev"]}
+                )
+    return flags
+
+
+def _flagged_gpus(gpus: list[Mapping[str, Any]],
+                  flags: dict[Any, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     by_rank = {g["rank"]: g for g in gpus}
-    flagged = [
+    return [
         {
             "rank": r,
             "host": by_rank[r].get("host"),
@@ -149,14 +162,33 @@ def summarize_fleet(gpus: list[Mapping[str, Any]], *, threshold: float = Z_THRES
         }
         for r, items in sorted(flags.items())
     ]
-    nodes: dict[str, list[int]] = {}
-    for g in gpus:
-        nodes.setdefault(str(g.get("host")), []).append(g["rank"])
-    flagged_nodes = [
+
+
+def _flagged_nodes(nodes: dict[str, list[int]], flags: dict[Any, Any]) -> list[dict[str, Any]]:
+    return [
         {"host": host, "gpus": len(ranks), "flagged_ranks": sorted(set(ranks) & set(flags))}
         for host, ranks in sorted(nodes.items())
         if set(ranks) & set(flags)
     ]
+
+
+def summarize_fleet(gpus: list[Mapping[str, Any]], *, threshold: float = Z_THRESHOLD,
+                    min_rel_dev: float = MIN_REL_DEV, min_gpus: int = MIN_GPUS) -> dict[str, Any]:
+    """``gpus``: one record per GPU: ``rank``, ``host``, ``local_rank``, ``figures`` (key ->
+    value), optionally ``device`` and ``error``. Returns the per-figure statistics (with every
+    GPU's ``[rank, value]``), the flagged GPUs and nodes, and a verdict (``ok`` or
+    ``outliers``)."""
+    keys = sorted({k for g in gpus for k in g.get("figures", {})})
+    figures = [
+        _figure(key, [g for g in gpus if key in g.get("figures", {})], threshold=threshold,
+                min_rel_dev=min_rel_dev, min_gpus=min_gpus)
+        for key in keys
+    ]
+    flags = _slow_flags(figures)
+    flagged = _flagged_gpus(gpus, flags)
+    nodes: dict[str, list[int]] = {}
+    for g in gpus:
+        nodes.setdefault(str(g.get("host")), []).append(g["rank"])
     errors = [
         {"rank": g["rank"], "host": g.get("host"), "error": g["error"]}
         for g in gpus
@@ -168,10 +200,10 @@ def summarize_fleet(gpus: list[Mapping[str, Any]], *, threshold: float = Z_THRES
         "threshold_z": threshold,
         "min_rel_dev": min_rel_dev,
         "min_gpus": min_gpus,
-        "statistic": "modified z-score 0.6745 (x - median) / MAD (Iglewicz & Hoaglin 1993)",
+        "statistic": STATISTIC,
         "figures": figures,
         "flagged_gpus": flagged,
-        "flagged_nodes": flagged_nodes,
+        "flagged_nodes": _flagged_nodes(nodes, flags),
         "errors": errors,
         "verdict": "outliers" if flagged else ("errors" if errors else "ok"),
     }
