@@ -33,7 +33,8 @@ def _profile(device: str):
 
 
 def _series(frame: pd.DataFrame, base: str) -> pd.Series:
-    """``base``, with the device appended when the Runs come from more than one kind of device."""
+    """``base``, with the device appended when the Runs come from more than one kind of
+    device."""
     if frame["device"].nunique() > 1:
         return frame[base].astype(str) + " · " + frame["device"].astype(str)
     return frame[base].astype(str)
@@ -93,40 +94,33 @@ def gemm(frame: pd.DataFrame) -> Figure | None:
                   caption, alt.layer(*layers).properties(width=WIDTH, height=HEIGHT))
 
 
-def roofline(gemm_frame: pd.DataFrame, memory_frame: pd.DataFrame) -> Figure | None:
-    if gemm_frame.empty:
-        return None
-    # One device per roofline: its ceilings mean nothing for another's points. Prefer a device
-    # a datasheet profile matches, else the one with the most points.
-    devices = gemm_frame["device"].value_counts().index.tolist()
-    device = next((d for d in devices if _profile(d) is not None), devices[0])
-    profile = _profile(device)
-    own = gemm_frame[gemm_frame["device"] == device]
-    points = aggregate(
-        own, ["device", "dtype", "size", "intensity"], "tflops", "tflops_lo", "tflops_hi"
-    )
+def _ceilings(profile, points: pd.DataFrame, memory_frame: pd.DataFrame,
+              device: str) -> tuple[float | None, str, dict[str, float], str]:
+    """The roofline's bandwidth (GB/s) and its source, the compute peak per precision
+    (TFLOP/s), and a note on where they come from: the datasheet ``profile``, or without one
+    the device's best measured GEMM and memory bandwidth."""
     if profile is not None:
-        bandwidth, bw_source = profile.hbm_bandwidth_gbps, f"{profile.name} datasheet"
+        bandwidth = profile.hbm_bandwidth_gbps
         peaks = {d: profile.peak(d) for d in points["dtype"].unique() if profile.peak(d)}
         roof_source = f"ceilings: {profile.name} datasheet (HBM {bandwidth:,.0f} GB/s)"
-    else:
-        own_memory = (
-            memory_frame[memory_frame["device"] == device]
-            if not memory_frame.empty
-            else memory_frame
-        )
-        measured_bw = own_memory["gbps"].max() if not own_memory.empty else None
-        bandwidth, bw_source = measured_bw, "best measured"
-        peaks = points.groupby("dtype")["tflops"].max().to_dict()
-        roof_source = (
-            "no datasheet profile matches this device: ceilings are its best measured GEMM"
-            + (
-                " and memory bandwidth"
-                if measured_bw
-                else " (no memory Run, so no bandwidth slope)"
-            )
-        )
-    lo, hi = points["intensity"].min() / 8, points["intensity"].max() * 4
+        return bandwidth, f"{profile.name} datasheet", peaks, roof_source
+    own_memory = (
+        memory_frame[memory_frame["device"] == device]
+        if not memory_frame.empty
+        else memory_frame
+    )
+    measured_bw = own_memory["gbps"].max() if not own_memory.empty else None
+    peaks = points.groupby("dtype")["tflops"].max().to_dict()
+    roof_source = (
+        "no datasheet profile matches this device: ceilings are its best measured GEMM"
+        + (" and memory bandwidth" if measured_bw else " (no memory Run, so no bandwidth slope)")
+    )
+    return measured_bw, "best measured", peaks, roof_source
+
+
+def _roofs(peaks: dict[str, float], bandwidth: float | None, lo: float, hi: float) -> pd.DataFrame:
+    """Each precision's roof from intensity ``lo`` to ``hi``: min(peak, intensity x bandwidth),
+    with a corner at the ridge point; flat at the peak when the bandwidth is unknown."""
     roof_rows = []
     for dtype, peak in sorted(peaks.items()):
         xs = [lo, hi]
@@ -136,7 +130,32 @@ def roofline(gemm_frame: pd.DataFrame, memory_frame: pd.DataFrame) -> Figure | N
         for x in xs:
             y = min(peak, x * bandwidth / 1e3) if bandwidth else peak
             roof_rows.append({"dtype": dtype, "intensity": x, "tflops": y})
-    roofs = pd.DataFrame(roof_rows)
+    return pd.DataFrame(roof_rows)
+
+
+ROOFLINE_TOOLTIP = [
+    "dtype:N",
+    alt.Tooltip("size:Q", format=",.0f"),
+    alt.Tooltip("intensity:Q", format=",.1f"),
+    alt.Tooltip("tflops:Q", format=",.3~r"),
+]
+
+
+def roofline(gemm_frame: pd.DataFrame, memory_frame: pd.DataFrame) -> Figure | None:
+    if gemm_frame.empty:
+        return None
+    # One device per roofline: its ceilings mean nothing for another's points. Prefer a device
+    # a datasheet profile matches, else the one with the most points.
+    devices = gemm_frame["device"].value_counts().index.tolist()
+    device = next((d for d in devices if _profile(d) is not None), devices[0])
+    own = gemm_frame[gemm_frame["device"] == device]
+    points = aggregate(
+        own, ["device", "dtype", "size", "intensity"], "tflops", "tflops_lo", "tflops_hi"
+    )
+    bandwidth, bw_source, peaks, roof_source = _ceilings(
+        _profile(device), points, memory_frame, device
+    )
+    roofs = _roofs(peaks, bandwidth, points["intensity"].min() / 8, points["intensity"].max() * 4)
     color = alt.Color("dtype:N", title="precision", scale=series_color(points["dtype"].nunique()))
     x = log_x("intensity", "arithmetic intensity (FLOP/byte)")
     y = log_y("tflops", "throughput (TFLOP/s)")
@@ -145,17 +164,7 @@ def roofline(gemm_frame: pd.DataFrame, memory_frame: pd.DataFrame) -> Figure | N
     layers.append(
         alt.Chart(thin(points))
         .mark_circle(size=60, opacity=0.85)
-        .encode(
-            x=x,
-            y=y,
-            color=color,
-            tooltip=[
-                "dtype:N",
-                alt.Tooltip("size:Q", format=",.0f"),
-                alt.Tooltip("intensity:Q", format=",.1f"),
-                alt.Tooltip("tflops:Q", format=",.3~r"),
-            ],
-        )
+        .encode(x=x, y=y, color=color, tooltip=ROOFLINE_TOOLTIP)
     )
     others = f"; {len(devices) - 1} other device(s) left out" if len(devices) > 1 else ""
     caption = (f"Measured GEMMs on the roofline ({roof_source}; bandwidth: {bw_source}{others}); "
