@@ -200,9 +200,37 @@ def _finite(samples: Sequence[float | None]) -> np.ndarray:
     return values[np.isfinite(values) & (values > 0)]
 
 
+def _noise_reason(cv_base: float | None, cv_new: float | None, gate: Gate) -> str | None:
+    """Why an arm is too noisy to judge (its robust cv above ``gate.max_cv``), or None."""
+    for arm, cv in (("base", cv_base), ("new", cv_new)):
+        if cv is not None and cv > gate.max_cv:
+            return f"{arm} too noisy: robust cv {100 * cv:.1f} % > {100 * gate.max_cv:g} %"
+    return None
+
+
+def _significance_verdict(p: float, factor: float, gate: Gate) -> tuple[str, str]:
+    """The verdict and its reason from the rank test's ``p`` and the slowdown ``factor``: a
+    change counts when it is both significant and beyond ``gate.threshold``."""
+    worse, better = 1.0 + gate.threshold, 1.0 / (1.0 + gate.threshold)
+    band = f"±{100 * gate.threshold:g} %"
+    if p < gate.alpha:
+        if factor > worse:
+            return "regressed", f"p {p:.2g} < {gate.alpha:g}, beyond {band}"
+        if factor < better:
+            return "improved", f"p {p:.2g} < {gate.alpha:g}, beyond {band}"
+        return "unchanged", f"significant (p {p:.2g}) but within {band}"
+    if factor > worse or factor < better:
+        return (
+            "inconclusive",
+            f"a change beyond {band} that is not significant (p {p:.2g} >= {gate.alpha:g})",
+        )
+    return "unchanged", f"not significant (p {p:.2g}) and within {band}"
+
+
 def compare_samples(base_samples: Sequence[float | None], new_samples: Sequence[float | None], *,
                     gate: Gate, direction: str = LOWER) -> Comparison:
-    """Compare two sets of positive samples under ``gate``; ``direction`` says which way is better.
+    """Compare two sets of positive samples under ``gate``; ``direction`` says which way is
+    better.
 
     A higher-is-better metric derived as work/time (TFLOP/s, GB/s) shares the comparison of the
     times it came from: see :func:`inverted`.
@@ -220,9 +248,6 @@ def compare_samples(base_samples: Sequence[float | None], new_samples: Sequence[
     ci = ratio_ci(base, new, 1.0 - gate.alpha, gate.resamples)
     p = mann_whitney_p(base, new)
     values = {"ratio": ratio, "ci": ci, "p_value": p, **common}
-    worse, better = 1.0 + gate.threshold, 1.0 / (1.0 + gate.threshold)
-    factor = slowdown(ratio, direction)
-    band = f"±{100 * gate.threshold:g} %"
     if min_p > gate.alpha:
         return Comparison(
             verdict="inconclusive",
@@ -232,36 +257,11 @@ def compare_samples(base_samples: Sequence[float | None], new_samples: Sequence[
             ),
             **values,
         )
-    noisy = [
-        (arm, cv)
-        for arm, cv in (("base", cv_base), ("new", cv_new))
-        if cv is not None and cv > gate.max_cv
-    ]
-    if noisy:
-        arm, cv = noisy[0]
-        return Comparison(verdict="inconclusive", reason=(
-            f"{arm} too noisy: robust cv {100 * cv:.1f} % > {100 * gate.max_cv:g} %"), **values)
-    if p < gate.alpha:
-        if factor > worse:
-            return Comparison(
-                verdict="regressed", reason=f"p {p:.2g} < {gate.alpha:g}, beyond {band}", **values
-            )
-        if factor < better:
-            return Comparison(
-                verdict="improved", reason=f"p {p:.2g} < {gate.alpha:g}, beyond {band}", **values
-            )
-        return Comparison(
-            verdict="unchanged", reason=f"significant (p {p:.2g}) but within {band}", **values
-        )
-    if factor > worse or factor < better:
-        return Comparison(
-            verdict="inconclusive",
-            reason=f"a change beyond {band} that is not significant (p {p:.2g} >= {gate.alpha:g})",
-            **values,
-        )
-    return Comparison(
-        verdict="unchanged", reason=f"not significant (p {p:.2g}) and within {band}", **values
-    )
+    noise = _noise_reason(cv_base, cv_new, gate)
+    if noise:
+        return Comparison(verdict="inconclusive", reason=noise, **values)
+    verdict, reason = _significance_verdict(p, slowdown(ratio, direction), gate)
+    return Comparison(verdict=verdict, reason=reason, **values)
 
 
 def inverted(comparison: Comparison) -> Comparison:
