@@ -49,25 +49,15 @@ def measured_power(ctx: Any) -> tuple[float, str] | None:
     return measured_gpu_watts(run) if run and measured_here else None
 
 
-def scale_sections(ctx: Any, *, gpus: int, tokens: float, tokens_per_s_per_gpu: float,
-                   draws: int = UNCERTAINTY_DRAWS) -> dict[str, Any]:
-    """``training``, ``power``, ``cost``, ``uncertainty`` and ``fabric`` of a Plan."""
-    params = params_for(ctx)
-    ideal_h = tokens / (tokens_per_s_per_gpu * gpus) / 3600.0
-    rel = reliability(
-        gpus=gpus,
-        params=total_params(ctx.model),
-        rate_per_gpu_hour=params.interruptions_per_gpu_hour,
-        restart_minutes=params.restart_minutes,
-        storage_gbytes_per_s=params.storage_write_gbytes_per_s,
-        bytes_per_param=params.checkpoint_bytes_per_param,
-    )
+def training_section(params: Any, rel: Any, *, gpus: int, tokens: float,
+                     ideal_h: float) -> dict[str, Any]:
+    """The Plan's ``training``: wall time, GPU-hours and goodput of ``tokens`` on ``gpus``,
+    ``ideal_h`` hours without interruptions stretched by the reliability model's goodput."""
     wall_h = ideal_h / rel.goodput
-    gpu_hours = wall_h * gpus
-    training = {
+    return {
         "tokens": tokens,
         "days": wall_h / 24.0,
-        "gpu_hours": gpu_hours,
+        "gpu_hours": wall_h * gpus,
         "goodput": rel.goodput,
         "interruptions": wall_h * gpus * params.interruptions_per_gpu_hour,
         "ideal_days": ideal_h / 24.0,
@@ -89,6 +79,23 @@ def scale_sections(ctx: Any, *, gpus: int, tokens: float, tokens_per_s_per_gpu: 
             " Daly interval and expected wall time (reliability.py)"
         ),
     }
+
+
+def scale_sections(ctx: Any, *, gpus: int, tokens: float, tokens_per_s_per_gpu: float,
+                   draws: int = UNCERTAINTY_DRAWS) -> dict[str, Any]:
+    """``training``, ``power``, ``cost``, ``uncertainty`` and ``fabric`` of a Plan."""
+    params = params_for(ctx)
+    ideal_h = tokens / (tokens_per_s_per_gpu * gpus) / 3600.0
+    rel = reliability(
+        gpus=gpus,
+        params=total_params(ctx.model),
+        rate_per_gpu_hour=params.interruptions_per_gpu_hour,
+        restart_minutes=params.restart_minutes,
+        storage_gbytes_per_s=params.storage_write_gbytes_per_s,
+        bytes_per_param=params.checkpoint_bytes_per_param,
+    )
+    training = training_section(params, rel, gpus=gpus, tokens=tokens, ideal_h=ideal_h)
+    wall_h, gpu_hours = ideal_h / rel.goodput, training["gpu_hours"]
     fabric = size_fabric(ctx.cluster, gpus)
     power = power_section(params, gpus, wall_h, measured_power(ctx))
     cost = cost_section(
