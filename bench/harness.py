@@ -156,9 +156,9 @@ class _Timer:
     call. Without it, a call shorter than the host's time to queue it (a few µs of Python and
     dispatch per torch op, tens for a cupy launch) starts on an idle GPU: the start event runs
     at once, the kernel arrives later, and the gap between them is timed as if it were the
-    kernel's (on the simulated queue of tests/bench/test_harness.py, 8 µs of launch and a 3 µs kernel
-    read 11 µs; no GPU has measured it yet). The flush kernel covers the same gap when there is
-    one; the spin also covers the flush's own launch.
+    kernel's (on the simulated queue of tests/bench/test_harness.py, 8 µs of launch and a 3 µs
+    kernel read 11 µs; no GPU has measured it yet). The flush kernel covers the same gap when
+    there is one; the spin also covers the flush's own launch.
 
     Given a ``clock`` (the telemetry's), it also places each timed call on that clock in
     ``spans`` so the samples taken while the GPU throttled can be flagged one by one. On the
@@ -237,7 +237,8 @@ def _graphed(case: Case, device: Device, calls: int, slots: int) -> Callable[[in
     torch.cuda.current_stream(device.index).wait_stream(stream)
     graph = torch.cuda.CUDAGraph()
     # Captured on the warmed-up stream: cupy's memory pool keeps freed blocks per stream, so a
-    # workspace cupy needs again (cupy.sum's, through CUB) is found there, not allocated mid-capture.
+    # workspace cupy needs again (cupy.sum's, through CUB) is found there, not allocated
+    # mid-capture.
     with torch.cuda.graph(graph, stream=stream):
         for i in range(calls):
             case.call(i % slots)

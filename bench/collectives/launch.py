@@ -209,8 +209,9 @@ def _describe(code: int) -> str:
 def launch_local(
     args: list[str], nproc: int, *, timeout_s: float, bind: str = "127.0.0.1", poll_s: float = 0.2
 ) -> Outcome:
-    """Run ``python -m exabench <args>`` (for example ``bench collectives ...``) as ranks 0..nproc-1 of one world on this machine and
-    watch them; returns when all have ended, or after stopping them all on a fault."""
+    """Run ``python -m exabench <args>`` (for example ``bench collectives ...``) as ranks
+    0..nproc-1 of one world on this machine and watch them; returns when all have ended, or after
+    stopping them all on a fault."""
     import torch.distributed as dist
 
     sock = socket.socket(socket.AF_INET6 if ":" in bind else socket.AF_INET, socket.SOCK_STREAM)

@@ -98,7 +98,8 @@ def skinny(
 
 
 def layer_weights(dims: LayerDims, tp: int = 1) -> dict[str, tuple[int, int]]:
-    """``(N, K)`` of each weight matrix of a layer: the right-hand sides of :func:`transformer_layer`."""
+    """``(N, K)`` of each weight matrix of a layer: the right-hand sides of
+    :func:`transformer_layer`."""
     return {name: (n, k) for name, (_m, n, k) in transformer_layer(dims, 1, tp).items()}
 
 

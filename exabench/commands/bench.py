@@ -77,7 +77,8 @@ def gemm_command(**options: Any) -> None:
       exabench bench gemm --dtype bf16 --sizes 8192 --json
       exabench bench gemm --dtype bf16 --mamf --mamf-budget-s 120
       exabench bench gemm --model llama3-70b --tokens 8192 --tp 8
-      exabench bench gemm --quick --resume results/20261125T223837Z_vm_419dab51.json   # after a crash
+      exabench bench gemm --quick \\
+          --resume results/20261125T223837Z_vm_419dab51.json   # after a crash
     """
     run = run_options(options)
     finish(run_benchmarks(run, [GemmSweep(**options)]), as_json=run.quiet)
@@ -122,7 +123,8 @@ def all_command(**options: Any) -> None:
     \b
     Examples:
       exabench bench all --quick
-      exabench bench all --quick --floor gemm_bf16=600 --floor triad=2800   # acceptance: exit 1 below
+      exabench bench all --quick \\
+          --floor gemm_bf16=600 --floor triad=2800   # acceptance: exit 1 below
       torchrun --nnodes 4 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint HEAD:29500 \\
           -m exabench bench all --quick --out fleet/
     """

@@ -105,7 +105,8 @@ def command(
     Examples:
       exabench compare results/base.json results/new.json
       exabench compare base.json new.json --threshold 3 --alpha 0.001
-      exabench compare base.json new.json --thresholds ci/thresholds.toml --format markdown > comment.md
+      exabench compare base.json new.json --thresholds ci/thresholds.toml \\
+          --format markdown > comment.md
       exabench compare base.json new.json --format json | jq .verdict
     """
     rules = Rules()

@@ -60,7 +60,8 @@ def command(as_json: bool) -> None:
 
 
 def _node_note(gpu: dict) -> str:
-    """``of N on this node (CUDA_VISIBLE_DEVICES=...)`` when this process sees fewer GPUs than NVML."""
+    """``of N on this node (CUDA_VISIBLE_DEVICES=...)`` when this process sees fewer GPUs than
+    NVML."""
     node, visible = gpu.get("node_count"), gpu.get("cuda_visible_devices")
     if not node or node == gpu["count"]:
         return ""

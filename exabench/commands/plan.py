@@ -73,13 +73,15 @@ def command(fmt: str, days: float | None, target: PlanTarget, request: LayoutReq
 
     \b
     Examples:
-      exabench plan --model llama3-405b --cluster meta-24k-roce --gpus 16384 --tp 8 --pp 16 --tokens 15.6T
+      exabench plan --model llama3-405b --cluster meta-24k-roce --gpus 16384 --tp 8 --pp 16 \\
+          --tokens 15.6T
       exabench plan --model gpt3-175b --hardware a100-sxm --gpus 64 --tp 8 --pp 8 --vp 3 --dp 1 \\
           --mbs 1 --global-batch 64 --zero 0 --recompute selective --format json
       exabench plan --model llama3-70b --cluster dgx-h100 --precision fp8
       exabench plan --model llama3-8b --hardware results/run.json --gpus 8
       exabench plan --model llama3-405b --cluster colossus-100k --tokens 15.6T --days 30
-      exabench plan --model llama3-70b --cluster meta-24k-roce --gpus 2048 --pue 1.3 --usd-per-gpu-hour 2.5
+      exabench plan --model llama3-70b --cluster meta-24k-roce --gpus 2048 \\
+          --pue 1.3 --usd-per-gpu-hour 2.5
     """
     if days is not None and target.tokens is None:
         raise UserError("--days needs --tokens (the budget to train in that time)")

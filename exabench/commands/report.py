@@ -1,4 +1,5 @@
-"""``exabench report INPUT... [--out DIR]``: HTML + Markdown + PNG/SVG charts from Runs and Plans."""
+"""``exabench report INPUT... [--out DIR]``: HTML + Markdown + PNG/SVG charts from Runs and
+Plans."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ def command(inputs: tuple[str, ...], out_dir: str, no_images: bool) -> None:
     Examples:
       exabench report results/ --out report/
       exabench report results/20250101T000000Z_node17_ab12cd34.json plan-1k.json plan-100k.json
-      exabench compare base.json new.json --format json > cmp.json; exabench report cmp.json new.json
+      exabench compare base.json new.json --format json > cmp.json
+      exabench report cmp.json new.json
       exabench report fleet/fleet_20250101T000000Z/fleet.json --out fleet-report/
     """
     from exabench.reports.build import build_report  # altair: loaded only to render

@@ -400,7 +400,8 @@ def test_full_disk_is_one_line_and_the_previous_file_stays(tmp_path, monkeypatch
 
 
 def test_disk_full_part_way_through_a_sweep(tmp_path, monkeypatch, capsys) -> None:
-    """The write that fails stops the run with exit 2 and one line; the Run holds what came before."""
+    """The write that fails stops the run with exit 2 and one line; the Run holds what came
+    before."""
     from exabench import documents
 
     real, calls = documents.tempfile.mkstemp, []
@@ -427,7 +428,8 @@ def test_disk_full_part_way_through_a_sweep(tmp_path, monkeypatch, capsys) -> No
         capsys,
     )
     assert code == 2 and "No space left on device" in err and err.count("\n") == 1, err
-    # The Run file holds 8 and 16; 24 finished and reached the journal beside it, which load_run merges.
+    # The Run file holds 8 and 16; 24 finished and reached the journal beside it, which load_run
+    # merges.
     assert [r["params"]["m"] for r in load_run(only_run(tmp_path))["results"]] == [8, 16, 24]
 
 

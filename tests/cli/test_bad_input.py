@@ -64,8 +64,10 @@ def assert_clean(args: list[str], *, must_fail: bool = False) -> int:
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
 NASTY_NUMBERS = st.sampled_from([0, -1, -(2**63), 2**63, 10**30, 10**400, 0.5, -0.0, 1e-320, 1e308,
                                  math.nan, math.inf, -math.inf])
-SCALARS = st.one_of(NASTY_NUMBERS, st.integers(-(2**70), 2**70), st.floats(), st.booleans(), TEXT,
-                    st.sampled_from(["", "ünïcødé 模型 🚀", "h100-sxm", "gelu", "../../etc/passwd"]))
+NASTY_TEXT = st.sampled_from(["", "ünïcødé 模型 🚀", "h100-sxm", "gelu", "../../etc/passwd"])
+SCALARS = st.one_of(
+    NASTY_NUMBERS, st.integers(-(2**70), 2**70), st.floats(), st.booleans(), TEXT, NASTY_TEXT
+)
 VALUES = st.one_of(
     SCALARS, st.lists(SCALARS, max_size=3), st.dictionaries(TEXT, SCALARS, max_size=2)
 )

@@ -96,7 +96,8 @@ def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> tuple[Path, list[str]]:
-    """Every chart family, a 100k-GPU plan, a 64-GPU fleet, and a model name that tries to inject a script."""
+    """Every chart family, a 100k-GPU plan, a 64-GPU fleet, and a model name that tries to inject a
+    script."""
     out = tmp_path_factory.mktemp("report")
     plans = [samples.sample_plan(gpus=g) for g in (8, 1024, 100_000)]
     plans[0]["inputs"]["model"]["name"] = EVIL

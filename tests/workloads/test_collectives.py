@@ -1,4 +1,5 @@
-"""One bus-bandwidth table for bench and planner, spelled as nccl-tests and torch spell the names."""
+"""One bus-bandwidth table for bench and planner, spelled as nccl-tests and torch spell the
+names."""
 
 from __future__ import annotations
 

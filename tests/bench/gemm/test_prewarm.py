@@ -1,4 +1,5 @@
-"""The GPU prewarm before the GEMM sweep: defaults per device, the loop, and its record in the Run."""
+"""The GPU prewarm before the GEMM sweep: defaults per device, the loop, and its record in the
+Run."""
 
 from __future__ import annotations
 

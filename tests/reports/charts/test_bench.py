@@ -1,4 +1,5 @@
-"""Measured-Run charts: peaks as rules, roofline ceilings from the datasheet or from measurements."""
+"""Measured-Run charts: peaks as rules, roofline ceilings from the datasheet or from
+measurements."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The Fleet screening section: counts, the rule, the provenance, the tables, and both renderings."""
+"""The Fleet screening section: counts, the rule, the provenance, the tables, and both
+renderings."""
 
 from __future__ import annotations
 
