@@ -23,7 +23,8 @@ PLAN_ARGS = ["plan", "--model", "llama3-70b", "--gpus", "1024", "--format", "jso
 
 
 def make_inputs(work: Path) -> tuple[Path, Path, str]:
-    """A full quick CPU Run (``bench all --quick``) and the default Plan (synthetic if ``plan`` fails)."""
+    """A full quick CPU Run (``bench all --quick``) and the default Plan (synthetic if ``plan``
+    fails)."""
     runs = work / "runs"
     subprocess.run([*EXABENCH, "bench", "all", "--quick", "--device", "cpu", "--out", str(runs)],
                    check=True, stdout=subprocess.DEVNULL)

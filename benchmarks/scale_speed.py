@@ -1,6 +1,7 @@
 """Speed targets of the at-scale models (issue 6), printed as figures: 10,000 Monte Carlo draws
 (uncertainty and the failure simulation) <= 5 s, a 20-point scaling curve with the best layout
-at each size <= 10 s, on 2 CPU cores. Run: ``python benchmarks/scale_speed.py`` (or ``nox -s benchmark``).
+at each size <= 10 s, on 2 CPU cores. Run: ``python benchmarks/scale_speed.py`` (or
+``nox -s benchmark``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""exabench GEMM microbenchmarks under pytest-benchmark, with the harness's GPU timing.
+r"""exabench GEMM microbenchmarks under pytest-benchmark, with the harness's GPU timing.
 
 Run (a GPU is used when there is one, else the CPU)::
 
-    pytest examples/pytest_benchmark_gemm.py -p exabench.bench.pytest_plugin --benchmark-json gemm.json
+    pytest examples/pytest_benchmark_gemm.py -p exabench.bench.pytest_plugin \
+        --benchmark-json gemm.json
 
 Each test times one GEMM with CUDA events per call and an L2 flush between calls (see
 ``bench/pytest_plugin.py``); ``gemm.json`` is ordinary pytest-benchmark output, with the

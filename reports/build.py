@@ -80,6 +80,7 @@ def write(report: Report, out_dir: str | os.PathLike[str]) -> list[Path]:
 
 def build_report(paths: list[str | os.PathLike[str]], out_dir: str | os.PathLike[str], *,
                  images: bool = True) -> list[Path]:
-    """``exabench report``: inputs (files or folders of Runs, Plans, comparisons, fleet summaries) to a folder."""
+    """``exabench report``: inputs (files or folders of Runs, Plans, comparisons, fleet
+    summaries) to a folder."""
     inputs = load_inputs(paths)
     return write(render(inputs, images=images), out_dir)

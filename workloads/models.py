@@ -67,7 +67,8 @@ class MoESpec:
 
 @dataclass(kw_only=True, frozen=True)
 class MLASpec:
-    """Multi-head latent attention ranks (DeepSeek-V2/V3); see deepseek-v3.toml for the approximation."""
+    """Multi-head latent attention ranks (DeepSeek-V2/V3); see deepseek-v3.toml for the
+    approximation."""
 
     q_rank: int
     kv_rank: int

@@ -48,7 +48,8 @@ def simulate(
     draws: int = 10_000,
     seed: int = 0,
 ) -> dict[str, float | np.ndarray]:
-    """Wall time of ``draws`` jobs of ``segments`` x (tau + delta); mean, P10/P50/P90 and interruptions."""
+    """Wall time of ``draws`` jobs of ``segments`` x (tau + delta); mean, P10/P50/P90 and
+    interruptions."""
     rng = np.random.default_rng(seed)
     seg = tau + delta
     failures = rng.negative_binomial(segments, math.exp(-seg / mtbf), size=draws)

@@ -17,7 +17,8 @@ from exabench.errors import UserError
 from exabench.workloads.clusters import ClusterSpec
 
 LLAMA3_RATE = 419 / (16_384 * 54 * 24)
-"""Unexpected interruptions per GPU-hour: 419 in 54 days on 16,384 H100 (Dubey et al. 2024, Table 5)."""
+"""Unexpected interruptions per GPU-hour: 419 in 54 days on 16,384 H100 (Dubey et al. 2024,
+Table 5)."""
 
 # name: (section in the cluster TOML, default, kind, source, rule). rule: "pos" > 0, "nonneg" >= 0,
 # "pue" >= 1, "frac" in (0, 1], "rate" in [0, 1).
@@ -177,7 +178,8 @@ RULES = {"pos": ("> 0", lambda v: v > 0), "nonneg": (">= 0", lambda v: v >= 0),
 
 
 def check(name: str, value: Any, where: str = "") -> float:
-    """``value`` as a float if it is valid for parameter ``name``; a one-line UserError otherwise."""
+    """``value`` as a float if it is valid for parameter ``name``; a one-line UserError
+    otherwise."""
     rule = SPEC[name][4]
     text, ok = RULES[rule]
     label = f"{where}{name}"

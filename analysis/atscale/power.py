@@ -22,7 +22,8 @@ from exabench.analysis.atscale.params import ScaleParams
 
 
 def measured_gpu_watts(run: dict[str, Any] | None) -> tuple[float, str] | None:
-    """(W, source) from a Run's telemetry: the busiest ok GEMM's window mean, else the run-wide mean."""
+    """(W, source) from a Run's telemetry: the busiest ok GEMM's window mean, else the run-wide
+    mean."""
     if not run:
         return None
     best: tuple[float, float, str] | None = None

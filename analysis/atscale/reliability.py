@@ -112,7 +112,8 @@ def reliability(*, gpus: int, params: float, rate_per_gpu_hour: float, restart_m
             " (interruptions_per_gpu_hour, restart_minutes)"
         )
     goodput = 1.0 / wall
-    # Per unit of useful work, wall - 1 - delta/tau is lost to interruptions; spread over 1/M of them.
+    # Per unit of useful work, wall - 1 - delta/tau is lost to interruptions; spread over 1/M of
+    # them.
     lost = (wall - 1.0 - delta / tau) * mtbf / wall / 3600.0
     return Reliability(
         gpus=gpus,

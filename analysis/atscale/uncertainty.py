@@ -98,7 +98,8 @@ def bounds(params: ScaleParams, name: str) -> tuple[float, float, float]:
 
 
 def outcomes(v: dict[str, Any], base: dict[str, float]) -> dict[str, np.ndarray]:
-    """Days, facility MW and dollars for arrays of inputs ``v`` (the plan's fixed figures in ``base``)."""
+    """Days, facility MW and dollars for arrays of inputs ``v`` (the plan's fixed figures in
+    ``base``)."""
     gpus = base["gpus"]
     solve_h = base["ideal_hours"] / v["efficiency"]
     mtbf = 3600.0 / (gpus * np.maximum(v["interruptions_per_gpu_hour"], 1e-30))

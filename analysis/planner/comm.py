@@ -41,7 +41,8 @@ class Fabric:
         return self.cluster.nvlink_domain
 
     def nic_bytes_per_s(self, span_gpus: int) -> float:
-        """Achievable scale-out bandwidth per GPU for a group spanning ``span_gpus`` consecutive ranks.
+        """Achievable scale-out bandwidth per GPU for a group spanning ``span_gpus`` consecutive
+        ranks.
 
         Modelled: NIC line rate x NCCL's achievable share (``nic_efficiency``) x the fabric's
         path efficiency. Measured (a profile from a multi-node Run, ``scaleout_gbps``): the Run's
@@ -69,7 +70,8 @@ class Fabric:
         return self.cluster.network.latency_us * 1e-6
 
     def alpha_for(self, span_gpus: int) -> float:
-        """Per-step latency for a group spanning ``span_gpus``: fewer switch hops below the top tier."""
+        """Per-step latency for a group spanning ``span_gpus``: fewer switch hops below the top
+        tier."""
         return step_latency_s(self.cluster, span_gpus)
 
 
@@ -81,7 +83,8 @@ def ranks_per_domain(fabric: Fabric, n: int, stride: int) -> int:
 def collective_time(
     fabric: Fabric, collective: str, nbytes: float, n: int, stride: int = 1
 ) -> float:
-    """Seconds for one collective of ``nbytes`` (the full buffer) over ``n`` ranks ``stride`` apart."""
+    """Seconds for one collective of ``nbytes`` (the full buffer) over ``n`` ranks ``stride``
+    apart."""
     if n <= 1 or nbytes <= 0:
         return 0.0
     g = ranks_per_domain(fabric, n, stride)

@@ -6,7 +6,8 @@
   bytes allow (roofline against HBM): ``t = max(2MNK / (peak eff(MNK)), bytes / (HBM eff))``.
 - Attention core: fused (flash) at the profile's attention efficiency, the causal mask skipping
   half the work, backward 2.5x the forward FLOPs (the FlashAttention papers' count); or unfused
-  as batched GEMMs plus the softmax/dropout passes over the s x s scores from HBM (Megatron 2021-22).
+  as batched GEMMs plus the softmax/dropout passes over the s x s scores from HBM (Megatron
+  2021-22).
 - Memory-bound work (norms, residual adds, dropout, activation function, MoE permutes) from HBM:
   bytes per token of each pass, at the HBM efficiency for its size.
 - fp8 (Transformer Engine): the layer GEMMs in fp8 at the profile's fp8 curve; attention,
@@ -104,7 +105,8 @@ def _elementwise_bytes(model: ModelSpec, moe_layer: bool, tokens: int, lo: Layou
     """HBM bytes of the forward memory-bound passes of one layer on one rank."""
     h = model.hidden
     sp_tokens = tokens / lo.tp if lo.sequence_parallel else tokens
-    # Two norms (read+write 2h each) and two residual adds with dropout (read 2h+2h, write 2h, mask h).
+    # Two norms (read+write 2h each) and two residual adds with dropout (read 2h+2h, write 2h,
+    # mask h).
     per_token = 2 * 4 * h + 2 * 7 * h
     total = sp_tokens * per_token * 1.0
     if moe_layer:
@@ -180,7 +182,8 @@ def logits_time(model: ModelSpec, lo: Layout, profile: HardwareProfile) -> tuple
 
 
 def optimizer_time(local_params: float, profile: HardwareProfile) -> float:
-    """Mixed-precision Adam is HBM-bound: read grad, master, m, v (16 B), write master, m, v, bf16 weight (14 B)."""
+    """Mixed-precision Adam is HBM-bound: read grad, master, m, v (16 B), write master, m, v,
+    bf16 weight (14 B)."""
     nbytes = 30.0 * local_params
     return nbytes / profile.hbm_bytes_per_s(nbytes) if nbytes > 0 else 0.0
 

@@ -17,8 +17,8 @@ transfer, so a 100k-GPU group is not priced as a 1k-GPU one):
 - bandwidth share: the cluster's ``fabric_efficiency`` for any inter-node group (see
   :func:`path_efficiency`), divided by ``oversubscription`` once the group leaves a pod;
 - latency per algorithm step: the cluster's ``latency_us`` for a group inside one pod, two
-  switch hops (``SWITCH_HOP_US``) more per level above, two fewer under one leaf; the number of steps (ring
-  ``n - 1``, tree ``2 log2 n``) grows with the node count in comm.py.
+  switch hops (``SWITCH_HOP_US``) more per level above, two fewer under one leaf; the number of
+  steps (ring ``n - 1``, tree ``2 log2 n``) grows with the node count in comm.py.
 """
 
 from __future__ import annotations
@@ -110,7 +110,8 @@ def size_fabric(cluster: ClusterSpec, gpus: int | None = None) -> FabricSize:
 
 
 def levels_crossed(cluster: ClusterSpec, span_gpus: int) -> int:
-    """Switch levels a group of ``span_gpus`` consecutive ranks climbs (0 inside one NVLink domain)."""
+    """Switch levels a group of ``span_gpus`` consecutive ranks climbs (0 inside one NVLink
+    domain)."""
     nodes = math.ceil(span_gpus / cluster.nvlink_domain)
     if nodes <= 1:
         return 0

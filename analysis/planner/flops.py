@@ -82,7 +82,8 @@ def attention_dims(model: ModelSpec) -> tuple[int, int]:
 
 
 def attention_core_flops_fwd(model: ModelSpec, seq: int) -> float:
-    """Forward FLOPs per token of one layer's QK^T and AV, causal mask not halved: 2 s H (dqk + dv)."""
+    """Forward FLOPs per token of one layer's QK^T and AV, causal mask not halved:
+    2 s H (dqk + dv)."""
     qk, v = attention_dims(model)
     return 2.0 * seq * model.heads * (qk + v)
 
@@ -95,7 +96,8 @@ def model_flops_per_token(model: ModelSpec, seq: int, tp: int = 1) -> float:
 
 
 def hardware_flops_per_token(model: ModelSpec, seq: int, recompute: str, tp: int = 1) -> float:
-    """Model FLOPs plus what recompute repeats (full: the layer forward; selective: the attention core)."""
+    """Model FLOPs plus what recompute repeats (full: the layer forward; selective: the attention
+    core)."""
     base = model_flops_per_token(model, seq, tp)
     attn = model.layers * attention_core_flops_fwd(model, seq)
     if recompute == "full":

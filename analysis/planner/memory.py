@@ -58,7 +58,8 @@ def layer_activation_bytes(
 
 @functools.lru_cache(maxsize=4096)
 def stage_kinds(model: ModelSpec, pp: int) -> tuple[tuple[int, int], ...]:
-    """(dense layers, MoE layers) on each stage; cached, the search asks for it thousands of times."""
+    """(dense layers, MoE layers) on each stage; cached, the search asks for it thousands of
+    times."""
     counts = stage_layers(model.layers, pp)
     out, first = [], 0
     for n in counts:
@@ -121,7 +122,8 @@ def memory_parts(model: ModelSpec, lo: Layout, stage: int = 0) -> dict[str, floa
 
 
 def memory_per_gpu(model: ModelSpec, lo: Layout, capacity_gib: float) -> dict[str, object]:
-    """The fullest stage's memory (GiB) by part, its total and whether it fits in ``capacity_gib``."""
+    """The fullest stage's memory (GiB) by part, its total and whether it fits in
+    ``capacity_gib``."""
     stages = {0, lo.pp - 1}
     worst = max((memory_parts(model, lo, s) for s in stages), key=lambda parts: sum(parts.values()))
     total = sum(worst.values()) / GIB

@@ -12,8 +12,9 @@ at 1 unless given (the full search picks 1 for every dense model >= 70B at >= 51
 
 Each row: GPUs, layout, tokens/s (total and per GPU), MFU, scaling efficiency (per-GPU
 throughput against the best per-GPU throughput on the curve: the smallest sizes are often
-memory-bound, so "against the smallest" would flatter the large ones), goodput, days and GPU-hours for the tokens,
-and dollars per million tokens at the cluster's TCO ($/GPU-h / (3,600 x tokens/s/GPU x goodput)).
+memory-bound, so "against the smallest" would flatter the large ones), goodput, days and
+GPU-hours for the tokens, and dollars per million tokens at the cluster's TCO
+($/GPU-h / (3,600 x tokens/s/GPU x goodput)).
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def gpu_counts(lo: int, hi: int, node: int) -> list[int]:
 
 
 def curve_points(max_gpus: int, points: int, node: int, min_gpus: int = 8) -> list[int]:
-    """About ``points`` GPU counts log-spaced from ``min_gpus`` to ``max_gpus``, snapped to ``gpu_counts``."""
+    """About ``points`` GPU counts log-spaced from ``min_gpus`` to ``max_gpus``, snapped to
+    ``gpu_counts``."""
     grid = gpu_counts(max(min_gpus, node), max_gpus, node) if max_gpus >= node else [max_gpus]
     if points >= len(grid):
         return grid

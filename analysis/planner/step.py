@@ -103,7 +103,8 @@ def _layer_costs(ctx: Context, moe_layer: bool, lo: Layout) -> dict[str, float]:
     act = tokens * model.hidden * 2.0
     tp = 0.0
     if lo.tp > 1:
-        # Two collectives of each kind per direction (attention and MLP); x3 directions with full recompute.
+        # Two collectives of each kind per direction (attention and MLP); x3 directions with full
+        # recompute.
         passes = 3 if lo.recompute == "full" else 2
         if lo.sequence_parallel:
             one = collective_time(fab, "all_gather", act, lo.tp) + collective_time(
@@ -196,7 +197,8 @@ def evaluate(ctx: Context, lo: Layout, *, with_memory: bool = True) -> dict[str,
     }
     slow = max(pace, key=lambda s: pace[s])
     c, m = dict(costs[slow]), lo.microbatches
-    # Every collective waits for the slowest GPU: its compute sets the pace (compute.straggler_factor).
+    # Every collective waits for the slowest GPU: its compute sets the pace
+    # (compute.straggler_factor).
     slowest = straggler_factor(lo.gpus, ctx.profile.node_spread) - 1.0
     c["compute"] *= 1.0 + slowest
     c["fwd"] *= 1.0 + slowest

@@ -3,9 +3,10 @@
 A series is one (suite, name, params, metric) on one ``environment.fingerprint`` (asv keeps a
 history per machine; conbench compares only on equal hardware), its points ordered by the
 Run's ``created`` time (then id). Each point is the median of the result's samples (``time``)
-or the recorded metric. Change points come from :func:`exabench.analysis.regression.changepoint.e_divisive`
-on the median times; throughput metrics, computed from those medians as work / time, share
-their change points (so ``time`` and ``tflops`` never disagree), with their own levels.
+or the recorded metric. Change points come from
+:func:`exabench.analysis.regression.changepoint.e_divisive` on the median times; throughput
+metrics, computed from those medians as work / time, share their change points (so ``time``
+and ``tflops`` never disagree), with their own levels.
 """
 
 from __future__ import annotations

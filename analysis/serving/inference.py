@@ -32,7 +32,8 @@ from exabench.workloads.models import ModelSpec
 from exabench.workloads.profile import HardwareProfile
 
 ALLREDUCE_LATENCY_S = 8e-6
-"""Assumed small-message NCCL all-reduce latency in one NVLink domain (tuning.cc base ~6.8 us + hops)."""
+"""Assumed small-message NCCL all-reduce latency in one NVLink domain (tuning.cc base ~6.8 us
++ hops)."""
 WEIGHT_BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0}
 KV_BYTES = 2.0
 
@@ -109,7 +110,8 @@ class Serving:
 def default_tp(
     model: ModelSpec, profile: HardwareProfile, node: int, context: int, precision: str
 ) -> int:
-    """The smallest TP (dividing the heads, within the node) that holds the weights and one sequence."""
+    """The smallest TP (dividing the heads, within the node) that holds the weights and one
+    sequence."""
     for tp in (1, 2, 4, 8, 16, 32, 64, 72):
         if tp > node or model.heads % tp:
             continue
@@ -145,7 +147,8 @@ def batch_table(s: Serving, prompt: int, output: int) -> list[dict[str, Any]]:
 def capacity(
     s: Serving, *, prompt: int, output: int, rate: float, tpot_ms: float
 ) -> dict[str, Any]:
-    """GPUs for ``rate`` requests/s at a TPOT target: the largest batch that meets it, then replicas."""
+    """GPUs for ``rate`` requests/s at a TPOT target: the largest batch that meets it, then
+    replicas."""
     for name, value in (
         ("prompt", prompt),
         ("output", output),

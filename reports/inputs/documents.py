@@ -40,7 +40,8 @@ class Document:
     source: str
     """The file it was read from (with ``#layouts[i]`` for a layout of a search output)."""
     doc: Run | Plan | dict[str, Any]
-    """The checked JSON object: a :class:`Run`, a :class:`Plan`, or a comparison or fleet summary."""
+    """The checked JSON object: a :class:`Run`, a :class:`Plan`, or a comparison or fleet
+    summary."""
 
 
 @dataclass

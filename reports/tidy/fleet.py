@@ -44,7 +44,8 @@ def unit(figure: str) -> str:
 
 
 def figure_label(figure: str) -> str:
-    """``suite/name[k=v,...]:metric`` as a reader wants it: ``gemm_bf16 8192×8192×8192 · TFLOP/s``."""
+    """``suite/name[k=v,...]:metric`` as a reader wants it:
+    ``gemm_bf16 8192×8192×8192 · TFLOP/s``."""
     match = FIGURE_KEY.match(figure)
     if not match:
         return figure

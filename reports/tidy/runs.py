@@ -105,7 +105,8 @@ on whether an array fits a cache."""
 
 
 def memory_frame(runs: list[Document]) -> pd.DataFrame:
-    """run, device, kernel, direction, series, bytes (of one array), gbps with its band, pct_of_peak."""
+    """run, device, kernel, direction, series, bytes (of one array), gbps with its band,
+    pct_of_peak."""
     rows = []
     for doc, result in _ok_results(runs, "memory"):
         params, metrics = result.get("params") or {}, result.get("metrics") or {}
@@ -115,7 +116,8 @@ def memory_frame(runs: list[Document]) -> pd.DataFrame:
         kernel = str(params.get("kernel", result.get("name", "?")))
         direction = params.get("direction")
         lo, hi = _band(gbps, result.get("stats"))
-        # The raw cupy kernels are their own series beside torch's (the memory's figure vs a framework's).
+        # The raw cupy kernels are their own series beside torch's (the memory's figure vs a
+        # framework's).
         series = kernel if direction in (None, "") else f"{kernel} ({direction})"
         if params.get("backend") not in (None, "torch"):
             series = f"{series} · {params['backend']}"
