@@ -89,7 +89,8 @@ def default_scenario_plan(run_doc: dict[str, Any] | None) -> dict[str, Any]:
     profile, basis = scenario_profile(run_doc)
     ctx = Context(load_model(MODEL), profile, load_cluster(CLUSTER))
     if basis["basis"] == "measured":
-        ctx.run_doc = run_doc  # type: ignore[attr-defined]  # measured GPU power for the power model
+        # The power model reads the measured GPU power from the Run.
+        ctx.run_doc = run_doc  # type: ignore[attr-defined]
     [plan] = build_plan(context=ctx, gpus=GPUS, tokens=TOKENS,
                         request=LayoutRequest(precision="bf16", global_batch=GLOBAL_BATCH))
     plan["inputs"]["scenario"] = {
