@@ -48,43 +48,37 @@ def _timed(seconds: float) -> list[float]:
     return [seconds * f for f in (1.0, 1.001, 0.999)]
 
 
-def sample_fleet(*, gpus: int = 64, per_node: int = 8, seed: int = 0,
-                 slow: dict[int, dict[str, float]] | None = None) -> dict[str, Any]:
-    """``{"fleet": fleet.json, "runs": {rank: Run}, "collectives": Run, "gpus": records}``."""
-    slow = SLOW if slow is None else slow
-    rng = np.random.default_rng(seed)
-    flop, moved, size = 2.0 * 8192**3, 3 * 2**30, 2**30
-    runs, busbw = {}, []
-    for rank in range(gpus):
-        host = f"node-{rank // per_node:03d}"
-        factor = {
-            suite: float(1 + 0.01 * rng.standard_normal()) * slow.get(rank, {}).get(suite, 1.0)
-            for suite in ("gemm", "memory", "collectives")
-        }
-        tflops, gbps = GEMM_TFLOPS * factor["gemm"], TRIAD_GBPS * factor["memory"]
-        busbw.append(BUSBW_GBPS * factor["collectives"])
-        runs[rank] = _run(
-            rank,
-            host,
-            [
-                make_result(
-                    suite="gemm",
-                    name="gemm_bf16",
-                    samples=_timed(flop / tflops / 1e12),
-                    params={"m": 8192, "n": 8192, "k": 8192, "dtype": "bf16", "backend": "torch"},
-                    metrics={"tflops": tflops},
-                ),
-                make_result(
-                    suite="memory",
-                    name="triad",
-                    samples=_timed(moved / gbps / 1e9),
-                    params={"kernel": "triad", "bytes": 2**30, "dtype": "bf16", "backend": "torch"},
-                    metrics={"gbps": gbps},
-                ),
-            ],
-            run_id=f"20250101T000000Z_{host}_fleet",
-        )
-    collectives = _run(
+def _rank_run(rank: int, host: str, factor: dict[str, float]) -> Run:
+    """One GPU's Run: a bf16 GEMM and a triad at the healthy values times ``factor``."""
+    flop, moved = 2.0 * 8192**3, 3 * 2**30
+    tflops, gbps = GEMM_TFLOPS * factor["gemm"], TRIAD_GBPS * factor["memory"]
+    return _run(
+        rank,
+        host,
+        [
+            make_result(
+                suite="gemm",
+                name="gemm_bf16",
+                samples=_timed(flop / tflops / 1e12),
+                params={"m": 8192, "n": 8192, "k": 8192, "dtype": "bf16", "backend": "torch"},
+                metrics={"tflops": tflops},
+            ),
+            make_result(
+                suite="memory",
+                name="triad",
+                samples=_timed(moved / gbps / 1e9),
+                params={"kernel": "triad", "bytes": 2**30, "dtype": "bf16", "backend": "torch"},
+                metrics={"gbps": gbps},
+            ),
+        ],
+        run_id=f"20250101T000000Z_{host}_fleet",
+    )
+
+
+def _collectives_run(busbw: list[float]) -> Run:
+    """Rank 0's collectives Run: a 1 GiB all_reduce over the world, each rank's busbw in it."""
+    size = 2**30
+    return _run(
         0,
         "node-000",
         [
@@ -95,7 +89,7 @@ def sample_fleet(*, gpus: int = 64, per_node: int = 8, seed: int = 0,
                 params={
                     "collective": "all_reduce",
                     "bytes": size,
-                    "nranks": gpus,
+                    "nranks": len(busbw),
                     "dtype": "bf16",
                     "inplace": False,
                 },
@@ -105,8 +99,12 @@ def sample_fleet(*, gpus: int = 64, per_node: int = 8, seed: int = 0,
         ],
         run_id="collectives",
     )
+
+
+def _gpu_records(runs: dict[int, Run], collectives: Run, per_node: int) -> list[dict[str, Any]]:
+    """The fleet summary's record of each GPU, its figures read back from its Runs."""
     links = link_figures(collectives)
-    records = [
+    return [
         {
             "rank": r,
             "host": f"node-{r // per_node:03d}",
@@ -119,6 +117,24 @@ def sample_fleet(*, gpus: int = 64, per_node: int = 8, seed: int = 0,
         }
         for r, doc in runs.items()
     ]
+
+
+def sample_fleet(*, gpus: int = 64, per_node: int = 8, seed: int = 0,
+                 slow: dict[int, dict[str, float]] | None = None) -> dict[str, Any]:
+    """``{"fleet": fleet.json, "runs": {rank: Run}, "collectives": Run, "gpus": records}``."""
+    slow = SLOW if slow is None else slow
+    rng = np.random.default_rng(seed)
+    runs, busbw = {}, []
+    for rank in range(gpus):
+        host = f"node-{rank // per_node:03d}"
+        factor = {
+            suite: float(1 + 0.01 * rng.standard_normal()) * slow.get(rank, {}).get(suite, 1.0)
+            for suite in ("gemm", "memory", "collectives")
+        }
+        busbw.append(BUSBW_GBPS * factor["collectives"])
+        runs[rank] = _rank_run(rank, host, factor)
+    collectives = _collectives_run(busbw)
+    records = _gpu_records(runs, collectives, per_node)
     fleet = {
         "schema": FLEET_SCHEMA,
         "fleet": "/scratch/fleet/fleet_20250101T000000Z",
