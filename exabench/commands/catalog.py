@@ -19,6 +19,15 @@ from exabench.workloads.profile import (
 from exabench.workloads.published import load_published
 from exabench.workloads.tomlfile import shipped_names
 
+MODEL_COLUMNS = (
+    "name", "params_b", "active_b", "layers", "hidden", "heads", "kv_heads", "moe", "seq_len"
+)
+HARDWARE_COLUMNS = (
+    "name", "bf16_tflops", "fp8_tflops", "hbm_gb", "hbm_gbps", "nvlink_gbps", "tdp_w"
+)
+MEASURED_COLUMNS = ("name", "run", "created", "device")
+CLUSTER_COLUMNS = ("name", "gpu", "gpus", "gpus_per_node", "nic_gbps_per_gpu", "fabric")
+
 
 @click.command("catalog")
 @click.option(
@@ -32,7 +41,21 @@ def command(fmt: str) -> None:
       exabench catalog
       exabench catalog --format json
     """
-    models = [
+    catalog = {
+        "models": _models(),
+        "hardware": _hardware(),
+        "measured": _measured(),
+        "clusters": _clusters(),
+        "published": sorted({r.source for r in load_published()}),
+    }
+    if fmt == "json":
+        click.echo(json.dumps(catalog, indent=2))
+    else:
+        _print_tables(catalog)
+
+
+def _models() -> list[dict[str, Any]]:
+    return [
         {
             "name": m.name,
             "params_b": total_params(m) / 1e9,
@@ -47,6 +70,9 @@ def command(fmt: str) -> None:
         }
         for m in shipped_models()
     ]
+
+
+def _hardware() -> list[dict[str, Any]]:
     hardware = []
     for name in shipped_names("hardware"):
         p = load_reference(name)
@@ -60,7 +86,11 @@ def command(fmt: str) -> None:
             "tdp_w": p.peaks.tdp_w,
             "source": p.peaks.sources.get("peak_tflops", ""),
         })
-    clusters = [
+    return hardware
+
+
+def _clusters() -> list[dict[str, Any]]:
+    return [
         {
             "name": c.name,
             "gpu": c.gpu,
@@ -72,8 +102,10 @@ def command(fmt: str) -> None:
         }
         for c in shipped_clusters()
     ]
-    published = sorted({r.source for r in load_published()})
-    measured = [
+
+
+def _measured() -> list[dict[str, Any]]:
+    return [
         {
             "name": f"{name}{MEASURED_SUFFIX}",
             "run": run.get("id"),
@@ -82,43 +114,22 @@ def command(fmt: str) -> None:
         }
         for name, run in shipped_measured()
     ]
-    if fmt == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "models": models,
-                    "hardware": hardware,
-                    "measured": measured,
-                    "clusters": clusters,
-                    "published": published,
-                },
-                indent=2,
-            )
-        )
-        return
-    _table(
-        "Models",
-        models,
-        ("name", "params_b", "active_b", "layers", "hidden", "heads", "kv_heads", "moe", "seq_len"),
-    )
-    _table(
-        "Hardware",
-        hardware,
-        ("name", "bf16_tflops", "fp8_tflops", "hbm_gb", "hbm_gbps", "nvlink_gbps", "tdp_w"),
-    )
-    if measured:
-        _table("Measured hardware (--hardware NAME: the newest shipped Run on that GPU)", measured,
-               ("name", "run", "created", "device"))
+
+
+def _print_tables(catalog: dict[str, Any]) -> None:
+    _table("Models", catalog["models"], MODEL_COLUMNS)
+    _table("Hardware", catalog["hardware"], HARDWARE_COLUMNS)
+    if catalog["measured"]:
+        _table("Measured hardware (--hardware NAME: the newest shipped Run on that GPU)",
+               catalog["measured"], MEASURED_COLUMNS)
     else:
         click.echo(
             "Measured hardware: none ships yet (no Run from a GPU in workloads/measured/); plans"
             " use the published curves, or --hardware RUN.json\n"
         )
-    _table(
-        "Clusters", clusters, ("name", "gpu", "gpus", "gpus_per_node", "nic_gbps_per_gpu", "fabric")
-    )
+    _table("Clusters", catalog["clusters"], CLUSTER_COLUMNS)
     click.echo("Published runs (exabench validate):")
-    for source in published:
+    for source in catalog["published"]:
         click.echo(f"  {source}")
 
 
