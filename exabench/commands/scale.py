@@ -13,6 +13,7 @@ import click
 from exabench.analysis.planner.fabric import size_fabric
 from exabench.analysis.planner.layout import LayoutRequest
 from exabench.analysis.planner.scale import scaling_curve
+from exabench.analysis.planner.step import Context
 from exabench.commands._atscale import apply_economics, attach_run, economics_options
 from exabench.commands._planning import PlanTarget, flag_names, parse_tokens, resolve
 from exabench.reports.terminal import scale_text
@@ -127,28 +128,29 @@ def command(
             tokens=target.tokens,
         )
     fabric = size_fabric(context.cluster, end).as_dict()
+    click.echo(_render(fmt, context, rows, fabric), nl=fmt != "csv")
+
+
+def _render(fmt: str, context: Context, rows: list[dict[str, Any]], fabric: dict[str, Any]) -> str:
+    """The curve as JSON (with the fabric), CSV (:data:`FIELDS`, ending in a newline) or the
+    terminal table."""
     if fmt == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "model": context.model.name,
-                    "cluster": context.cluster.name,
-                    "hardware": context.profile.name,
-                    "rows": rows,
-                    "fabric": fabric,
-                },
-                indent=2,
-                default=str,
-            )
+        return json.dumps(
+            {
+                "model": context.model.name,
+                "cluster": context.cluster.name,
+                "hardware": context.profile.name,
+                "rows": rows,
+                "fabric": fabric,
+            },
+            indent=2,
+            default=str,
         )
-    elif fmt == "csv":
+    if fmt == "csv":
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n", extrasaction="ignore")
         writer.writeheader()
         for row in rows:
             writer.writerow({k: row.get(k) for k in FIELDS})
-        click.echo(out.getvalue(), nl=False)
-    else:
-        click.echo(
-            scale_text(context.model.name, context.profile.name, context.cluster.name, rows, fabric)
-        )
+        return out.getvalue()
+    return scale_text(context.model.name, context.profile.name, context.cluster.name, rows, fabric)
