@@ -267,15 +267,7 @@ def measure(
         case.setup(device, slots)
         check = case.check()
         if not check.ok:
-            return make_result(
-                **common,
-                status="failed",
-                error=(
-                    f"wrong result: relative error {check.rel_error:.3g} > tolerance"
-                    f" {check.tolerance:.3g} {check.detail}".strip()
-                ),
-                extra={"check": _check_doc(check)},
-            )
+            return _wrong_result(common, check)
         if config.flush == "l2":
             flusher = Flusher(device)
         timer = _Timer(device, flusher)
@@ -284,13 +276,7 @@ def measure(
         if uses_graph(case, device, config):
             per_sample_calls = config.graph_calls
             fn = _graphed(case, device, per_sample_calls, slots)
-        estimate = _warm_up(timer, fn, config, slots)
-        count = int(
-            min(
-                config.max_samples,
-                max(config.min_samples, config.rep_ms * 1e-3 / max(estimate, 1e-9)),
-            )
-        )
+        count = _sample_count(config, _warm_up(timer, fn, config, slots))
         with _window(telemetry) as summary:
             timer.clock = getattr(summary.get("window"), "now", None)
             samples = timer.time_calls(fn, count, slots)
@@ -310,16 +296,45 @@ def measure(
         )
     except Exception as error:  # noqa: BLE001 - one case's failure must not stop the suite
         raised = True
-        kind = "out of memory" if is_oom(error) else type(error).__name__
-        return make_result(
-            **common, status="failed", error=f"{kind}: {' '.join(str(error).split())[:300]}"
-        )
+        return _raised_result(common, error)
     finally:
         del flusher
         try:
             case.teardown()
         finally:
             _release(device, after_error=raised)
+
+
+def _wrong_result(common: dict[str, Any], check: Check) -> dict[str, Any]:
+    """The record of a case whose check failed: not timed, the error says by how much."""
+    return make_result(
+        **common,
+        status="failed",
+        error=(
+            f"wrong result: relative error {check.rel_error:.3g} > tolerance"
+            f" {check.tolerance:.3g} {check.detail}".strip()
+        ),
+        extra={"check": _check_doc(check)},
+    )
+
+
+def _raised_result(common: dict[str, Any], error: Exception) -> dict[str, Any]:
+    """The record of a case that raised: its kind (or ``out of memory``) and the message on one
+    line, cut at 300 characters."""
+    kind = "out of memory" if is_oom(error) else type(error).__name__
+    return make_result(
+        **common, status="failed", error=f"{kind}: {' '.join(str(error).split())[:300]}"
+    )
+
+
+def _sample_count(config: TimingConfig, estimate: float) -> int:
+    """Samples to fill ``rep_ms`` at ``estimate`` seconds each, within the configured bounds."""
+    return int(
+        min(
+            config.max_samples,
+            max(config.min_samples, config.rep_ms * 1e-3 / max(estimate, 1e-9)),
+        )
+    )
 
 
 def _warm_up(timer: _Timer, fn: Callable[[int], None], config: TimingConfig, slots: int) -> float:
