@@ -140,21 +140,7 @@ def measure_rank(session: Session, spec: SweepSpec, name: str, count: int, dtype
             name, count, session.rank, session.size, inplace, dtype, device
         )
         collcheck.randomize(send, recv, seed)
-        call = Call(group=session.group, op=collcheck.torch_op(spec.op), rank=session.rank,
-                    nranks=session.size, fallback=spec.gloo_fallback and session.backend == "gloo"
-                    and coll.fallback_note is not None)
-        try:
-            coll.run(send, recv, call)
-        except (RuntimeError, NotImplementedError) as error:
-            # Every rank meets the same unsupported op at the same call, so all switch together.
-            if (
-                session.backend != "gloo"
-                or coll.fallback_note is None
-                or not _is_unsupported(error)
-            ):
-                raise
-            call.fallback = True
-            coll.run(send, recv, call)
+        call = _first_call(session, spec, name, send, recv)
         out["fallback"] = call.fallback
 
         def fn() -> None:
@@ -165,10 +151,9 @@ def measure_rank(session: Session, spec: SweepSpec, name: str, count: int, dtype
         if cuda:
             out["samples"], out["batch_s"] = _time_cuda(fn, spec, session)
         else:
-            out["samples"] = _time_cpu(fn, spec, session)
-            out["batch_s"] = sum(out["samples"]) / len(
-                out["samples"]
-            )  # barrier-separated: the mean
+            samples = _time_cpu(fn, spec, session)
+            # Barrier-separated calls: the batch time per operation is their mean.
+            out["samples"], out["batch_s"] = samples, sum(samples) / len(samples)
         collcheck.fill_pattern(send, recv, session.rank, session.size, spec.op)
         fn()
         if cuda:
@@ -181,6 +166,24 @@ def measure_rank(session: Session, spec: SweepSpec, name: str, count: int, dtype
     finally:
         send = recv = None  # free the buffers before the next case allocates  # noqa: F841
     return out
+
+
+def _first_call(session: Session, spec: SweepSpec, name: str, send: Any, recv: Any) -> Call:
+    """Make the case's first (untimed) call and return the :class:`Call` the others repeat:
+    on gloo, with the fallback when asked for or when gloo lacks the op."""
+    coll = COLLECTIVES[name]
+    call = Call(group=session.group, op=collcheck.torch_op(spec.op), rank=session.rank,
+                nranks=session.size, fallback=spec.gloo_fallback and session.backend == "gloo"
+                and coll.fallback_note is not None)
+    try:
+        coll.run(send, recv, call)
+    except (RuntimeError, NotImplementedError) as error:
+        # Every rank meets the same unsupported op at the same call, so all switch together.
+        if session.backend != "gloo" or coll.fallback_note is None or not _is_unsupported(error):
+            raise
+        call.fallback = True
+        coll.run(send, recv, call)
+    return call
 
 
 def _time_cpu(fn, spec: SweepSpec, session: Session) -> list[float]:
@@ -250,21 +253,7 @@ def build_result(spec: SweepSpec, name: str, nbytes: int, count: int, dtype: str
     }
     common = {"suite": "collectives", "name": name, "params": params, "unit": "s"}
     fallback = any(p["fallback"] for p in per_rank)
-    extra: dict[str, Any] = {
-        "implementation": {
-            "backend": backend,
-            "fallback": coll.fallback_note if fallback else None,
-        },
-        "timing": {
-            "iters": spec.iters,
-            "warmup_iters": spec.warmup_iters,
-            "cuda_graph": spec.cuda_graph,
-            "calls_per_sample": GRAPH_CALLS if spec.cuda_graph else 1,
-            "clock": "cuda events" if spec.device == "cuda" else "barrier + perf_counter_ns",
-        },
-    }
-    if name == "sendrecv" and n == 1:
-        extra["implementation"]["note"] = "world size 1: a local copy (there is no peer to send to)"
+    extra = _case_extra(spec, name, n, backend, fallback)
     errors = [(r, p["error"]) for r, p in enumerate(per_rank) if p["error"]]
     if errors:
         ranks = ", ".join(str(r) for r, _ in errors)
@@ -298,6 +287,29 @@ def build_result(spec: SweepSpec, name: str, nbytes: int, count: int, dtype: str
     return make_result(
         **common, samples=samples, metrics=metrics, status=status, error=error, extra=extra
     )
+
+
+def _case_extra(
+    spec: SweepSpec, name: str, nranks: int, backend: str, fallback: bool
+) -> dict[str, Any]:
+    """The result's ``implementation`` (backend, the fallback used if any) and ``timing``."""
+    coll = COLLECTIVES[name]
+    extra: dict[str, Any] = {
+        "implementation": {
+            "backend": backend,
+            "fallback": coll.fallback_note if fallback else None,
+        },
+        "timing": {
+            "iters": spec.iters,
+            "warmup_iters": spec.warmup_iters,
+            "cuda_graph": spec.cuda_graph,
+            "calls_per_sample": GRAPH_CALLS if spec.cuda_graph else 1,
+            "clock": "cuda events" if spec.device == "cuda" else "barrier + perf_counter_ns",
+        },
+    }
+    if name == "sendrecv" and nranks == 1:
+        extra["implementation"]["note"] = "world size 1: a local copy (there is no peer to send to)"
+    return extra
 
 
 def is_fault(per_rank: list[dict[str, Any]]) -> bool:
