@@ -26,6 +26,8 @@ def predict(ctx: Context, run: PublishedRun) -> float:
         return float(result["model_tflops_per_gpu"])
     if run.metric == "mfu":
         return float(result["mfu"])
+    if run.metric == "tokens_per_s_per_gpu":
+        return float(result["tokens_per_s_per_gpu"])
     assert run.metric == "hw_tflops_per_gpu", run.metric
     m = ctx.model
     flops = megatron_hardware_flops(

@@ -2,7 +2,9 @@
 
 Each file names its ``source``, the ``hardware`` and ``cluster`` of the runs, the ``metric``
 the source publishes (``step_time_s``, ``hw_tflops_per_gpu`` = Megatron's 96-factor count,
-``model_tflops_per_gpu``, ``mfu``), ``[defaults]`` for the run settings, and ``[[runs]]`` with
+``model_tflops_per_gpu``, ``mfu``, ``tokens_per_s_per_gpu``), optionally ``derivation`` (how
+the rows were read or derived) and ``group`` (the independent source, for leave-one-source-out;
+default: the file's name), ``[defaults]`` for the run settings, and ``[[runs]]`` with
 an ``id``, a ``model``, ``gpus``, the layout the source states and the ``published`` value.
 Layout fields a source doesn't state are left out: the planner chooses them.
 """
@@ -15,7 +17,8 @@ from typing import Any
 from exabench.errors import UserError, one_of
 from exabench.workloads.tomlfile import DATA_DIR, read_toml
 
-METRICS = ("step_time_s", "hw_tflops_per_gpu", "model_tflops_per_gpu", "mfu")
+METRICS = ("step_time_s", "hw_tflops_per_gpu", "model_tflops_per_gpu", "mfu",
+           "tokens_per_s_per_gpu")
 LAYOUT_KEYS = {
     "tp",
     "pp",
@@ -33,9 +36,16 @@ LAYOUT_KEYS = {
     "flash_attention",
     "overlap_dp",
     "grad_reduce_bytes",
+    "framework",
+    "tp_comm_overlap",
+    "pp_comm_overlap",
+    "cp_comm_overlap",
+    "cuda_graphs",
+    "attention_kernel",
+    "fused_elementwise",
 }
 RUN_KEYS = LAYOUT_KEYS | {"id", "model", "gpus", "published", "metric", "note"}
-FILE_KEYS = {"source", "hardware", "cluster", "metric", "defaults", "runs"}
+FILE_KEYS = {"source", "hardware", "cluster", "metric", "defaults", "runs", "derivation", "group"}
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -48,11 +58,14 @@ class PublishedRun:
     gpus: int
     metric: str
     published: float
+    group: str = ""
+    """The independent source the run belongs to (leave-one-source-out holds a group out
+    whole); by default the file's name."""
     settings: dict[str, Any] = field(default_factory=dict)
     """Layout and framework settings the source states (Layout field names)."""
 
 
-def parse_published(doc: dict[str, Any], where: str) -> list[PublishedRun]:
+def parse_published(doc: dict[str, Any], where: str, group: str = "") -> list[PublishedRun]:
     bad = sorted(set(doc) - FILE_KEYS)
     if bad:
         raise UserError(f"{where}: unknown key {bad[0]!r}; valid: {', '.join(sorted(FILE_KEYS))}")
@@ -74,6 +87,7 @@ def parse_published(doc: dict[str, Any], where: str) -> list[PublishedRun]:
                 PublishedRun(
                     id=str(merged.pop("id")),
                     source=str(doc["source"]),
+                    group=str(doc.get("group") or group),
                     model=str(merged.pop("model")),
                     hardware=str(doc["hardware"]),
                     cluster=str(doc["cluster"]),
@@ -92,5 +106,5 @@ def load_published() -> list[PublishedRun]:
     """Every published run that ships, file by file in name order."""
     runs: list[PublishedRun] = []
     for path in sorted((DATA_DIR / "published").glob("*.toml")):
-        runs += parse_published(read_toml(path), str(path))
+        runs += parse_published(read_toml(path), str(path), group=path.stem)
     return runs

@@ -149,7 +149,7 @@ def attention_time(model: ModelSpec, lo: Layout, profile: HardwareProfile) -> tu
     heads = model.heads / lo.tp
     sq, sk = lo.seq / lo.cp, lo.seq
     half = "bf16" if lo.precision == "fp8" else lo.precision
-    if lo.flash_attention:
+    if lo.fused_attention:
         flops = (
             2.0 * lo.mbs * heads * sq * sk * (qk + v) * 0.5
         )  # causal: half the blocks are skipped

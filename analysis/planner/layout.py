@@ -18,6 +18,7 @@ from exabench.errors import UserError, one_of
 from exabench.workloads.models import ModelSpec
 
 PRECISIONS = ("bf16", "fp16", "fp8")
+ATTENTION_KERNELS = ("fa2", "fa3", "cudnn", "unfused")
 DEFAULT_PRECISION = "bf16"
 RECOMPUTE = ("none", "selective", "full")
 ZERO_STAGES = (0, 1, 2, 3)
@@ -52,6 +53,16 @@ class LayoutRequest:
     flash_attention: bool | None = None
     overlap_dp: bool | None = None
     grad_reduce_bytes: int | None = None
+    framework: str | None = None
+    """Framework preset whose knobs fill the framework fields left None (default: megatron)."""
+    tp_comm_overlap: bool | None = None
+    pp_comm_overlap: bool | None = None
+    cp_comm_overlap: bool | None = None
+    fsdp_prefetch: bool | None = None
+    cuda_graphs: bool | None = None
+    attention_kernel: str | None = None
+    fused_elementwise: bool | None = None
+    dp_bucket_mb: float | None = None
 
     def given(self) -> dict[str, Any]:
         """The fixed fields by name (those not None), in field order."""
@@ -87,10 +98,35 @@ class Layout:
     next forward."""
     grad_reduce_bytes: int = 4
     """Bytes per gradient element on the wire (Megatron reduces fp32 main grads by default)."""
+    framework: str = "megatron"
+    """The framework preset the knobs below came from (knobs a caller set override it)."""
+    tp_comm_overlap: bool = False
+    """TP all-gather / reduce-scatter overlapped with the GEMMs that consume / produce them
+    (Transformer Engine userbuffers, ``--tp-comm-overlap``; async TP in PyTorch)."""
+    pp_comm_overlap: bool = False
+    """Pipeline sends and receives overlapped with compute (``--overlap-p2p-comm``)."""
+    cp_comm_overlap: bool = True
+    """Context-parallel ring exchange of K and V overlapped with the attention blocks."""
+    fsdp_prefetch: bool = True
+    """ZeRO-3 / FSDP: the next layer's parameter all-gather issued during this layer's compute."""
+    cuda_graphs: bool = False
+    """The step captured as CUDA graphs: no per-kernel launch overhead."""
+    attention_kernel: str = "fa2"
+    """Fused attention kernel when ``flash_attention``: ``fa2``, ``fa3`` or ``cudnn``."""
+    fused_elementwise: bool = True
+    """Norms, bias, activation and residual fused into fewer kernels (TE, apex, torch.compile)."""
+    dp_bucket_mb: float = 40.0
+    """Gradient bucket size: the last bucket's reduction cannot overlap the backward."""
 
     @property
     def gpus(self) -> int:
         return self.tp * self.pp * self.cp * self.dp
+
+    @property
+    def fused_attention(self) -> bool:
+        """Attention runs as one fused kernel (flash_attention and a kernel other than
+        ``unfused``)."""
+        return self.flash_attention and self.attention_kernel != "unfused"
 
     @property
     def microbatches(self) -> int:
@@ -122,7 +158,7 @@ def check_layout(model: ModelSpec, layout: Layout, gpus: int | None = None) -> N
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise UserError(f"{field} = {value!r} is not valid; must be a positive integer")
     for field, valid in (("zero", ZERO_STAGES), ("precision", PRECISIONS),
-                         ("recompute", RECOMPUTE)):
+                         ("recompute", RECOMPUTE), ("attention_kernel", ATTENTION_KERNELS)):
         if getattr(lo, field) not in valid:
             raise UserError(one_of(getattr(lo, field), valid, name=field))
     _check_model_split(model, lo)

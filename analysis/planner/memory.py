@@ -51,7 +51,7 @@ def layer_activation_bytes(
     split = 2 + 4 * kv_ratio + 2 + (2 * gated + 2) * width / h
     rep = 10 + extra_rep
     scores = (
-        0.0 if (lo.flash_attention or recompute == "selective") else 5 * model.heads * lo.seq / h
+        0.0 if (lo.fused_attention or recompute == "selective") else 5 * model.heads * lo.seq / h
     )
     return sbh * (rep / (t if lo.sequence_parallel else 1) + split / t + scores / t)
 

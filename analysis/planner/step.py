@@ -80,7 +80,7 @@ class Context:
             lo.seq,
             lo.precision,
             lo.sequence_parallel,
-            lo.flash_attention,
+            lo.fused_attention,
         )
         if key not in self._layers:
             self._layers[key] = layer_time(self.model, moe_layer, lo, self.profile)
