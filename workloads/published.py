@@ -43,6 +43,8 @@ LAYOUT_KEYS = {
     "cuda_graphs",
     "attention_kernel",
     "fused_elementwise",
+    "fsdp_prefetch",
+    "dp_bucket_mb",
 }
 RUN_KEYS = LAYOUT_KEYS | {"id", "model", "gpus", "published", "metric", "note"}
 FILE_KEYS = {"source", "hardware", "cluster", "metric", "defaults", "runs", "derivation", "group"}
