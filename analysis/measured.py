@@ -22,6 +22,7 @@ import statistics
 from dataclasses import replace
 from typing import Any
 
+from exabench.analysis.planner.kernels import OFF_OPTIMUM_SHAPE
 from exabench.documents.run import Result, Run, load_run
 from exabench.errors import UserError
 from exabench.workloads.collectives import RING_COLLECTIVES
@@ -178,12 +179,6 @@ def scaleout_plateau(all_reduce: list[tuple[float, float]], src: str, nodes: int
         "rate: the planned NICs are taken to be the Run's); groups climbing more switch levels "
         "than the Run's add the fabric's path efficiency")}
 
-
-OFF_OPTIMUM_SHAPE = 0.85
-"""A layer's GEMMs reach ~80-90 % of what a tuned shape does (stas00/ml-engineering@744d01e
-``compute/accelerator/benchmarks/mamf-finder.py``): the factor the reference curves carry
-(hardware/h100-sxm.toml), applied
-to measured square and MAMF shapes too, so a measured plan and a published one mean the same."""
 
 
 def _shape_factor(label: str) -> float:

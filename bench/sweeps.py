@@ -190,7 +190,7 @@ class GemmSweep:
             model = load_model(self.model)
             object.__setattr__(self, "layer_dims", LayerDims(
                 hidden=model.hidden, ffn_hidden=model.ffn_hidden, heads=model.heads,
-                kv_heads=model.kv_heads, gated_mlp=model.activation == "swiglu"))
+                kv_heads=model.kv_heads, gated_mlp=model.gated))
             if self.tokens is None and not self.skinny:
                 object.__setattr__(self, "tokens", model.seq_len)
 

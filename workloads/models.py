@@ -16,9 +16,15 @@ from typing import Any
 from exabench.errors import UserError, one_of
 from exabench.workloads.tomlfile import read_toml, resolve_spec, shipped_names
 
-ACTIVATIONS = ("gelu", "swiglu")
+ACTIVATIONS = ("gelu", "relu", "squared_relu", "swiglu", "geglu")
+GATED_ACTIVATIONS = ("swiglu", "geglu")
+"""Gated linear units (Shazeer 2020, arXiv 2002.05202): an extra gate matrix in the MLP."""
+POSITIONS = ("learned", "rope", "alibi")
+"""Position encodings: learned absolute (GPT-3), rotary (RoFormer, arXiv 2104.09864: a pass over
+Q and K in every layer), ALiBi (a bias inside the attention kernel)."""
 TOP_KEYS = {"name", "description", "source", "layers", "hidden", "heads", "kv_heads", "ffn_hidden",
-            "vocab", "seq_len", "activation", "tied_embeddings", "moe", "mla"}
+            "vocab", "seq_len", "activation", "tied_embeddings", "moe", "mla", "position",
+            "dropout"}
 MOE_KEYS = {"experts", "top_k", "expert_ffn_hidden", "shared_experts", "layer_freq", "dense_layers"}
 MLA_KEYS = {"q_rank", "kv_rank", "rope_head_dim", "nope_head_dim", "v_head_dim"}
 
@@ -94,8 +100,14 @@ class ModelSpec:
     seq_len: int
     """Default training sequence length, tokens."""
     activation: str = "gelu"
-    """``gelu`` (two MLP matrices) or ``swiglu`` (three: gate, up, down)."""
+    """``gelu``, ``relu``, ``squared_relu`` (Primer, So et al. 2021, arXiv 2109.08668): two MLP
+    matrices; ``swiglu`` or ``geglu``: three (gate, up, down)."""
     tied_embeddings: bool = False
+    position: str = "learned"
+    """``learned``, ``rope`` or ``alibi``: rope adds a memory-bound pass over Q and K."""
+    dropout: bool = True
+    """Dropout after attention and MLP (GPT-3-era models); Llama 3 trains without: no masks to
+    write or keep."""
     moe: MoESpec | None = None
     mla: MLASpec | None = None
     description: str = ""
@@ -107,7 +119,7 @@ class ModelSpec:
 
     @property
     def gated(self) -> bool:
-        return self.activation == "swiglu"
+        return self.activation in GATED_ACTIVATIONS
 
     def is_moe_layer(self, index: int) -> bool:
         """Whether layer ``index`` (0-based) has routed experts."""
@@ -151,8 +163,16 @@ def parse_model(doc: dict[str, Any], where: str) -> ModelSpec:
     tied = doc.get("tied_embeddings", False)
     if not isinstance(tied, bool):
         raise UserError(f"{where}: tied_embeddings = {tied!r} must be true or false")
+    position = doc.get("position", "learned")
+    if position not in POSITIONS:
+        raise UserError(f"{where}: {one_of(position, POSITIONS, name='position')}")
+    dropout = doc.get("dropout", True)
+    if not isinstance(dropout, bool):
+        raise UserError(f"{where}: dropout = {dropout!r} must be true or false")
     return ModelSpec(
         name=str(doc.get("name") or Path(where).stem),
+        position=position,
+        dropout=dropout,
         **sizes,
         kv_heads=kv_heads,
         ffn_hidden=ffn_hidden,

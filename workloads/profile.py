@@ -47,6 +47,12 @@ class HardwareProfile:
     the same fabric; one that climbs more adds the fabric model's path efficiency."""
     node_spread: float = 0.0
     """Max-min spread of per-GPU matmul throughput within one 8-GPU node (fraction)."""
+    sms: int = 0
+    """Streaming multiprocessors (132 on an H100 SXM): the GEMM tile waves run over them.
+    0: unknown, no wave quantization."""
+    attention_kernels: dict[str, Curve] = field(default_factory=dict)
+    """Fused-attention kernel throughput, TFLOP/s (causal FLOPs halved) by sequence length,
+    per kernel and pass: ``fa2_fwd``, ``fa2_bwd``, ``fa3_fwd``, ``cudnn_bwd``, ..."""
     provenance: dict[str, dict[str, str]] = field(default_factory=dict)
     """For each quantity: ``{"kind": measured|published|assumed, "source": ...}``."""
     run_id: str | None = None
@@ -125,6 +131,10 @@ def parse_profile(doc: dict[str, Any], path: Path) -> HardwareProfile:
     prov["variability"] = {"kind": "published" if variability else "assumed",
                            "source": str(variability.get("source", "none: GPUs assumed identical"))}
     prov["peak_tflops"] = {"kind": "published", "source": peaks.sources.get("peak_tflops", "")}
+    compute, kernels = _optional(doc, "compute", path), _optional(doc, "attention_kernels", path)
+    for key, table in (("compute", compute), ("attention_kernels", kernels)):
+        if table:
+            prov[key] = {"kind": "published", "source": str(table.get("source", ""))}
     prov["memory"] = {"kind": "published", "source": peaks.sources.get("memory", "")}
     return HardwareProfile(
         peaks=peaks, gemm=gemm, attention=att,
@@ -136,8 +146,20 @@ def parse_profile(doc: dict[str, Any], path: Path) -> HardwareProfile:
                          0.0, math.inf),
         node_spread=_number(f"{path}: variability.node_spread",
                             variability.get("node_spread", 0.0), 0.0, 0.99, low_ok=True),
+        sms=int(_number(f"{path}: compute.sms", compute.get("sms", 0), 0.0, 10_000.0,
+                        low_ok=True)),
+        attention_kernels={k: _curve(kernels, "seq", k, f"{path} [attention_kernels]")
+                           for k in kernels if k not in ("seq", "source")},
         provenance=prov,
     )
+
+
+def _optional(doc: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
+    """An optional table of a hardware TOML; empty when absent, an error when not a table."""
+    table = doc.get(key, {})
+    if not isinstance(table, dict):
+        raise UserError(f"{path}: [{key}] must be a table (see workloads/hardware/h100-sxm.toml)")
+    return table
 
 
 def load_reference(name_or_path: str) -> HardwareProfile:

@@ -1,17 +1,21 @@
-"""Compute time of one transformer layer for one micro-batch on one GPU, from the profile's curves.
+"""Compute time of one transformer layer for one micro-batch on one GPU, kernel by kernel.
 
-- Every GEMM of the layer at its real shape on one TP rank (Megatron layout: QKV and MLP-up
-  split their outputs, attention-out and MLP-down their inputs), forward, dgrad ``(M,K,N)`` and
-  wgrad ``(K,N,M)``, each at the profile's efficiency for its size, and never faster than its
-  bytes allow (roofline against HBM): ``t = max(2MNK / (peak eff(MNK)), bytes / (HBM eff))``.
-- Attention core: fused (flash) at the profile's attention efficiency, the causal mask skipping
-  half the work, backward 2.5x the forward FLOPs (the FlashAttention papers' count); or unfused
-  as batched GEMMs plus the softmax/dropout passes over the s x s scores from HBM (Megatron
-  2021-22).
-- Memory-bound work (norms, residual adds, dropout, activation function, MoE permutes) from HBM:
-  bytes per token of each pass, at the HBM efficiency for its size.
-- fp8 (Transformer Engine): the layer GEMMs in fp8 at the profile's fp8 curve; attention,
-  elementwise work and the output layer stay in bf16.
+A layer is the list of kernels a framework launches for it (:func:`layer_ops`), each priced
+by :mod:`kernels`:
+
+- every GEMM at its real shape on one TP rank (Megatron layout: QKV and MLP-up split their
+  outputs, attention-out and MLP-down their inputs), forward, dgrad ``(M,K,N)`` and wgrad
+  ``(K,N,M)``, with tile-wave quantization over the SMs and the HBM roofline;
+- fused attention, forward and backward separately, at the chosen kernel's measured throughput
+  (FA2, FA3, cuDNN), or unfused as batched GEMMs plus softmax/dropout passes over the scores;
+- memory-bound passes (:func:`memory_passes`): norms, residual adds, dropout, the activation
+  function, rotary embeddings, fp8 casts and transposes, MoE permutes;
+- a launch cost per kernel (:func:`kernels.launch_time`), which only matters for small layers.
+
+fp8 (Transformer Engine): the layer GEMMs on the profile's fp8 curve; attention, the
+memory-bound work and the output layer stay in bf16. The backward of a memory-bound pass
+moves about twice the forward's bytes (it reads the saved input and the incoming gradient,
+and writes the outgoing one).
 """
 
 from __future__ import annotations
@@ -21,11 +25,30 @@ import statistics
 from dataclasses import dataclass
 
 from exabench.analysis.planner.flops import attention_dims, padded_vocab
+from exabench.analysis.planner.kernels import (
+    BF16,
+    attention_flops,
+    fused_attention_time,
+    gemm_time,
+    launch_time,
+    memory_time,
+)
 from exabench.analysis.planner.layout import Layout
 from exabench.workloads.models import ModelSpec
 from exabench.workloads.profile import HardwareProfile
 
-BF16 = 2  # bytes per activation element
+
+@dataclass(frozen=True)
+class Op:
+    """One kernel (or one group of identical kernels) of a layer, forward and backward."""
+
+    name: str
+    kind: str
+    """``gemm``, ``attention`` or ``memory``."""
+    fwd: float
+    bwd: float
+    kernels: int = 1
+    """Kernel launches forward (the backward launches about twice as many)."""
 
 
 @dataclass(frozen=True)
@@ -38,24 +61,21 @@ class LayerTime:
     attn_bwd: float
     elem_fwd: float
     elem_bwd: float
+    launch_fwd: float = 0.0
+    launch_bwd: float = 0.0
+    ops: tuple[Op, ...] = ()
 
     @property
     def fwd(self) -> float:
-        return self.gemm_fwd + self.attn_fwd + self.elem_fwd
+        return self.gemm_fwd + self.attn_fwd + self.elem_fwd + self.launch_fwd
 
     @property
     def bwd(self) -> float:
-        return self.gemm_bwd + self.attn_bwd + self.elem_bwd
+        return self.gemm_bwd + self.attn_bwd + self.elem_bwd + self.launch_bwd
 
 
-def gemm_time(profile: HardwareProfile, precision: str, m: float, n: float, k: float) -> float:
-    """One GEMM (M x K) @ (K x N): compute at the curve's efficiency, or HBM-bound if slower."""
-    if m <= 0 or n <= 0 or k <= 0:
-        return 0.0
-    flops = 2.0 * m * n * k
-    compute = flops / (profile.peak_flops(precision) * profile.gemm_efficiency(precision, flops))
-    nbytes = (m * k + k * n) * (1 if precision == "fp8" else BF16) + m * n * BF16
-    return max(compute, nbytes / profile.hbm_bytes_per_s(nbytes))
+GEMM_NAMES = ("qkv", "attn_out", "mlp_up", "mlp_down")
+"""Names of a dense layer's four GEMMs, in :func:`layer_gemms` order (MLA and MoE differ)."""
 
 
 def layer_gemms(
@@ -101,70 +121,133 @@ def layer_gemms(
     return out
 
 
-def _elementwise_bytes(model: ModelSpec, moe_layer: bool, tokens: int, lo: Layout) -> float:
-    """HBM bytes of the forward memory-bound passes of one layer on one rank."""
-    h = model.hidden
-    sp_tokens = tokens / lo.tp if lo.sequence_parallel else tokens
-    # Two norms (read+write 2h each) and two residual adds with dropout (read 2h+2h, write 2h,
-    # mask h).
-    per_token = 2 * 4 * h + 2 * 7 * h
-    total = sp_tokens * per_token * 1.0
+def memory_passes(model: ModelSpec, moe_layer: bool, tokens: int, lo: Layout
+                  ) -> list[tuple[str, float, int]]:
+    """``(name, forward HBM bytes, kernels)`` of one layer's memory-bound passes on one rank.
+
+    Per token, with ``h`` the hidden size, ``f`` the MLP width on this rank: a norm reads and
+    writes ``2h`` bytes each way (4h); a residual add reads two ``2h`` inputs and writes one
+    (6h), dropout adds its mask (h) -- fused with the add when ``fused_elementwise``, else the
+    bias add, dropout and add are three passes (15h); the activation reads its input(s) and
+    writes ``f`` (gated: read 2f, write f); rotary reads and writes Q and K; an fp8 GEMM input
+    is cast (read 2, write 1 byte) and transposed for the backward (write 1): 4 bytes per
+    element for the attention-out and MLP-down inputs, and 2 for QKV and MLP-up, whose casts
+    Transformer Engine fuses into the norm before them. Tokens are split over TP ranks with
+    sequence parallelism.
+    """
+    h, tp = model.hidden, lo.tp
+    sp_tokens = tokens / tp if lo.sequence_parallel else tokens
+    mask = 1 if model.dropout else 0
+    residual = (6 + mask) * h if lo.fused_elementwise else (4 + 4 + mask + 6) * h
+    passes = 1 if lo.fused_elementwise else 3
+    out = [("norms", sp_tokens * 2 * 4 * h * BF16 / 2, 2),
+           ("residuals", sp_tokens * 2 * residual * BF16 / 2, 2 * passes)]
+    if model.position == "rope" and model.mla is None:
+        qk = (model.heads + max(model.kv_heads, tp)) * model.head_dim / tp
+        out.append(("rotary", tokens * 2 * qk * BF16, 1))
     if moe_layer:
         moe = model.moe
         assert moe is not None
-        f, routed = moe.expert_ffn_hidden, tokens * moe.top_k + tokens * moe.shared_experts
-        total += (
-            routed * (6 if model.gated else 4) * f / lo.tp + 4 * tokens * moe.top_k * h * BF16
-        )  # act + permutes
+        width = moe.expert_ffn_hidden * (moe.top_k + moe.shared_experts) / tp
+        out.append(("moe_permute", 4 * tokens * moe.top_k * h * BF16, 4))
     else:
-        total += tokens * (6 if model.gated else 4) * model.ffn_hidden / lo.tp
-    return total * (BF16 / 2)
+        width = model.ffn_hidden / tp
+    act = (3 if model.gated else 2) * width * BF16
+    out.append(("activation", tokens * act * (1 if lo.fused_elementwise else 2),
+                1 if lo.fused_elementwise else 2))
+    if lo.precision == "fp8":
+        q_width = model.heads * attention_dims(model)[1] / tp
+        out.append(("fp8_casts", tokens * (4 * (q_width + width) + 2 * 2 * h), 4))
+    return out
 
 
 def layer_time(
     model: ModelSpec, moe_layer: bool, lo: Layout, profile: HardwareProfile
 ) -> LayerTime:
+    """Every kernel of one layer, priced; the launch cost of the lot on top."""
+    return summarize(layer_ops(model, moe_layer, lo, profile), lo.cuda_graphs)
+
+
+def layer_ops(model: ModelSpec, moe_layer: bool, lo: Layout, profile: HardwareProfile
+              ) -> tuple[Op, ...]:
+    """The kernels of one layer for one micro-batch on one GPU, forward and backward."""
     tokens = lo.mbs * lo.seq // lo.cp
     prec = lo.precision
-    fwd = bwd = 0.0
-    for m, n, k, count in layer_gemms(model, moe_layer, tokens, lo.tp, lo.ep):
-        fwd += count * gemm_time(profile, prec, m, n, k)
-        bwd += count * (gemm_time(profile, prec, m, k, n) + gemm_time(profile, prec, k, n, m))
+    shapes = layer_gemms(model, moe_layer, tokens, lo.tp, lo.ep)
+    names = _gemm_names(model, moe_layer, len(shapes))
+    ops = []
+    for name, (m, n, k, count) in zip(names, shapes, strict=True):
+        # A MoE layer's local experts run as one grouped GEMM (their tiles share the waves).
+        fwd = gemm_time(profile, prec, m, n, k, count)
+        bwd = gemm_time(profile, prec, m, k, n, count) + gemm_time(profile, prec, k, n, m, count)
+        ops.append(Op(name, "gemm", fwd, bwd))
     attn_fwd, attn_bwd = attention_time(model, lo, profile)
-    elem = _elementwise_bytes(model, moe_layer, tokens, lo)
-    elem_t = elem / profile.hbm_bytes_per_s(elem / 6)
+    ops.append(Op("attention", "attention", attn_fwd, attn_bwd,
+                  kernels=1 if lo.fused_attention else 4))
+    for name, nbytes, kernels in memory_passes(model, moe_layer, tokens, lo):
+        t = memory_time(profile, nbytes, kernels)
+        ops.append(Op(name, "memory", t, 2 * t, kernels=kernels))
+    return tuple(ops)
+
+
+def summarize(ops: tuple[Op, ...], cuda_graphs: bool) -> LayerTime:
+    """A layer's time by kind, and what its launches add (the backward launches twice the
+    forward's kernels)."""
+    by = {(kind, d): sum(getattr(o, d) for o in ops if o.kind == kind)
+          for kind in ("gemm", "attention", "memory") for d in ("fwd", "bwd")}
+    kernels = sum(o.kernels for o in ops)
+    busy_fwd = sum(o.fwd for o in ops)
+    busy_bwd = sum(o.bwd for o in ops)
     return LayerTime(
-        gemm_fwd=fwd,
-        gemm_bwd=bwd,
-        attn_fwd=attn_fwd,
-        attn_bwd=attn_bwd,
-        elem_fwd=elem_t,
-        elem_bwd=2 * elem_t,
+        gemm_fwd=by["gemm", "fwd"], gemm_bwd=by["gemm", "bwd"],
+        attn_fwd=by["attention", "fwd"], attn_bwd=by["attention", "bwd"],
+        elem_fwd=by["memory", "fwd"], elem_bwd=by["memory", "bwd"],
+        launch_fwd=launch_time(kernels, busy_fwd, cuda_graphs),
+        launch_bwd=launch_time(2 * kernels, busy_bwd, cuda_graphs),
+        ops=ops,
     )
 
 
+def _gemm_names(model: ModelSpec, moe_layer: bool, count: int) -> list[str]:
+    """Names for :func:`layer_gemms`' shapes, in order."""
+    attn = (["q_down", "q_up", "kv_down", "kv_up", "attn_out"] if model.mla is not None
+            else ["qkv", "attn_out"])
+    if not moe_layer:
+        mlp = ["mlp_up", "mlp_down"]
+    else:
+        mlp = ["router", "expert_up", "expert_down"]
+        if model.moe is not None and model.moe.shared_experts:
+            mlp += ["shared_up", "shared_down"]
+    names = attn + mlp
+    assert len(names) == count, (names, count)
+    return names
+
+
 def attention_time(model: ModelSpec, lo: Layout, profile: HardwareProfile) -> tuple[float, float]:
-    """(forward, backward) seconds of QK^T, softmax and AV for one micro-batch on one rank."""
+    """(forward, backward) seconds of QK^T, softmax and AV for one micro-batch on one rank.
+
+    Fused: :func:`kernels.fused_attention_time` at the layout's kernel. With CP a rank holds
+    ``s / cp`` queries against the whole sequence's keys (the causal work balanced over the
+    ranks, as Megatron's CP splits the sequence in 2 cp chunks); the kernel's throughput is
+    read at the chunk length ``s / cp``. Unfused (Megatron 2021-22): batched GEMMs for QK^T
+    and AV plus the scale/mask/softmax (read 2, write 2 bytes per score) and dropout (read 2,
+    write 2, mask 1) passes over the ``s x s`` scores, all of them, mask or not.
+    """
     qk, v = attention_dims(model)
     heads = model.heads / lo.tp
     sq, sk = lo.seq / lo.cp, lo.seq
     half = "bf16" if lo.precision == "fp8" else lo.precision
     if lo.fused_attention:
-        flops = (
-            2.0 * lo.mbs * heads * sq * sk * (qk + v) * 0.5
-        )  # causal: half the blocks are skipped
-        rate = profile.peak_flops(half) * profile.attention.get(
-            half, profile.attention.get("bf16", 0.35)
-        )
-        return flops / rate, 2.5 * flops / rate
+        flops = attention_flops(lo.mbs * heads, sq, sk, qk, v)
+        return fused_attention_time(profile, lo.attention_kernel, half, flops, sq)
     batch = lo.mbs * heads
     scores = batch * sq * sk
-    fwd = batch * (gemm_time(profile, half, sq, sk, qk) + gemm_time(profile, half, sq, v, sk))
+    nb = max(1, round(batch))
+    fwd = gemm_time(profile, half, sq, sk, qk, nb) + gemm_time(profile, half, sq, v, sk, nb)
     bwd = 2 * fwd
-    # Scale+mask+softmax (read 2, write 2 bytes) and dropout (read 2, write 2, mask 1) per score.
     fwd_bytes, bwd_bytes = 9.0 * scores, 11.0 * scores
-    fwd += fwd_bytes / profile.hbm_bytes_per_s(fwd_bytes / 3)
-    bwd += bwd_bytes / profile.hbm_bytes_per_s(bwd_bytes / 3)
+    fwd += memory_time(profile, fwd_bytes, 3)
+    bwd += memory_time(profile, bwd_bytes, 3)
     return fwd, bwd
 
 

@@ -64,7 +64,7 @@ def test_defaults_and_moe_layers() -> None:
         ({"hidden": -64}, "hidden = -64 is not valid"),
         ({"heads": 5}, "heads = 5 must divide hidden"),
         ({"kv_heads": 3}, "kv_heads = 3 must divide heads"),
-        ({"activation": "relu"}, "valid: gelu, swiglu"),
+        ({"activation": "tanh"}, "valid: gelu, relu, squared_relu, swiglu, geglu"),
         ({"moe": {"top_k": 2, "expert_ffn_hidden": 8}}, "lacks 'experts'"),
         ({"moe": {"experts": 0, "top_k": 1, "expert_ffn_hidden": 8}}, "moe.experts = 0"),
         ({"moe": {"experts": 2, "top_k": 3, "expert_ffn_hidden": 8}}, "top_k = 3 must be at most"),
