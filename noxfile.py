@@ -98,3 +98,13 @@ def docs(session: nox.Session) -> None:
     _torch_first(session)
     session.install("-e", ".[bench]")
     session.run("python", "docs/examples.py", *session.posargs)
+
+
+@nox.session
+def calibrate(session: nox.Session) -> None:
+    """Rewrite workloads/accuracy.toml (the planner's throughput P10-P90 that plans' uncertainty
+    uses) from `exabench validate`'s leave-one-source-out residuals (``docs/calibrate.py``; CPU,
+    seconds). Rerun after the planner or workloads/published/ change; ``-- --check`` only says
+    whether the shipped file is current. tests/workloads/test_accuracy.py fails until it is."""
+    session.install("-e", ".")
+    session.run("python", "docs/calibrate.py", *session.posargs)

@@ -56,3 +56,19 @@ def test_sensitivity_ranking() -> None:
 def test_spearman() -> None:
     x = np.arange(100.0)
     assert spearman(x, x**3) == pytest.approx(1.0) and spearman(x, -x) == pytest.approx(-1.0)
+
+
+def test_efficiency_range_comes_from_the_shipped_accuracy_file() -> None:
+    from exabench.analysis.atscale.uncertainty import efficiency_range
+    from exabench.workloads.accuracy import Accuracy, load_accuracy
+
+    acc = load_accuracy()
+    mode, lo, hi, source = RANGES["efficiency"]
+    assert (mode, lo, hi) == ("rel", min(acc.p10, 1.0), max(acc.p90, 1.0))
+    assert "workloads/accuracy.toml" in source and "leave-one-source-out" in source
+    assert bounds(PARAMS, "efficiency") == (lo, 1.0, hi)
+    inside = efficiency_range(Accuracy(0.7, 0.95, 1.1, rows=10, sources=3, source="s"))
+    assert inside == ("rel", 0.7, 1.1, "workloads/accuracy.toml, s")
+    # The triangular draw has its mode at the plan's value (1): a range that misses it is widened.
+    _, lo, hi, source = efficiency_range(Accuracy(0.7, 0.8, 0.9, rows=10, sources=3, source="s"))
+    assert (lo, hi) == (0.7, 1.0) and "widened" in source
