@@ -41,6 +41,7 @@ KNOBS: dict[str, tuple[type, tuple[Any, ...] | None]] = {
     "dp_bucket_mb": (float, (PER_LAYER,)),
     "pp_comm_overlap": (bool, None),
     "cp_comm_overlap": (bool, None),
+    "ep_comm_overlap": (bool, None),
     "fsdp_prefetch": (bool, None),
     "cuda_graphs": (bool, None),
     "attention_kernel": (str, ("fa2", "fa3", "cudnn", "unfused")),

@@ -40,6 +40,7 @@ LAYOUT_KEYS = {
     "tp_comm_overlap",
     "pp_comm_overlap",
     "cp_comm_overlap",
+    "ep_comm_overlap",
     "cuda_graphs",
     "attention_kernel",
     "fused_elementwise",

@@ -58,6 +58,7 @@ class LayoutRequest:
     tp_comm_overlap: bool | None = None
     pp_comm_overlap: bool | None = None
     cp_comm_overlap: bool | None = None
+    ep_comm_overlap: bool | None = None
     fsdp_prefetch: bool | None = None
     cuda_graphs: bool | None = None
     attention_kernel: str | None = None
@@ -107,6 +108,9 @@ class Layout:
     """Pipeline sends and receives overlapped with compute (``--overlap-p2p-comm``)."""
     cp_comm_overlap: bool = True
     """Context-parallel ring exchange of K and V overlapped with the attention blocks."""
+    ep_comm_overlap: bool = False
+    """MoE all-to-all overlapped with another micro-batch's compute (DeepSeek-V3's DualPipe,
+    arXiv 2412.19437 section 3.2.1; Megatron's --overlap-moe-expert-parallel-comm)."""
     fsdp_prefetch: bool = True
     """ZeRO-3 / FSDP: the next layer's parameter all-gather issued during this layer's compute."""
     cuda_graphs: bool = False
@@ -116,7 +120,8 @@ class Layout:
     fused_elementwise: bool = True
     """Norms, bias, activation and residual fused into fewer kernels (TE, apex, torch.compile)."""
     dp_bucket_mb: float = 40.0
-    """Gradient bucket size: the last bucket's reduction cannot overlap the backward."""
+    """Gradient bucket size, MB: the last bucket's reduction cannot overlap the backward; 0: one
+    transformer layer per bucket (FSDP)."""
 
     @property
     def gpus(self) -> int:

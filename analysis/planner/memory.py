@@ -14,6 +14,10 @@
 - The first stage holds ``inflight_microbatches`` micro-batches (see pipeline.py); the last
   stage also holds one micro-batch of fp32 logits.
 - HBM capacities are binary (80 GB HBM3 = 80 GiB; NVML reports 81,559 MiB for an H100).
+
+Refusal: a layout is refused only when it needs more than the capacity with no margin at all
+(``fits``); when the allocator's fragmentation margin pushes it over, the Plan keeps it and
+says it is tight (``tight``), with the GiB it needs.
 """
 
 from __future__ import annotations
@@ -26,19 +30,42 @@ from exabench.analysis.planner.pipeline import inflight_microbatches, stage_laye
 from exabench.workloads.models import ModelSpec
 
 GIB = 2**30
-RESERVED_GIB = 5.0
-"""Assumed margin: CUDA context (~0.5 GiB), NCCL and cuBLAS workspaces, allocator fragmentation."""
+RESERVED_GIB = 2.5
+"""Assumed: the CUDA context (~0.5 GiB), cuBLAS workspaces and NCCL's buffers (a few hundred MB
+per communicator, several communicators per rank)."""
+FRAGMENTATION = 0.05
+"""Assumed margin for the caching allocator's fragmentation: 5 % of what the tensors need
+(PyTorch's CUDA caching allocator rounds and splits blocks; ``expandable_segments`` shrinks
+the loss). A layout over capacity only by this margin is tight, not refused."""
+DEEPSPEED_MAX_LIVE_PARAMETERS = 1e9
+"""ZeRO-3 keeps at most this many gathered parameters live (DeepSpeed configuration docs,
+``stage3_max_live_parameters``, default 1e9); FSDP gathers whole blocks instead."""
+FP8_ACTIVATION = 1
+"""Bytes of a GEMM input Transformer Engine saves for the backward in fp8 (it keeps the cast
+copy, not the bf16 one)."""
 
 
 def layer_activation_bytes(
     model: ModelSpec, moe_layer: bool, lo: Layout, recompute: str | None = None
 ) -> float:
-    """Activation bytes one layer keeps for one micro-batch on one GPU."""
+    """Activation bytes one layer keeps for one micro-batch on one GPU.
+
+    In units of ``s b h`` (Korthikanti et al. 2022, Table 2), generalised: kept whole unless
+    sequence parallel, the two norm inputs (4), the QKV and MLP-up inputs (2 each) and the two
+    dropout masks (1 each, when the model has dropout); split by TP, Q (2), K and V
+    (4 x kv_heads / heads), the attention output (2), the MLP activation's input(s) and output
+    (``(2 g + 2) f / h``, g = 2 for gated units); the ``5 a s / h`` of the attention scores
+    unless fused or recomputed. fp8 keeps the four GEMM inputs as 1-byte casts. Megatron's
+    selective recompute drops the scores only. PyTorch's per-op selective checkpointing
+    (``framework = "fsdp"``, as torchtitan runs it) keeps the layer input, the attention output
+    and every second matmul output, and recomputes the rest.
+    """
     recompute = recompute or lo.recompute
     s, b, h, t = lo.seq / lo.cp, lo.mbs, model.hidden, lo.tp
     sbh = s * b * h
+    sp = t if lo.sequence_parallel else 1
     if recompute == "full":
-        return 2 * sbh / (t if lo.sequence_parallel else 1)
+        return 2 * sbh / sp
     kv_ratio = model.kv_heads / model.heads
     if moe_layer:
         moe = model.moe
@@ -48,12 +75,17 @@ def layer_activation_bytes(
     else:
         width, extra_rep = model.ffn_hidden, 0
     gated = 2 if model.gated else 1
-    split = 2 + 4 * kv_ratio + 2 + (2 * gated + 2) * width / h
-    rep = 10 + extra_rep
+    if recompute == "selective" and lo.framework == "fsdp":
+        outputs = 2 + 4 * kv_ratio + 2 + (2 * gated + 2) * width / h  # every matmul's output
+        return sbh * ((2 + extra_rep) / sp + (2 + outputs / 2) / t)
+    gemm_in = FP8_ACTIVATION if lo.precision == "fp8" else 2
+    masks = 2 if model.dropout else 0
+    rep = 4 + 2 * gemm_in + masks + extra_rep
+    split = 2 + 4 * kv_ratio + gemm_in + (2 * gated) * width / h + gemm_in * width / h
     scores = (
         0.0 if (lo.fused_attention or recompute == "selective") else 5 * model.heads * lo.seq / h
     )
-    return sbh * (rep / (t if lo.sequence_parallel else 1) + split / t + scores / t)
+    return sbh * (rep / sp + split / t + scores / t)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -111,9 +143,15 @@ def memory_parts(model: ModelSpec, lo: Layout, stage: int = 0) -> dict[str, floa
     logits = 0.0
     if stage == lo.pp - 1:
         logits = 2 * 4.0 * lo.mbs * lo.seq / lo.cp * padded_vocab(model.vocab, lo.tp) / lo.tp
+    gathered = 0.0
+    if lo.zero == 3:  # the layer computing and the one prefetched, gathered whole in bf16
+        layers = n_dense + n_moe
+        gathered = 2 * 2.0 * (dense + expert) / max(1, layers)
+        if lo.framework == "deepspeed":  # gathers sub-modules, at most this many live
+            gathered = min(gathered, 2.0 * DEEPSPEED_MAX_LIVE_PARAMETERS)
     return {
-        "weights": 2.0 * shard(dense + expert, 3),
-        "gradients": 4.0 * shard(dense + expert, 2),
+        "weights": 2.0 * shard(dense + expert, 3) + gathered,
+        "gradients": float(lo.grad_reduce_bytes) * shard(dense + expert, 2),
         "optimizer": 12.0 * shard(dense + expert, 1),
         "activations": activations,
         "logits": logits,
@@ -122,10 +160,14 @@ def memory_parts(model: ModelSpec, lo: Layout, stage: int = 0) -> dict[str, floa
 
 
 def memory_per_gpu(model: ModelSpec, lo: Layout, capacity_gib: float) -> dict[str, object]:
-    """The fullest stage's memory (GiB) by part, its total and whether it fits in
-    ``capacity_gib``."""
+    """The fullest stage's memory (GiB) by part, with the fragmentation margin; ``fits``: it
+    needs no more than ``capacity_gib`` before the margin; ``tight``: only the margin is over."""
     stages = {0, lo.pp - 1}
     worst = max((memory_parts(model, lo, s) for s in stages), key=lambda parts: sum(parts.values()))
+    worst["fragmentation"] = FRAGMENTATION * sum(
+        v for k, v in worst.items() if k != "reserved")
     total = sum(worst.values()) / GIB
-    return {"gib_per_gpu": total, "fits": total <= capacity_gib, "capacity_gib": capacity_gib,
+    bare = total - worst["fragmentation"] / GIB
+    return {"gib_per_gpu": total, "fits": bare <= capacity_gib,
+            "tight": bare <= capacity_gib < total, "capacity_gib": capacity_gib,
             "parts": {k: v / GIB for k, v in worst.items()}}

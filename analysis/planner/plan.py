@@ -20,6 +20,7 @@ from exabench.analysis.planner.search import SEARCHED, search, why_best
 from exabench.analysis.planner.step import Context, evaluate
 from exabench.documents.plan import SCHEMA, Plan
 from exabench.errors import UserError
+from exabench.workloads.frameworks import KNOBS, PER_LAYER, load_framework
 
 DEFAULT_BATCH_TOKENS = 2**24
 """Assumed tokens per step when no global batch is given: Llama 3 405B's 16M (Dubey et al.
@@ -30,15 +31,21 @@ MFU_CONVENTION = (
     "goes through incl. the output layer, attention without causal halving) x tokens/s / "
     "(GPUs x dense peak of the precision); HFU adds recompute FLOPs"
 )
-FRAMEWORK = {
-    "sequence_parallel": "Megatron-LM sequence parallelism with TP (Korthikanti et al. 2022)",
-    "flash_attention": "fused attention (FlashAttention-2 class kernels)",
-    "overlap_dp": (
-        "gradient reduce-scatter overlapped with the last backward (Megatron-Core"
-        " overlap_grad_reduce)"
-    ),
-    "grad_reduce_bytes": "fp32 main-gradient reduction (Megatron default)",
-}
+DEFAULT_FRAMEWORK = "megatron"
+"""The preset whose knobs a plan assumes when no framework is named (Megatron-Core / NeMo)."""
+FRAMEWORK = ("sequence_parallel", "flash_attention", "overlap_dp", "grad_reduce_bytes",
+             *(k for k in KNOBS if k not in ("zero", "recompute", "sequence_parallel",
+                                             "overlap_dp", "grad_reduce_bytes")))
+"""The framework fields of a layout a Plan lists under ``inputs.framework`` (with the preset's
+``name``): the preset's knobs but the searched ``zero`` and ``recompute``."""
+OVERLAPS = (("tp_comm_overlap", "TP all-gather/reduce-scatter under the GEMMs"),
+            ("overlap_dp", "DP gradient reduce-scatter and parameter all-gather, bucketed"),
+            ("pp_comm_overlap", "PP sends and receives"),
+            ("cp_comm_overlap", "CP ring exchange under attention"),
+            ("ep_comm_overlap", "MoE all-to-all under another micro-batch"),
+            ("fsdp_prefetch", "ZeRO-3 next-layer all-gather (prefetch)"),
+            ("cuda_graphs", "CUDA graphs (no host launch overhead)"))
+"""Overlap knobs and what each hides, for the Plan's ``why``."""
 STEP_FIELDS = (
     "step_time_s", "tokens_per_s_per_gpu", "model_tflops_per_gpu", "mfu", "hfu", "memory",
     "breakdown_s",
@@ -57,11 +64,29 @@ def base_layout(model: Any, request: LayoutRequest) -> tuple[Layout, list[dict[s
     if request.global_batch is None:
         assumptions.append({"name": "global_batch", "value": batch, "kind": "assumed", "source":
                             "16M tokens per step, as Llama 3 405B (Dubey et al. 2024, Table 4)"})
-    for key, why in FRAMEWORK.items():
-        if getattr(request, key) is None:
-            assumptions.append({"name": key, "value": getattr(Layout, key), "kind": "assumed",
-                                "source": why})
-    return replace(Layout(), **{**request.given(), "seq": seq, "global_batch": batch}), assumptions
+    preset = load_framework(request.framework or DEFAULT_FRAMEWORK)
+    knobs = {}
+    for key in FRAMEWORK:
+        if key == "flash_attention" or getattr(request, key) is not None:
+            continue
+        knobs[key] = preset.knobs[key]
+        assumptions.append({"name": key, "value": knobs[key], "kind": "published",
+                            "source": f"framework {preset.name}: {preset.sources[key]}"})
+    if request.framework is not None and request.zero is None and preset.knobs["zero"] == 3:
+        knobs["zero"] = 3  # a fully sharded framework (FSDP) is ZeRO-3 by definition
+    if knobs.get("dp_bucket_mb") == PER_LAYER:
+        knobs["dp_bucket_mb"] = 0.0  # 0: one transformer layer per bucket (step.py)
+    fields_ = {**knobs, **request.given(), "framework": preset.name, "seq": seq,
+               "global_batch": batch}
+    return replace(Layout(), **fields_), assumptions
+
+
+def overlap_text(lo: Layout) -> str:
+    """Which communication the plan assumes hidden, and which exposed, in one sentence."""
+    on = [text for key, text in OVERLAPS if getattr(lo, key)]
+    off = [text for key, text in OVERLAPS if not getattr(lo, key)]
+    return (f"framework {lo.framework}: overlapped: {'; '.join(on) or 'nothing'}"
+            f"; not overlapped: {'; '.join(off) or 'nothing'}")
 
 
 def choose_layouts(ctx: Context, gpus: int, request: LayoutRequest,
@@ -205,7 +230,7 @@ def plan_document(
             "cluster": cluster_inputs(ctx.cluster),
             "gpus": gpus,
             "layout": layout_inputs(lo),
-            "framework": {k: getattr(lo, k) for k in FRAMEWORK},
+            "framework": {"name": lo.framework, **{k: getattr(lo, k) for k in FRAMEWORK}},
             "chosen_by_search": searched,
             "assumptions": assumptions,
             "conventions": {"mfu": MFU_CONVENTION},
@@ -213,8 +238,7 @@ def plan_document(
         **{k: result[k] for k in STEP_FIELDS},
         **scale,
     }
-    if why:
-        doc["why"] = why
+    doc["why"] = f"{why}. {overlap_text(lo)}" if why else overlap_text(lo)
     return doc
 
 

@@ -78,7 +78,14 @@ def _settings(request: LayoutRequest) -> list[tuple[str, int]]:
 def search(ctx: Context, gpus: int, request: LayoutRequest, base: Layout,
            top: int = 10) -> list[tuple[Layout, dict[str, Any]]]:
     """The ``top`` feasible layouts, fastest first, each with its evaluation (memory included);
-    the fields ``request`` fixes are kept, the rest searched."""
+    the fields ``request`` fixes are kept, the rest searched. Layouts that fit with the
+    fragmentation margin come first; only when none does are tight ones offered."""
+    return (_search(ctx, gpus, request, base, top, allow_tight=False)
+            or _search(ctx, gpus, request, base, top, allow_tight=True))
+
+
+def _search(ctx: Context, gpus: int, request: LayoutRequest, base: Layout, top: int, *,
+            allow_tight: bool) -> list[tuple[Layout, dict[str, Any]]]:
     settings = _settings(request)
     best: list[tuple[float, int, Layout]] = []
     counter = 0
@@ -88,7 +95,7 @@ def search(ctx: Context, gpus: int, request: LayoutRequest, base: Layout,
             if recompute in tried_recompute:
                 continue  # a cheaper ZeRO stage with this recompute already fits
             lo = replace(shape, recompute=recompute, zero=zero)
-            ok, _ = fits(ctx, lo)
+            ok, _ = fits(ctx, lo, allow_tight=allow_tight)
             if not ok:
                 continue
             tried_recompute.add(recompute)

@@ -98,7 +98,12 @@ def _layer_costs(ctx: Context, moe_layer: bool, lo: Layout) -> dict[str, float]:
     """Seconds per micro-batch of one layer, by breakdown kind."""
     lt = ctx.layer(moe_layer, lo)
     model, fab = ctx.model, ctx.fabric
-    recompute = {"none": 0.0, "selective": lt.attn_fwd, "full": lt.fwd}[lo.recompute]
+    if lo.recompute == "selective" and lo.framework == "fsdp":
+        # per-op checkpointing (memory.layer_activation_bytes): every second matmul and the
+        # memory-bound passes run again in the backward
+        recompute = 0.5 * lt.gemm_fwd + lt.elem_fwd
+    else:
+        recompute = {"none": 0.0, "selective": lt.attn_fwd, "full": lt.fwd}[lo.recompute]
     tokens = lo.mbs * lo.seq // lo.cp
     act = tokens * model.hidden * 2.0
     tp = 0.0
@@ -113,13 +118,19 @@ def _layer_costs(ctx: Context, moe_layer: bool, lo: Layout) -> dict[str, float]:
         else:
             one = collective_time(fab, "all_reduce", act, lo.tp)
         tp = 2 * one * passes
+        if lo.tp_comm_overlap:
+            tp = tp_exposed(tp, lt.gemm_fwd * passes / 2 + lt.gemm_bwd, lo.tp)
     cp = 0.0
     if lo.cp > 1:
         qk, v = attention_dims(model)
         kv_heads = (model.heads if model.mla else max(model.kv_heads, lo.tp)) / lo.tp
         chunk = lo.mbs * (lo.seq / lo.cp) * kv_heads * (qk + v) * 2.0
         ring = (lo.cp - 1) * p2p_time(fab, chunk, lo.tp)
-        cp = max(0.0, ring - lt.attn_fwd) + max(0.0, 2 * ring - lt.attn_bwd)
+        if lo.cp_comm_overlap:  # each block's K, V arrive while the previous block computes
+            cp = max(ring / (lo.cp - 1), ring - lt.attn_fwd) + max(
+                2 * ring / (lo.cp - 1), 2 * ring - lt.attn_bwd)
+        else:
+            cp = 3 * ring
     ep = 0.0
     if moe_layer and lo.ep > 1:
         moe = model.moe
@@ -128,6 +139,8 @@ def _layer_costs(ctx: Context, moe_layer: bool, lo: Layout) -> dict[str, float]:
         ep = (4 + (2 if lo.recompute == "full" else 0)) * collective_time(
             fab, "all_to_all", sent, lo.ep, lo.tp
         )
+        if lo.ep_comm_overlap:  # dispatch/combine of one micro-batch under another's compute
+            ep = hidden_cost(ep, lt.fwd + lt.bwd)
     return {"compute": lt.fwd + lt.bwd + recompute, "tp_comm": tp, "cp_comm": cp, "ep_comm": ep,
             "fwd": lt.fwd, "bwd": lt.bwd}
 
@@ -151,38 +164,83 @@ def _stage_costs(ctx: Context, lo: Layout, stage: int, counts: list[int]) -> dic
         one = p2p_time(ctx.fabric, act / lo.tp, lo.tp * lo.cp * lo.dp)
         if not lo.sequence_parallel:
             one += collective_time(ctx.fabric, "all_gather", act, lo.tp)
-        total["pp_comm"] = 2 * lo.vp * one
+        # Each micro-batch sends its activations forward and its gradients back, once per
+        # chunk. With the sends overlapped (Megatron --overlap-p2p-comm) only the warm-up's
+        # first send and the cool-down's last are exposed, once per step, not per micro-batch.
+        per_mb = 2 * lo.vp * one
+        total["pp_comm"] = per_mb / lo.microbatches if lo.pp_comm_overlap else per_mb
     else:
         total["pp_comm"] = 0.0
     return total
 
 
+COMM_SM_SHARE = 16 / 132
+"""Share of an H100's SMs an overlapped NCCL collective occupies: NCCL runs one CTA per
+channel on its own SM (NCCL user guide, NCCL_MIN_CTAS / NCCL_MAX_CTAS), 16 channels assumed.
+Compute overlapped with a collective runs on the SMs left, so hiding communication costs
+``hidden x share`` of compute time."""
+
+
+def hidden_cost(comm: float, window: float) -> float:
+    """Exposed seconds of ``comm`` overlapped with ``window`` of compute: what sticks out,
+    plus the compute slowed by the SMs the collective holds while it is hidden."""
+    hidden = min(comm, window)
+    return comm - hidden + hidden * COMM_SM_SHARE
+
+
+def tp_exposed(comm: float, gemms: float, tp: int) -> float:
+    """TP communication overlapped with the GEMMs around it (userbuffers): the collective is
+    split in ``tp`` chunks pipelined with the GEMM's chunks, so the first chunk is exposed and
+    the rest hides behind the GEMMs as far as they last."""
+    first = comm / tp
+    return first + hidden_cost(comm - first, gemms)
+
+
 def _dp_time(ctx: Context, lo: Layout, stage: int, fwd: float, bwd: float, m: int) -> float:
-    """Exposed data-parallel communication per step."""
+    """Exposed data-parallel communication per step.
+
+    ZeRO 0-2 (Megatron DDP / distributed optimizer, DeepSpeed): gradients are reduced in
+    buckets of ``dp_bucket_mb`` while the last micro-batch's backward runs, and (ZeRO >= 1)
+    the updated parameters are all-gathered in buckets while the next step's first forward
+    runs; the last gradient bucket and the first parameter bucket cannot overlap.
+    ZeRO-3 / FSDP: every micro-batch gathers each layer's parameters forward and backward and
+    reduce-scatters its gradients; with prefetch the next layer's gather runs under this
+    layer's compute, so one layer's gather is exposed each way; without it every gather is.
+    """
     n_dense, n_exp = lo.dp * lo.cp, lo.dp * lo.cp // lo.ep
     if n_dense <= 1 and n_exp <= 1:
         return 0.0
     dense, expert = stage_params(ctx.model, lo, stage)
     fab, gb = ctx.fabric, lo.grad_reduce_bytes
 
-    def both(kind: str, per_param: float) -> float:
-        return (collective_time(fab, kind, dense * per_param, n_dense, lo.tp)
-                + collective_time(fab, kind, expert * per_param, n_exp, lo.tp * lo.ep))
+    def both(kind: str, per_param: float, share: float = 1.0) -> float:
+        return (collective_time(fab, kind, share * dense * per_param, n_dense, lo.tp)
+                + collective_time(fab, kind, share * expert * per_param, n_exp, lo.tp * lo.ep))
 
-    if (
-        lo.zero == 3
-    ):  # FSDP: gather weights forward and backward, scatter gradients, every micro-batch
+    if lo.zero == 3:
         gather, scatter = both("all_gather", 2.0), both("reduce_scatter", gb)
         if not lo.overlap_dp:
             return m * (2 * gather + scatter)
-        return m * (max(0.0, gather - fwd) + max(0.0, gather + scatter - bwd))
-    if lo.zero == 0:
-        grads, params = both("all_reduce", gb), 0.0
-    else:
-        grads, params = both("reduce_scatter", gb), both("all_gather", 2.0)
+        layers = max(1, stage_layers(ctx.model.layers, lo.pp)[stage] * lo.vp // lo.vp)
+        one = both("all_gather", 2.0, 1.0 / layers)
+        if not lo.fsdp_prefetch:
+            return m * (2 * gather + hidden_cost(scatter, bwd))
+        return m * (2 * one + hidden_cost(gather - one, fwd)
+                    + hidden_cost(gather - one + scatter, bwd))
+    grads_kind = "all_reduce" if lo.zero == 0 else "reduce_scatter"
+    grads = both(grads_kind, gb)
+    params = both("all_gather", 2.0) if lo.zero >= 1 else 0.0
     if not lo.overlap_dp:
         return grads + params
-    return max(0.0, grads - bwd) + max(0.0, params - fwd)
+    total_bytes = (dense + expert) * gb
+    if lo.dp_bucket_mb <= 0:  # one transformer layer per bucket (FSDP-style units)
+        share = 1.0 / max(1, stage_layers(ctx.model.layers, lo.pp)[stage])
+    else:
+        share = min(1.0, lo.dp_bucket_mb * 1e6 / total_bytes) if total_bytes else 1.0
+    last = both(grads_kind, gb, share)
+    first = both("all_gather", 2.0, share) if params else 0.0
+    return (last + hidden_cost(grads - last, bwd)
+            + first + hidden_cost(params - first, fwd))
 
 
 def evaluate(ctx: Context, lo: Layout, *, with_memory: bool = True) -> dict[str, Any]:
@@ -234,9 +292,12 @@ def evaluate(ctx: Context, lo: Layout, *, with_memory: bool = True) -> dict[str,
     return result
 
 
-def fits(ctx: Context, lo: Layout) -> tuple[bool, float]:
+def fits(ctx: Context, lo: Layout, *, allow_tight: bool = True) -> tuple[bool, float]:
+    """Whether ``lo`` fits in memory (without the fragmentation margin when ``allow_tight``,
+    with it otherwise), and the GiB per GPU it needs."""
     mem = memory_per_gpu(ctx.model, lo, ctx.capacity_gib)
-    return bool(mem["fits"]), float(mem["gib_per_gpu"])
+    ok = bool(mem["fits"]) and (allow_tight or not mem["tight"])
+    return ok, float(mem["gib_per_gpu"])
 
 
 __all__ = ["BREAKDOWN_KEYS", "Context", "evaluate", "fits", "GIB"]

@@ -59,7 +59,10 @@ def test_a_fully_given_layout_is_evaluated_not_searched() -> None:
     opts = {"tp": 8, "pp": 4, "vp": 1, "cp": 1, "dp": 16, "zero": 1, "mbs": 1, "recompute": "full",
             "global_batch": 512, "precision": "bf16"}
     [plan] = build_plan(context=CTX, gpus=512, request=LayoutRequest(**opts))
-    assert plan["inputs"]["chosen_by_search"] == [] and "why" not in plan
+    assert plan["inputs"]["chosen_by_search"] == []
+    # no search to explain; the why line says only which communication the framework overlaps
+    assert plan["why"].startswith("framework megatron: overlapped: TP all-gather")
+    assert plan["inputs"]["framework"]["name"] == "megatron"
     assert any(
         a["name"] == "tokens" and a["kind"] == "assumed" for a in plan["inputs"]["assumptions"]
     )
