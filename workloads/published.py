@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from exabench.errors import UserError, one_of
+from exabench.workloads.frameworks import KNOBS, PER_LAYER, check_knob
 from exabench.workloads.tomlfile import DATA_DIR, read_toml
 
 METRICS = ("step_time_s", "hw_tflops_per_gpu", "model_tflops_per_gpu", "mfu",
@@ -97,12 +98,22 @@ def parse_published(doc: dict[str, Any], where: str, group: str = "") -> list[Pu
                     gpus=int(merged.pop("gpus")),
                     metric=metric,
                     published=float(merged.pop("published")),
-                    settings={k: v for k, v in merged.items() if k != "note"},
+                    settings={k: _setting(f"{where}: run {i}", k, v)
+                              for k, v in merged.items() if k != "note"},
                 )
             )
         except KeyError as error:
             raise UserError(f"{where}: run {i}: missing {error.args[0]!r}") from None
     return runs
+
+
+def _setting(where: str, key: str, value: Any) -> Any:
+    """A framework knob checked as the presets check it (``"layer"`` buckets as 0: one layer);
+    other layout fields are checked by the planner when it lays the run out."""
+    if key not in KNOBS or key in ("zero", "recompute"):
+        return value
+    value = check_knob(where, key, value)
+    return 0.0 if value == PER_LAYER else value
 
 
 def load_published() -> list[PublishedRun]:

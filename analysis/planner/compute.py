@@ -121,30 +121,43 @@ def layer_gemms(
     return out
 
 
+EAGER_NORM = 36
+"""Bytes per hidden element of a norm composed of eager PyTorch ops (upcast to fp32, square,
+mean, rsqrt-multiply, downcast, weight multiply: ``2+4 + 4+4 + 4 + 4+4 + 4+2 + 2+2``), against
+4 for a fused kernel (read and write bf16)."""
+EAGER_ROPE = 20
+"""Bytes per Q/K element of eager rotary embeddings (upcast, complex multiply, downcast:
+``2+4 + 4+4 + 4+2``), against 4 fused."""
+
+
 def memory_passes(model: ModelSpec, moe_layer: bool, tokens: int, lo: Layout
                   ) -> list[tuple[str, float, int]]:
     """``(name, forward HBM bytes, kernels)`` of one layer's memory-bound passes on one rank.
 
-    Per token, with ``h`` the hidden size, ``f`` the MLP width on this rank: a norm reads and
-    writes ``2h`` bytes each way (4h); a residual add reads two ``2h`` inputs and writes one
-    (6h), dropout adds its mask (h) -- fused with the add when ``fused_elementwise``, else the
-    bias add, dropout and add are three passes (15h); the activation reads its input(s) and
-    writes ``f`` (gated: read 2f, write f); rotary reads and writes Q and K; an fp8 GEMM input
-    is cast (read 2, write 1 byte) and transposed for the backward (write 1): 4 bytes per
-    element for the attention-out and MLP-down inputs, and 2 for QKV and MLP-up, whose casts
-    Transformer Engine fuses into the norm before them. Tokens are split over TP ranks with
-    sequence parallelism.
+    Per token, with ``h`` the hidden size and ``f`` the MLP width on this rank, fused
+    (``fused_elementwise``: Transformer Engine, apex, torch.compile) / eager:
+
+    - norm: read and write ``2h`` bytes, 4h / :data:`EAGER_NORM` h in 7 kernels;
+    - residual add: two ``2h`` inputs, one output (6h), dropout adds its mask (h) when the
+      model has dropout; eager, bias add, dropout and add are three passes (15h);
+    - activation: gated reads ``2f`` and writes ``f`` elements (6f bytes), eager the
+      activation and the product are two kernels (10f); plain: 4f, eager 8f (bias add);
+    - rotary: read and write Q and K, 4 bytes per element, eager :data:`EAGER_ROPE`;
+    - fp8 casts: an fp8 GEMM input is cast (read 2, write 1 byte) and transposed for the
+      backward (write 1): 4 bytes per element for the attention-out and MLP-down inputs, and 2
+      for QKV and MLP-up, whose casts Transformer Engine fuses into the norm before them.
+
+    Tokens are split over TP ranks with sequence parallelism.
     """
-    h, tp = model.hidden, lo.tp
+    h, tp, fused = model.hidden, lo.tp, lo.fused_elementwise
     sp_tokens = tokens / tp if lo.sequence_parallel else tokens
     mask = 1 if model.dropout else 0
-    residual = (6 + mask) * h if lo.fused_elementwise else (4 + 4 + mask + 6) * h
-    passes = 1 if lo.fused_elementwise else 3
-    out = [("norms", sp_tokens * 2 * 4 * h * BF16 / 2, 2),
-           ("residuals", sp_tokens * 2 * residual * BF16 / 2, 2 * passes)]
+    residual = (6 + mask) * h if fused else (4 + 4 + mask + 6) * h
+    out = [("norms", sp_tokens * 2 * (4 if fused else EAGER_NORM) * h, 2 if fused else 14),
+           ("residuals", sp_tokens * 2 * residual, 2 if fused else 6)]
     if model.position == "rope" and model.mla is None:
         qk = (model.heads + max(model.kv_heads, tp)) * model.head_dim / tp
-        out.append(("rotary", tokens * 2 * qk * BF16, 1))
+        out.append(("rotary", tokens * qk * (4 if fused else EAGER_ROPE), 1 if fused else 6))
     if moe_layer:
         moe = model.moe
         assert moe is not None
@@ -152,9 +165,11 @@ def memory_passes(model: ModelSpec, moe_layer: bool, tokens: int, lo: Layout
         out.append(("moe_permute", 4 * tokens * moe.top_k * h * BF16, 4))
     else:
         width = model.ffn_hidden / tp
-    act = (3 if model.gated else 2) * width * BF16
-    out.append(("activation", tokens * act * (1 if lo.fused_elementwise else 2),
-                1 if lo.fused_elementwise else 2))
+    if model.gated:
+        act, kernels = (6 if fused else 10) * width, 1 if fused else 2
+    else:
+        act, kernels = (4 if fused else 8) * width, 1 if fused else 2
+    out.append(("activation", tokens * act, kernels))
     if lo.precision == "fp8":
         q_width = model.heads * attention_dims(model)[1] / tp
         out.append(("fp8_casts", tokens * (4 * (q_width + width) + 2 * 2 * h), 4))

@@ -38,13 +38,13 @@ FRAMEWORK = ("sequence_parallel", "flash_attention", "overlap_dp", "grad_reduce_
                                              "overlap_dp", "grad_reduce_bytes")))
 """The framework fields of a layout a Plan lists under ``inputs.framework`` (with the preset's
 ``name``): the preset's knobs but the searched ``zero`` and ``recompute``."""
-OVERLAPS = (("tp_comm_overlap", "TP all-gather/reduce-scatter under the GEMMs"),
-            ("overlap_dp", "DP gradient reduce-scatter and parameter all-gather, bucketed"),
-            ("pp_comm_overlap", "PP sends and receives"),
-            ("cp_comm_overlap", "CP ring exchange under attention"),
-            ("ep_comm_overlap", "MoE all-to-all under another micro-batch"),
-            ("fsdp_prefetch", "ZeRO-3 next-layer all-gather (prefetch)"),
-            ("cuda_graphs", "CUDA graphs (no host launch overhead)"))
+OVERLAPS = (("tp_comm_overlap", "TP collectives"),
+            ("overlap_dp", "DP reduce/gather (bucketed)"),
+            ("pp_comm_overlap", "PP sends"),
+            ("cp_comm_overlap", "CP ring"),
+            ("ep_comm_overlap", "EP all-to-all"),
+            ("fsdp_prefetch", "ZeRO-3 prefetch"),
+            ("cuda_graphs", "kernel launches (CUDA graphs)"))
 """Overlap knobs and what each hides, for the Plan's ``why``."""
 STEP_FIELDS = (
     "step_time_s", "tokens_per_s_per_gpu", "model_tflops_per_gpu", "mfu", "hfu", "memory",
@@ -64,36 +64,47 @@ def base_layout(model: Any, request: LayoutRequest) -> tuple[Layout, list[dict[s
     if request.global_batch is None:
         assumptions.append({"name": "global_batch", "value": batch, "kind": "assumed", "source":
                             "16M tokens per step, as Llama 3 405B (Dubey et al. 2024, Table 4)"})
+    fields_ = {**request.given(), "seq": seq, "global_batch": batch}
+    return replace(Layout(), **fields_), assumptions
+
+
+def with_framework(request: LayoutRequest) -> tuple[LayoutRequest, list[dict[str, Any]]]:
+    """``request`` with the framework knobs it leaves out taken from its preset (megatron when
+    it names none), and an assumption for each knob taken, citing the preset's source. The
+    searched ``recompute`` stays searched; ``zero`` too, except for a fully sharded framework
+    (FSDP), which is ZeRO-3 by definition."""
     preset = load_framework(request.framework or DEFAULT_FRAMEWORK)
-    knobs = {}
+    knobs: dict[str, Any] = {}
+    assumptions = []
     for key in FRAMEWORK:
         if key == "flash_attention" or getattr(request, key) is not None:
             continue
-        knobs[key] = preset.knobs[key]
-        assumptions.append({"name": key, "value": knobs[key], "kind": "published",
+        value = preset.knobs[key]
+        knobs[key] = 0.0 if value == PER_LAYER else value  # 0: one layer per bucket (step.py)
+        assumptions.append({"name": key, "value": value, "kind": "published",
                             "source": f"framework {preset.name}: {preset.sources[key]}"})
-    if request.framework is not None and request.zero is None and preset.knobs["zero"] == 3:
-        knobs["zero"] = 3  # a fully sharded framework (FSDP) is ZeRO-3 by definition
-    if knobs.get("dp_bucket_mb") == PER_LAYER:
-        knobs["dp_bucket_mb"] = 0.0  # 0: one transformer layer per bucket (step.py)
-    fields_ = {**knobs, **request.given(), "framework": preset.name, "seq": seq,
-               "global_batch": batch}
-    return replace(Layout(), **fields_), assumptions
+    if request.zero is None and preset.knobs["zero"] == 3:
+        knobs["zero"] = 3
+        assumptions.append({"name": "zero", "value": 3, "kind": "published",
+                            "source": f"framework {preset.name}: {preset.sources['zero']}"})
+    return replace(request, framework=preset.name, **knobs), assumptions
 
 
 def overlap_text(lo: Layout) -> str:
     """Which communication the plan assumes hidden, and which exposed, in one sentence."""
     on = [text for key, text in OVERLAPS if getattr(lo, key)]
     off = [text for key, text in OVERLAPS if not getattr(lo, key)]
-    return (f"framework {lo.framework}: overlapped: {'; '.join(on) or 'nothing'}"
-            f"; not overlapped: {'; '.join(off) or 'nothing'}")
+    return (f"{lo.framework} overlaps {', '.join(on) or 'nothing'}"
+            f"; exposed: {', '.join(off) or 'nothing'}")
 
 
 def choose_layouts(ctx: Context, gpus: int, request: LayoutRequest,
                    top: int = 1) -> tuple[list[tuple[Layout, dict]], list[str], list[dict]]:
     """The given layout (checked) or the best ``top`` found by the search; and which fields
     were searched."""
+    request, framework = with_framework(request)
     base, assumptions = base_layout(ctx.model, request)
+    assumptions += framework
     check_fixed(ctx.model, request, gpus, base)
     tp, pp, cp = request.tp, request.pp, request.cp
     if request.dp is None and tp and pp and cp:  # dp follows from the GPUs

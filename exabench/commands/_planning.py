@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
@@ -20,7 +21,8 @@ from exabench.analysis.measured import load_profile
 from exabench.analysis.planner.layout import DEFAULT_PRECISION, LayoutRequest
 from exabench.analysis.planner.plan import usable_gpus
 from exabench.analysis.planner.step import Context
-from exabench.errors import UserError
+from exabench.errors import UserError, one_of
+from exabench.workloads.frameworks import KNOBS, PER_LAYER, check_knob, framework_names
 from exabench.workloads.clusters import MAX_GPUS, load_cluster, single_node
 from exabench.workloads.models import load_model
 
@@ -115,11 +117,16 @@ def planning_options(fn: Callable) -> Callable:
         ("--precision", click.Choice(["bf16", "fp8"]), "Training precision (default bf16)."),
         ("--recompute", click.Choice(["none", "selective", "full"]), "Activation recompute."),
         ("--tokens", None, "Training tokens: 1.5e13 or 15T (default: 20 per parameter)."),
+        ("--framework", None, "Framework preset whose overlaps, kernels and defaults the plan "
+                              f"assumes: {', '.join(framework_names())} or a TOML (default "
+                              "megatron)."),
     ]
 
     @functools.wraps(fn)
     def typed(**values):
-        request = LayoutRequest(**{name: values.pop(name) for name in LAYOUT_OPTIONS})
+        request = LayoutRequest(**{name: values.pop(name) for name in LAYOUT_OPTIONS},
+                                framework=values.pop("framework"),
+                                **parse_settings(values.pop("settings")))
         target = PlanTarget(model=values.pop("model"), hardware=values.pop("hardware"),
                             cluster=values.pop("cluster"), gpus=values.pop("gpus"),
                             gpus_per_node=values.pop("gpus_per_node"),
@@ -129,7 +136,35 @@ def planning_options(fn: Callable) -> Callable:
     for flag, kind, text in reversed(options):
         option = click.option(flag, type=kind, required=flag == "--model", help=text)
         typed = option(typed)
-    return typed
+    return click.option("--set", "settings", multiple=True, metavar="KNOB=VALUE",
+                        help="Override one framework knob (repeatable): "
+                             f"{', '.join(KNOBS)}; e.g. --set tp_comm_overlap=false.")(typed)
+
+
+def parse_settings(items: tuple[str, ...]) -> dict[str, Any]:
+    """``--set KNOB=VALUE`` pairs as layout fields: booleans as true/false, numbers as numbers,
+    each checked as the framework presets check it; a one-line UserError otherwise."""
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in KNOBS:
+            raise UserError(f"--set {item!r}: {one_of(name, list(KNOBS), name='knob')}; "
+                            "write KNOB=VALUE, e.g. --set tp_comm_overlap=false")
+        value: Any = text.strip()
+        if value.lower() in ("true", "false", "on", "off", "yes", "no"):
+            value = value.lower() in ("true", "on", "yes")
+        else:
+            try:
+                value = int(value)
+            except ValueError:
+                try:
+                    value = float(value)
+                except ValueError:
+                    pass
+        value = check_knob(f"--set {name}", name, value)
+        out[name] = 0.0 if value == PER_LAYER else value
+    return out
 
 
 def resolve(target: PlanTarget, request: LayoutRequest) -> Resolved:

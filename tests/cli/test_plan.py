@@ -96,8 +96,10 @@ def test_search_json_best_first(capsys) -> None:
 def test_validate_json_contract(capsys) -> None:
     code, out, _ = run(capsys, "validate", "--format", "json")
     report = json.loads(out)
-    assert code == 0 and set(report) == {"rows", "median_abs_error", "max_abs_error"}
-    assert set(report["rows"][0]) == {"id", "source", "metric", "published", "predicted", "error"}
+    assert code == 0 and {"rows", "median_abs_error", "max_abs_error", "loso"} <= set(report)
+    assert {"median_abs_error", "max_abs_error", "sources"} <= set(report["loso"])
+    assert report["loso"]["sources"] >= 6 and len(report["rows"]) >= 60
+    assert {"id", "source", "metric", "published", "predicted", "error"} <= set(report["rows"][0])
     code, out, _ = run(capsys, "validate")
     assert code == 0 and "median |error|" in out
 

@@ -61,7 +61,7 @@ def test_a_fully_given_layout_is_evaluated_not_searched() -> None:
     [plan] = build_plan(context=CTX, gpus=512, request=LayoutRequest(**opts))
     assert plan["inputs"]["chosen_by_search"] == []
     # no search to explain; the why line says only which communication the framework overlaps
-    assert plan["why"].startswith("framework megatron: overlapped: TP all-gather")
+    assert plan["why"].startswith("megatron overlaps TP collectives")
     assert plan["inputs"]["framework"]["name"] == "megatron"
     assert any(
         a["name"] == "tokens" and a["kind"] == "assumed" for a in plan["inputs"]["assumptions"]
