@@ -146,6 +146,7 @@ def plan_lines(plan: dict[str, Any], width: int = 12) -> list[str]:
                    f"({'fits' if mem['fits'] else 'DOES NOT FIT'}): {parts}"),
         ("breakdown", ", ".join(f"{k} {v:.3g} s ({v / step:.0%})"
                                 for k, v in plan["breakdown_s"].items() if v > 0)),
+        *([("one layer", _layer_ops_row(plan["layer_ops"]))] if plan.get("layer_ops") else []),
         ("training", _training_row(plan["training"])),
         ("power", f"IT {power['it_mw']:.2f} MW, facility {power['facility_mw']:.2f} MW "
                   f"(rated {power.get('facility_mw_rated', 0):.2f}), "
@@ -155,6 +156,18 @@ def plan_lines(plan: dict[str, Any], width: int = 12) -> list[str]:
         *([("why", plan["why"])] if plan.get("why") else []),
     ]
     return _labelled(width, rows)
+
+
+def _layer_ops_row(section: dict[str, Any]) -> str:
+    """One layer's kernels, slowest first: ``mlp_up 12.1 ms (31%)``, forward + backward of one
+    micro-batch, then the launch cost."""
+    total = section["total_s"]
+    ops = sorted(section["ops"], key=lambda o: -(o["fwd_s"] + o["bwd_s"]))
+    parts = [f"{o['name']} {(o['fwd_s'] + o['bwd_s']) * 1e3:.3g} ms "
+             f"({(o['fwd_s'] + o['bwd_s']) / total:.0%})" for o in ops]
+    parts.append(f"launch {section['launch_s'] * 1e3:.2g} ms")
+    return (f"{total * 1e3:.3g} ms fwd+bwd per micro-batch on stage {section['stage']}: "
+            + ", ".join(parts))
 
 
 def plan_text(plan: dict[str, Any]) -> str:

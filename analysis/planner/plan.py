@@ -48,7 +48,7 @@ OVERLAPS = (("tp_comm_overlap", "TP collectives"),
 """Overlap knobs and what each hides, for the Plan's ``why``."""
 STEP_FIELDS = (
     "step_time_s", "tokens_per_s_per_gpu", "model_tflops_per_gpu", "mfu", "hfu", "memory",
-    "breakdown_s",
+    "breakdown_s", "layer_ops",
 )
 """The fields of a step evaluation a Plan carries at its top level, in this order."""
 

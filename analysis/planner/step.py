@@ -289,7 +289,23 @@ def evaluate(ctx: Context, lo: Layout, *, with_memory: bool = True) -> dict[str,
     }
     if with_memory:
         result["memory"] = memory_per_gpu(model, lo, ctx.capacity_gib)
+        result["layer_ops"] = layer_ops_section(ctx, lo, slow)
     return result
+
+
+def layer_ops_section(ctx: Context, lo: Layout, stage: int) -> dict[str, Any]:
+    """One layer of ``stage`` (its MoE kind if it has MoE layers) kernel by kernel, for one
+    micro-batch on one GPU: what the Plan shows as the operator-level breakdown."""
+    moe_layer = stage_kinds(ctx.model, lo.pp)[stage][1] > 0
+    lt = ctx.layer(moe_layer, lo)
+    return {
+        "stage": stage,
+        "moe": moe_layer,
+        "ops": [{"name": o.name, "kind": o.kind, "fwd_s": o.fwd, "bwd_s": o.bwd,
+                 "kernels": o.kernels} for o in lt.ops],
+        "launch_s": lt.launch_fwd + lt.launch_bwd,
+        "total_s": lt.fwd + lt.bwd,
+    }
 
 
 def fits(ctx: Context, lo: Layout, *, allow_tight: bool = True) -> tuple[bool, float]:
