@@ -13,7 +13,9 @@ S bytes takes ``t = f S / busbw(S)``: measured busbw feeds in directly.
   hierarchically: reduce-scatter over NVLink, the inter-node collective on S/g, all-gather over
   NVLink (Thakur, Rabenseifner & Gropp, IJHPCA 19(1), 2005). Latency steps: ring ``n - 1`` per
   phase, or
-  ``2 log2 n`` (NCCL's tree) for all-reduce when that is shorter.
+  ``2 log2 n`` (NCCL's tree) for all-reduce when that is shorter. A ring through ``g``
+  ranks per node also makes ``n - nodes`` NVLink hops per phase, each at
+  :data:`NVLINK_HOP_S` (NCCL's own tuning model, below).
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ from exabench.analysis.planner.fabric import levels_crossed, path_efficiency, st
 from exabench.workloads.clusters import ClusterSpec
 from exabench.workloads.collectives import BUSBW_FACTOR
 from exabench.workloads.profile import HardwareProfile
+
+
+NVLINK_HOP_S = 3.4e-6
+"""Latency of one NVLink hop of an NCCL ring with the Simple protocol, the one large messages
+use: NCCL's tuning model, ``hwLat[NCCL_HW_NVLINK][NCCL_ALGO_RING][NCCL_PROTO_SIMPLE]`` = 3.4 us
+(NVIDIA/nccl src/graph/tuning.cc)."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +118,11 @@ def collective_time(
     if collective == "all_reduce":
         steps = min(steps, 2 * math.ceil(math.log2(nodes)))
     inter = BUSBW_FACTOR[collective](nodes) * share / bw
-    return inner + inter + steps * fabric.alpha_for(n * stride)
+    ring_hops = 0.0
+    if collective != "all_reduce" or steps == (nodes - 1) * 2:  # a ring, not NCCL's tree
+        phases = 2 if collective == "all_reduce" else 1
+        ring_hops = phases * (n - nodes) * NVLINK_HOP_S
+    return inner + inter + steps * fabric.alpha_for(n * stride) + ring_hops
 
 
 def p2p_time(fabric: Fabric, nbytes: float, stride: int) -> float:

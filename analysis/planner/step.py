@@ -21,6 +21,7 @@ combine, forward and backward, not overlapped.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -196,6 +197,21 @@ def tp_exposed(comm: float, gemms: float, tp: int) -> float:
     return first + hidden_cost(comm - first, gemms)
 
 
+DEEPSPEED_PREFETCH_PARAMS = 5e7
+"""Parameters per ZeRO-3 all-gather in DeepSpeed: ``stage3_prefetch_bucket_size`` (5e7 in
+microsoft/DeepSpeed deepspeed/runtime/zero/config.py); FSDP gathers one wrapped block (a
+transformer layer) per collective."""
+
+
+def zero3_units(ctx: Context, lo: Layout, stage: int, params: float) -> int:
+    """Collectives per ZeRO-3 pass over a stage: one per layer (FSDP), or one per DeepSpeed
+    prefetch bucket; each pays its own latency, which is what small shards at large DP cost."""
+    layers = max(1, stage_layers(ctx.model.layers, lo.pp)[stage])
+    if lo.framework == "deepspeed":
+        return max(layers, math.ceil(params / DEEPSPEED_PREFETCH_PARAMS))
+    return layers
+
+
 def _dp_time(ctx: Context, lo: Layout, stage: int, fwd: float, bwd: float, m: int) -> float:
     """Exposed data-parallel communication per step.
 
@@ -218,11 +234,12 @@ def _dp_time(ctx: Context, lo: Layout, stage: int, fwd: float, bwd: float, m: in
                 + collective_time(fab, kind, share * expert * per_param, n_exp, lo.tp * lo.ep))
 
     if lo.zero == 3:
-        gather, scatter = both("all_gather", 2.0), both("reduce_scatter", gb)
+        units = zero3_units(ctx, lo, stage, dense + expert)
+        gather = units * both("all_gather", 2.0, 1.0 / units)
+        scatter = units * both("reduce_scatter", gb, 1.0 / units)
         if not lo.overlap_dp:
             return m * (2 * gather + scatter)
-        layers = max(1, stage_layers(ctx.model.layers, lo.pp)[stage] * lo.vp // lo.vp)
-        one = both("all_gather", 2.0, 1.0 / layers)
+        one = gather / units
         if not lo.fsdp_prefetch:
             return m * (2 * gather + hidden_cost(scatter, bwd))
         return m * (2 * one + hidden_cost(gather - one, fwd)
