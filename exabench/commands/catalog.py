@@ -1,4 +1,5 @@
-"""``exabench catalog``: the models, hardware profiles, clusters and published runs that ship."""
+"""``exabench catalog``: the models, hardware profiles, clusters, framework presets and published
+runs that ship."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import click
 
 from exabench.analysis.planner.flops import active_matmul_params, total_params
 from exabench.workloads.clusters import shipped_clusters
+from exabench.workloads.frameworks import framework_names, load_framework
 from exabench.workloads.models import shipped_models
 from exabench.workloads.profile import (
     MEASURED_SUFFIX,
@@ -27,6 +29,11 @@ HARDWARE_COLUMNS = (
 )
 MEASURED_COLUMNS = ("name", "run", "created", "device")
 CLUSTER_COLUMNS = ("name", "gpu", "gpus", "gpus_per_node", "nic_gbps_per_gpu", "fabric")
+FRAMEWORK_COLUMNS = ("name", "overlaps", "attention", "zero", "grad_bytes", "description")
+OVERLAP_KNOBS = (("tp_comm_overlap", "TP"), ("overlap_dp", "DP"), ("pp_comm_overlap", "PP"),
+                 ("cp_comm_overlap", "CP"), ("ep_comm_overlap", "EP"),
+                 ("fsdp_prefetch", "prefetch"), ("cuda_graphs", "graphs"))
+"""Overlap knobs and the short name the catalog shows for each that is on."""
 
 
 @click.command("catalog")
@@ -34,7 +41,7 @@ CLUSTER_COLUMNS = ("name", "gpu", "gpus", "gpus_per_node", "nic_gbps_per_gpu", "
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
 def command(fmt: str) -> None:
-    """List the shipped models, hardware profiles and clusters, with their sources.
+    """List the shipped models, hardware profiles, clusters and framework presets, with sources.
 
     \b
     Examples:
@@ -46,6 +53,7 @@ def command(fmt: str) -> None:
         "hardware": _hardware(),
         "measured": _measured(),
         "clusters": _clusters(),
+        "frameworks": _frameworks(),
         "published": sorted({r.source for r in load_published()}),
     }
     if fmt == "json":
@@ -104,6 +112,23 @@ def _clusters() -> list[dict[str, Any]]:
     ]
 
 
+def _frameworks() -> list[dict[str, Any]]:
+    out = []
+    for name in framework_names():
+        f = load_framework(name)
+        out.append({
+            "name": f.name,
+            "overlaps": "+".join(short for knob, short in OVERLAP_KNOBS if f.knobs[knob]) or "-",
+            "attention": f.knobs["attention_kernel"],
+            "zero": f.knobs["zero"],
+            "grad_bytes": f.knobs["grad_reduce_bytes"],
+            "description": f.description.split(":")[0].split(" (")[0].strip(),
+            "knobs": f.knobs,
+            "source": f.source,
+        })
+    return out
+
+
 def _measured() -> list[dict[str, Any]]:
     return [
         {
@@ -128,6 +153,8 @@ def _print_tables(catalog: dict[str, Any]) -> None:
             " use the published curves, or --hardware RUN.json\n"
         )
     _table("Clusters", catalog["clusters"], CLUSTER_COLUMNS)
+    _table("Frameworks (--framework; knobs and their sources in workloads/frameworks/)",
+           catalog["frameworks"], FRAMEWORK_COLUMNS)
     click.echo("Published runs (exabench validate):")
     for source in catalog["published"]:
         click.echo(f"  {source}")
