@@ -344,3 +344,109 @@ def test_library_errors_name_fields_and_the_cli_names_its_flags() -> None:
         raise UserError("global_batch = 3 must be a multiple of dp x mbs")
     with pytest.raises(UserError, match="^dp x tp = 4 must"), flag_names():
         raise UserError("dp x tp = 4 must divide gpus = 6")
+
+
+# --- --framework and --set ----------------------------------------------------------------------
+
+def plan_json(capsys, *args: str) -> dict:
+    code, out, err = run(capsys, "plan", "--model", "llama3-8b", *args, "--format", "json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_framework_and_set_change_the_plan_s_framework_and_why(capsys) -> None:
+    default = plan_json(capsys)
+    assert default["inputs"]["framework"]["name"] == "megatron"
+    assert "megatron overlaps TP collectives" in default["why"]
+    fsdp = plan_json(capsys, "--framework", "fsdp")
+    framework = fsdp["inputs"]["framework"]
+    assert framework["name"] == "fsdp" and framework["attention_kernel"] == "cudnn"
+    assert framework["dp_bucket_mb"] == 0.0 and fsdp["inputs"]["layout"]["zero"] == 3
+    assert "fsdp overlaps TP collectives, DP reduce/gather (bucketed), ZeRO-3 prefetch" in (
+        fsdp["why"])
+    mine = plan_json(capsys, "--set", "tp_comm_overlap=false", "--set", "cuda-graphs=on",
+                     "--set", "attention_kernel=fa3", "--set", "dp_bucket_mb=25")
+    framework = mine["inputs"]["framework"]
+    assert framework["tp_comm_overlap"] is False and framework["cuda_graphs"] is True
+    assert framework["attention_kernel"] == "fa3" and framework["dp_bucket_mb"] == 25.0
+    assert "kernel launches (CUDA graphs); exposed: TP collectives" in mine["why"]
+    assumed = {a["name"] for a in mine["inputs"]["assumptions"]}
+    assert "tp_comm_overlap" not in assumed and "sequence_parallel" in assumed
+    per_layer = plan_json(capsys, "--set", "dp_bucket_mb=layer")
+    assert per_layer["inputs"]["framework"]["dp_bucket_mb"] == 0.0
+
+
+def test_framework_from_a_toml_path(capsys, tmp_path) -> None:
+    from exabench.workloads.tomlfile import DATA_DIR
+
+    text = (DATA_DIR / "frameworks" / "fsdp.toml").read_text().replace(
+        'name = "fsdp"', 'name = "my-fsdp"').replace("cuda_graphs = false", "cuda_graphs = true")
+    path = tmp_path / "my-fsdp.toml"
+    path.write_text(text)
+    plan = plan_json(capsys, "--framework", str(path))
+    assert plan["inputs"]["framework"]["name"] == "my-fsdp"
+    assert plan["inputs"]["framework"]["cuda_graphs"] is True
+    assert plan["why"].split(". ")[-1].startswith("my-fsdp overlaps")
+
+
+KNOB_LIST = ("sequence_parallel, tp_comm_overlap, overlap_dp, dp_bucket_mb, pp_comm_overlap, "
+             "cp_comm_overlap, ep_comm_overlap, fsdp_prefetch, cuda_graphs, attention_kernel, "
+             "fused_elementwise, grad_reduce_bytes")
+
+
+@pytest.mark.parametrize("args, knob, valid", [
+    (["--set", "cuda_graphs=maybe"], "cuda_graphs", "valid: true or false"),
+    (["--set", "tp_comm_overlap=1"], "tp_comm_overlap", "valid: true or false"),
+    (["--set", "attention_kernel=fa4"], "attention_kernel", "valid: fa2, fa3, cudnn, unfused"),
+    (["--set", "grad_reduce_bytes=3"], "grad_reduce_bytes", "valid: 2, 4"),
+    (["--set", "dp_bucket_mb=-1"], "dp_bucket_mb", "valid: a number of MB in (0, 1,000,000] or "
+                                                   "'layer'"),
+    (["--set", "dp_bucket_mb=nan"], "dp_bucket_mb", "'layer'"),
+    (["--set", "bogus=1"], "'bogus'", KNOB_LIST),
+    (["--set", "=true"], "knob = ''", KNOB_LIST),
+    (["--framework", "nope"], "'nope'", "shipped: deepspeed, fsdp, megatron"),
+])
+def test_bad_framework_options_exit_2_naming_the_knob(
+    capsys, args: list[str], knob: str, valid: str
+) -> None:
+    code, out, err = run(capsys, "plan", "--model", "llama3-8b", *args)
+    assert code == 2, (out, err)
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert knob in err and valid in err
+
+
+def test_search_takes_the_framework_options_too(capsys) -> None:
+    code, out, err = run(capsys, "search", "--model", "llama3-8b", "--framework", "deepspeed",
+                         "--set", "overlap_dp=false", "--top", "2", "--format", "json")
+    assert code == 0, err
+    layouts = json.loads(out)["layouts"]
+    assert all(p["inputs"]["framework"]["name"] == "deepspeed" for p in layouts)
+    assert all(p["inputs"]["framework"]["overlap_dp"] is False for p in layouts)
+
+
+@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
+    "--set zero=... / recompute=... (knobs the presets carry) are passed to LayoutRequest next "
+    "to --zero / --recompute: TypeError 'got multiple values for keyword argument', a traceback"))
+@pytest.mark.parametrize("setting", ["zero=3", "recompute=full"])
+def test_set_of_a_searched_knob_is_no_traceback(capsys, setting: str) -> None:
+    code, _, err = run(capsys, "plan", "--model", "llama3-8b", "--set", setting)
+    assert code in (0, 2) and "Traceback" not in err
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "--set KNOB without '=VALUE' says the knob is not valid and lists it among the valid ones"))
+def test_set_without_a_value_says_so(capsys) -> None:
+    code, _, err = run(capsys, "plan", "--model", "llama3-8b", "--set", "tp_comm_overlap")
+    assert code == 2 and err.count("\n") == 1
+    assert "'tp_comm_overlap' is not valid" not in err and "KNOB=VALUE" in err
+
+
+def test_parse_settings_types_each_knob() -> None:
+    from exabench.commands._planning import parse_settings
+
+    assert parse_settings(("tp_comm_overlap=false", "cuda-graphs = ON", "dp_bucket_mb=layer",
+                           "grad_reduce_bytes=2", "attention_kernel=fa3", "dp_bucket_mb=12.5")) == {
+        "tp_comm_overlap": False, "cuda_graphs": True, "dp_bucket_mb": 12.5,
+        "grad_reduce_bytes": 2, "attention_kernel": "fa3"}
+    assert parse_settings(("dp_bucket_mb=layer",)) == {"dp_bucket_mb": 0.0}
+    assert parse_settings(()) == {}

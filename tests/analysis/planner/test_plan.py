@@ -1,12 +1,22 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from exabench.analysis.planner.layout import LayoutRequest
-from exabench.analysis.planner.plan import SCHEMA, build_plan
+from exabench.analysis.planner.layout import Layout, LayoutRequest
+from exabench.analysis.planner.plan import (
+    FRAMEWORK,
+    OVERLAPS,
+    SCHEMA,
+    build_plan,
+    overlap_text,
+    with_framework,
+)
 from exabench.analysis.planner.step import Context
 from exabench.errors import UserError
 from exabench.workloads.clusters import load_cluster
+from exabench.workloads.frameworks import PER_LAYER, load_framework
 from exabench.workloads.models import load_model
 from exabench.workloads.profile import load_reference
 
@@ -99,3 +109,85 @@ def test_search_returns_several_plans_best_first() -> None:
     assert len(plans) == 4 and "why" in plans[0]
     rates = [p["tokens_per_s_per_gpu"] for p in plans]
     assert rates == sorted(rates, reverse=True)
+
+
+# --- framework presets fill the request; the Plan says which overlaps it assumed ---------------
+
+def test_with_framework_fills_the_knobs_left_out_from_megatron_by_default() -> None:
+    preset = load_framework("megatron")
+    request, assumptions = with_framework(LayoutRequest())
+    assert request.framework == "megatron"
+    filled = [k for k in FRAMEWORK if k != "flash_attention"]
+    assert [a["name"] for a in assumptions] == filled
+    for key in filled:
+        assert getattr(request, key) == preset.knobs[key]
+    for a in assumptions:
+        assert a["kind"] == "published"
+        assert a["source"] == f"framework megatron: {preset.sources[a['name']]}"
+    # recompute and zero stay the search's (megatron's preset is not fully sharded)
+    assert request.zero is None and request.recompute is None
+
+
+def test_fsdp_is_zero3_and_reduces_one_layer_at_a_time() -> None:
+    preset = load_framework("fsdp")
+    request, assumptions = with_framework(LayoutRequest(framework="fsdp", tp_comm_overlap=False))
+    by_name = {a["name"]: a for a in assumptions}
+    assert request.zero == 3 and by_name["zero"]["source"] == (
+        f"framework fsdp: {preset.sources['zero']}")
+    # "layer" is 0 MB in the layout (step.py: one layer per bucket); the assumption says "layer"
+    assert request.dp_bucket_mb == 0.0 and by_name["dp_bucket_mb"]["value"] == PER_LAYER
+    assert request.attention_kernel == "cudnn"
+    # what the caller set stays, and is no assumption
+    assert request.tp_comm_overlap is False and "tp_comm_overlap" not in by_name
+    fixed, assumed = with_framework(LayoutRequest(framework="fsdp", zero=1))
+    assert fixed.zero == 1 and "zero" not in {a["name"] for a in assumed}
+    # DeepSpeed's preset is ZeRO-2: not fully sharded, so the search still chooses
+    assert with_framework(LayoutRequest(framework="deepspeed"))[0].zero is None
+
+
+def test_overlap_text_lists_what_is_hidden_and_what_is_exposed() -> None:
+    names = [key for key, _ in OVERLAPS]
+    off = Layout(framework="mine", **{key: False for key in names})
+    assert overlap_text(off) == (
+        "mine overlaps nothing; exposed: TP collectives, DP reduce/gather (bucketed), PP sends, "
+        "CP ring, EP all-to-all, ZeRO-3 prefetch, kernel launches (CUDA graphs)")
+    on = Layout(framework="mine", **{key: True for key in names})
+    assert overlap_text(on).endswith("; exposed: nothing")
+    some = replace(off, tp_comm_overlap=True, cuda_graphs=True)
+    assert overlap_text(some).startswith(
+        "mine overlaps TP collectives, kernel launches (CUDA graphs); exposed: DP reduce")
+
+
+FIXED = {"tp": 8, "pp": 4, "vp": 1, "cp": 1, "dp": 16, "mbs": 1, "recompute": "full",
+         "global_batch": 512, "precision": "bf16"}
+
+
+def test_a_plan_names_its_framework_and_its_overlaps() -> None:
+    [plan] = build_plan(context=CTX, gpus=512,
+                        request=LayoutRequest(**FIXED, zero=3, framework="fsdp"))
+    framework = plan["inputs"]["framework"]
+    assert framework["name"] == "fsdp" and framework["attention_kernel"] == "cudnn"
+    assert framework["dp_bucket_mb"] == 0.0 and framework["tp_comm_overlap"] is True
+    assert set(FRAMEWORK) <= set(framework)
+    assert plan["why"] == (
+        "fsdp overlaps TP collectives, DP reduce/gather (bucketed), ZeRO-3 prefetch; exposed: PP "
+        "sends, CP ring, EP all-to-all, kernel launches (CUDA graphs)")
+    assert any(a["source"].startswith("framework fsdp: ")
+               for a in plan["inputs"]["assumptions"])
+    [own] = build_plan(context=CTX, gpus=512,
+                       request=LayoutRequest(**FIXED, zero=1, tp_comm_overlap=False))
+    assert own["inputs"]["framework"]["tp_comm_overlap"] is False
+    assert own["why"].startswith("megatron overlaps DP reduce/gather (bucketed)")
+    assert "exposed: TP collectives" in own["why"]
+
+
+def test_a_plan_carries_one_layer_kernel_by_kernel() -> None:
+    [plan] = build_plan(context=CTX, gpus=512, request=LayoutRequest(**FIXED, zero=1))
+    ops = plan["layer_ops"]
+    names = [o["name"] for o in ops["ops"]]
+    # Llama 3: rotary positions, no dropout, SwiGLU; bf16: no fp8 casts
+    assert names == ["qkv", "attn_out", "mlp_up", "mlp_down", "attention", "norms", "residuals",
+                     "rotary", "activation"]
+    assert all(o["fwd_s"] > 0 and o["bwd_s"] > 0 and o["kernels"] >= 1 for o in ops["ops"])
+    assert ops["total_s"] == pytest.approx(
+        sum(o["fwd_s"] + o["bwd_s"] for o in ops["ops"]) + ops["launch_s"])
