@@ -47,6 +47,8 @@ LAYOUT_KEYS = {
     "fused_elementwise",
     "fsdp_prefetch",
     "dp_bucket_mb",
+    "moe_capacity_factor",
+    "moe_imbalance",
 }
 RUN_KEYS = LAYOUT_KEYS | {"id", "model", "gpus", "published", "metric", "note"}
 FILE_KEYS = {"source", "hardware", "cluster", "metric", "defaults", "runs", "derivation", "group"}

@@ -79,9 +79,10 @@ GEMM_NAMES = ("qkv", "attn_out", "mlp_up", "mlp_down")
 
 
 def layer_gemms(
-    model: ModelSpec, moe_layer: bool, tokens: int, tp: int, ep: int
+    model: ModelSpec, moe_layer: bool, tokens: int, tp: int, ep: int, moe_load: float = 1.0
 ) -> list[tuple[float, float, float, int]]:
-    """``(M, N, K, count)`` of the forward GEMMs of one layer on one TP rank."""
+    """``(M, N, K, count)`` of the forward GEMMs of one layer on one TP rank; an expert GEMM
+    sees its balanced share of the routed tokens times ``moe_load`` (the busiest expert)."""
     h, g = model.hidden, (2 if model.gated else 1)
     out: list[tuple[float, float, float, int]] = []
     if model.mla is not None:
@@ -107,7 +108,7 @@ def layer_gemms(
     assert moe is not None
     f = moe.expert_ffn_hidden
     local = moe.experts // ep
-    per_expert = tokens * moe.top_k * ep / moe.experts  # balanced routing
+    per_expert = tokens * moe.top_k * ep / moe.experts * moe_load
     out += [
         (tokens, moe.experts, h, 1),
         (per_expert, g * f / tp, h, local),
@@ -188,7 +189,7 @@ def layer_ops(model: ModelSpec, moe_layer: bool, lo: Layout, profile: HardwarePr
     """The kernels of one layer for one micro-batch on one GPU, forward and backward."""
     tokens = lo.mbs * lo.seq // lo.cp
     prec = lo.precision
-    shapes = layer_gemms(model, moe_layer, tokens, lo.tp, lo.ep)
+    shapes = layer_gemms(model, moe_layer, tokens, lo.tp, lo.ep, lo.moe_load)
     names = _gemm_names(model, moe_layer, len(shapes))
     ops = []
     for name, (m, n, k, count) in zip(names, shapes, strict=True):

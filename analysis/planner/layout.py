@@ -64,6 +64,11 @@ class LayoutRequest:
     attention_kernel: str | None = None
     fused_elementwise: bool | None = None
     dp_bucket_mb: float | None = None
+    moe_capacity_factor: float | None = None
+    """Expert capacity as a multiple of the balanced load (tokens beyond are dropped, short
+    experts padded to it); 0: dropless."""
+    moe_imbalance: float | None = None
+    """Tokens of the busiest expert over the balanced load, dropless routing."""
 
     def given(self) -> dict[str, Any]:
         """The fixed fields by name (those not None), in field order."""
@@ -122,6 +127,19 @@ class Layout:
     dp_bucket_mb: float = 40.0
     """Gradient bucket size, MB: the last bucket's reduction cannot overlap the backward; 0: one
     transformer layer per bucket (FSDP)."""
+    moe_capacity_factor: float = 0.0
+    """Expert capacity over the balanced load, every expert padded to it (GShard, Lepikhin et
+    al. 2020, arXiv 2006.16668; Megatron --moe-expert-capacity-factor with
+    --moe-pad-expert-input-to-capacity); 0: dropless, the busiest expert sets the pace."""
+    moe_imbalance: float = 1.0
+    """Dropless routing: the busiest expert's tokens over the balanced load (assumed 1.0:
+    perfectly balanced unless given)."""
+
+    @property
+    def moe_load(self) -> float:
+        """The busiest expert's tokens over the balanced load: the capacity when experts are
+        padded to it, else the routing imbalance."""
+        return self.moe_capacity_factor if self.moe_capacity_factor > 0 else self.moe_imbalance
 
     @property
     def gpus(self) -> int:
@@ -158,6 +176,13 @@ def describe_layout(layout: Mapping[str, Any]) -> str:
 def check_layout(model: ModelSpec, layout: Layout, gpus: int | None = None) -> None:
     """Raise a one-line UserError naming the first field that makes ``layout`` impossible."""
     lo = layout
+    for field in ("moe_capacity_factor", "moe_imbalance"):
+        value = getattr(lo, field)
+        low = 0.0 if field == "moe_capacity_factor" else 1.0
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                low <= value <= 64 and (value >= 1 or value == 0)):
+            valid = "0 (dropless) or a number in [1, 64]" if low == 0 else "a number in [1, 64]"
+            raise UserError(f"{field} = {value!r} is not valid; must be {valid}")
     for field in ("tp", "pp", "vp", "cp", "ep", "dp", "mbs", "global_batch", "seq"):
         value = getattr(lo, field)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -196,6 +221,10 @@ def _check_model_split(model: ModelSpec, lo: Layout) -> None:
     if lo.cp > 1 and lo.seq % (2 * lo.cp):
         raise UserError(f"cp = {lo.cp}: the sequence {lo.seq} must split into 2 x cp = {2 * lo.cp} "
                         "equal chunks")
+    if model.moe is None and (lo.moe_capacity_factor or lo.moe_imbalance != 1.0):
+        field = "moe_capacity_factor" if lo.moe_capacity_factor else "moe_imbalance"
+        raise UserError(f"{field} = {getattr(lo, field)} needs a mixture-of-experts model; "
+                        f"{model.name} is dense (leave it out)")
     if model.moe is None and lo.ep != 1:
         raise UserError(f"ep = {lo.ep} needs a mixture-of-experts model; {model.name} is dense "
                         "(use ep = 1)")

@@ -70,8 +70,8 @@ def layer_activation_bytes(
     if moe_layer:
         moe = model.moe
         assert moe is not None
-        width = moe.expert_ffn_hidden * (moe.top_k + moe.shared_experts)
-        extra_rep = 2 * moe.top_k  # permuted copies of the MoE input
+        width = moe.expert_ffn_hidden * (moe.top_k * lo.moe_load + moe.shared_experts)
+        extra_rep = 2 * moe.top_k * lo.moe_load  # permuted copies of the MoE input
     else:
         width, extra_rep = model.ffn_hidden, 0
     gated = 2 if model.gated else 1

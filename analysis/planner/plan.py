@@ -64,6 +64,10 @@ def base_layout(model: Any, request: LayoutRequest) -> tuple[Layout, list[dict[s
     if request.global_batch is None:
         assumptions.append({"name": "global_batch", "value": batch, "kind": "assumed", "source":
                             "16M tokens per step, as Llama 3 405B (Dubey et al. 2024, Table 4)"})
+    if model.moe is not None and request.moe_imbalance is None and not request.moe_capacity_factor:
+        assumptions.append({"name": "moe_imbalance", "value": 1.0, "kind": "assumed", "source":
+                            "balanced routing: every expert gets top_k / experts of the tokens "
+                            "(set --moe-imbalance or --moe-capacity-factor)"})
     fields_ = {**request.given(), "seq": seq, "global_batch": batch}
     return replace(Layout(), **fields_), assumptions
 

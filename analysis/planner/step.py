@@ -72,17 +72,9 @@ class Context:
         self.capacity_gib = self.profile.peaks.capacity_gb
 
     def layer(self, moe_layer: bool, lo: Layout) -> LayerTime:
-        key = (
-            moe_layer,
-            lo.tp,
-            lo.cp,
-            lo.ep,
-            lo.mbs,
-            lo.seq,
-            lo.precision,
-            lo.sequence_parallel,
-            lo.fused_attention,
-        )
+        key = (moe_layer, lo.tp, lo.cp, lo.ep, lo.mbs, lo.seq, lo.precision,
+               lo.sequence_parallel, lo.fused_attention, lo.attention_kernel,
+               lo.fused_elementwise, lo.cuda_graphs, lo.moe_load)
         if key not in self._layers:
             self._layers[key] = layer_time(self.model, moe_layer, lo, self.profile)
         return self._layers[key]
@@ -136,7 +128,9 @@ def _layer_costs(ctx: Context, moe_layer: bool, lo: Layout) -> dict[str, float]:
     if moe_layer and lo.ep > 1:
         moe = model.moe
         assert moe is not None
-        sent = tokens / (lo.tp if lo.sequence_parallel else 1) * moe.top_k * model.hidden * 2.0
+        # the busiest expert's rank receives moe_load x its balanced share, and all wait for it
+        sent = (tokens / (lo.tp if lo.sequence_parallel else 1) * moe.top_k * model.hidden * 2.0
+                * lo.moe_load)
         ep = (4 + (2 if lo.recompute == "full" else 0)) * collective_time(
             fab, "all_to_all", sent, lo.ep, lo.tp
         )

@@ -27,7 +27,7 @@ from exabench.workloads.clusters import MAX_GPUS, load_cluster, single_node
 from exabench.workloads.models import load_model
 
 LAYOUT_OPTIONS = ("tp", "pp", "vp", "cp", "ep", "dp", "zero", "mbs", "global_batch", "seq",
-                  "precision", "recompute")
+                  "precision", "recompute", "moe_capacity_factor", "moe_imbalance")
 """The :class:`LayoutRequest` fields the command line sets (the framework ones it leaves)."""
 FLAGS = {name: f"--{name.replace('_', '-')}" for name in (*LAYOUT_OPTIONS, "gpus", "gpus_per_node",
                                                            "tokens", "days", "points")}
@@ -116,6 +116,10 @@ def planning_options(fn: Callable) -> Callable:
         ("--seq", pos, "Sequence length (default: the model's)."),
         ("--precision", click.Choice(["bf16", "fp8"]), "Training precision (default bf16)."),
         ("--recompute", click.Choice(["none", "selective", "full"]), "Activation recompute."),
+        ("--moe-capacity-factor", click.FloatRange(min=0, max=64), "MoE: expert capacity over "
+                                  "the balanced load, experts padded to it (0: dropless)."),
+        ("--moe-imbalance", click.FloatRange(min=1, max=64), "MoE, dropless: the busiest "
+                            "expert's tokens over the balanced load (default 1.0)."),
         ("--tokens", None, "Training tokens: 1.5e13 or 15T (default: 20 per parameter)."),
         ("--framework", None, "Framework preset whose overlaps, kernels and defaults the plan "
                               f"assumes: {', '.join(framework_names())} or a TOML (default "
