@@ -140,7 +140,7 @@ def memory_passes(model: ModelSpec, moe_layer: bool, tokens: int, lo: Layout
 
     - norm: read and write ``2h`` bytes, 4h / :data:`EAGER_NORM` h in 7 kernels;
     - residual add: two ``2h`` inputs, one output (6h), dropout adds its mask (h) when the
-      model has dropout; eager, bias add, dropout and add are three passes (15h);
+      model has dropout; eager, dropout is a pass of its own (5h more);
     - activation: gated reads ``2f`` and writes ``f`` elements (6f bytes), eager the
       activation and the product are two kernels (10f); plain: 4f, eager 8f (bias add);
     - rotary: read and write Q and K, 4 bytes per element, eager :data:`EAGER_ROPE`;
@@ -153,9 +153,10 @@ def memory_passes(model: ModelSpec, moe_layer: bool, tokens: int, lo: Layout
     h, tp, fused = model.hidden, lo.tp, lo.fused_elementwise
     sp_tokens = tokens / tp if lo.sequence_parallel else tokens
     mask = 1 if model.dropout else 0
-    residual = (6 + mask) * h if fused else (4 + 4 + mask + 6) * h
+    # eager: the add (6h) and, with dropout, its own pass (read 2, write 2, mask 1)
+    residual = (6 + mask) * h if fused else (6 + 5 * mask) * h
     out = [("norms", sp_tokens * 2 * (4 if fused else EAGER_NORM) * h, 2 if fused else 14),
-           ("residuals", sp_tokens * 2 * residual, 2 if fused else 6)]
+           ("residuals", sp_tokens * 2 * residual, 2 if fused or not mask else 4)]
     if model.position == "rope" and model.mla is None:
         qk = (model.heads + max(model.kv_heads, tp)) * model.head_dim / tp
         out.append(("rotary", tokens * qk * (4 if fused else EAGER_ROPE), 1 if fused else 6))

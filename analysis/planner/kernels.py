@@ -12,6 +12,8 @@
   without its 0.85 off-optimum discount, :data:`OFF_OPTIMUM_SHAPE`). The tile is 128 x 256 (or 256 x 128, whichever needs fewer
   waves), a common CTA tile of large bf16/fp8 GEMMs (assumed: the library chooses per shape).
   The wave bound binds when quantization costs more than the curve's 15 % shape discount.
+  Under one full wave of tiles (a skinny GEMM) the library splits K to fill the SMs instead,
+  and only the curve and HBM bounds apply.
 - **Fused attention** (flash): the causal mask skips half the score blocks, so the FLOPs are
   ``2 b h s_q s_k (d_qk + d_v) / 2`` forward and 2.5 times that backward (five matmuls to
   two; Dao, FlashAttention-2, arXiv 2307.08691, section 3) -- the convention flash-attention's
@@ -71,7 +73,8 @@ def gemm_time(profile: HardwareProfile, precision: str, m: float, n: float, k: f
     peak = profile.peak_flops(precision)
     curve = flops / (peak * profile.gemm_efficiency(precision, flops))
     waves = 0.0
-    if profile.sms:
+    if profile.sms and batch * math.ceil(m / TILE[0]) * math.ceil(n / TILE[1]) >= profile.sms:
+        # under one wave of tiles the library splits K (split-K / stream-K) to fill the SMs
         count, tile = tile_waves(profile, m, n, batch)
         curve_plateau = profile.gemm[precision if precision in profile.gemm else "bf16"].plateau
         best = curve_plateau / OFF_OPTIMUM_SHAPE  # the tuned shape's efficiency (MAMF)

@@ -76,7 +76,8 @@ def layer_activation_bytes(
         width, extra_rep = model.ffn_hidden, 0
     gated = 2 if model.gated else 1
     if recompute == "selective" and lo.framework == "fsdp":
-        outputs = 2 + 4 * kv_ratio + 2 + (2 * gated + 2) * width / h  # every matmul's output
+        # every matmul's output: Q, K and V, attention-out (h wide), gate/up, MLP-down (h wide)
+        outputs = 2 + 4 * kv_ratio + 2 + 2 * gated * width / h + 2
         return sbh * ((2 + extra_rep) / sp + (2 + outputs / 2) / t)
     gemm_in = FP8_ACTIVATION if lo.precision == "fp8" else 2
     masks = 2 if model.dropout else 0

@@ -120,8 +120,9 @@ def _layer_costs(ctx: Context, moe_layer: bool, lo: Layout) -> dict[str, float]:
         chunk = lo.mbs * (lo.seq / lo.cp) * kv_heads * (qk + v) * 2.0
         ring = (lo.cp - 1) * p2p_time(fab, chunk, lo.tp)
         if lo.cp_comm_overlap:  # each block's K, V arrive while the previous block computes
-            cp = max(ring / (lo.cp - 1), ring - lt.attn_fwd) + max(
-                2 * ring / (lo.cp - 1), 2 * ring - lt.attn_bwd)
+            first = ring / (lo.cp - 1)
+            cp = (first + hidden_cost(ring - first, lt.attn_fwd)
+                  + 2 * first + hidden_cost(2 * (ring - first), lt.attn_bwd))
         else:
             cp = 3 * ring
     ep = 0.0

@@ -152,9 +152,14 @@ def parse_settings(items: tuple[str, ...]) -> dict[str, Any]:
     for item in items:
         name, sep, text = item.partition("=")
         name = name.strip().replace("-", "_")
-        if not sep or name not in KNOBS:
+        if name in ("zero", "recompute"):
+            raise UserError(f"--set {item!r}: {name} has its own option; use --{name}")
+        if name not in KNOBS:
             raise UserError(f"--set {item!r}: {one_of(name, list(KNOBS), name='knob')}; "
                             "write KNOB=VALUE, e.g. --set tp_comm_overlap=false")
+        if not sep:
+            raise UserError(f"--set {item!r} has no value; write {name}=VALUE, e.g. "
+                            f"--set {name}=false")
         value: Any = text.strip()
         if value.lower() in ("true", "false", "on", "off", "yes", "no"):
             value = value.lower() in ("true", "on", "yes")

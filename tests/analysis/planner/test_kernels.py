@@ -79,17 +79,24 @@ def test_a_gemm_that_fills_its_waves_exactly_runs_on_the_curve() -> None:
 
 
 def test_a_batched_gemm_shares_its_waves() -> None:
-    # one 384 x 2,816 GEMM: 3 x 11 = 33 tiles, a quarter wave that costs a whole one (3.4 x
-    # its curve time); four of them in one batched kernel: 132 tiles, one wave, on the curve.
+    # one 1,664 x 2,816 GEMM: 13 x 11 = 143 tiles, a wave and a twelfth that costs two (1.57 x
+    # its curve time); three of them in one batched kernel: 429 tiles, 4 waves (3.25 used).
+    m, n, k = 1664, 2816, 16384
+    two_waves = 2 * 132 * 2 * 128 * 256 * k / (PEAK * TUNED)
+    single_curve = 2 * m * n * k / (PEAK * PLATEAU)  # 153.5 GFLOP: on the plateau
+    assert two_waves / single_curve == pytest.approx(2 * 132 * 128 * 256 * 0.85 / (m * n))
+    assert gemm_time(H100, "bf16", m, n, k) == pytest.approx(two_waves)
+    assert tile_waves(H100, m, n, batch=3) == (4, 128 * 256)
+    batched = gemm_time(H100, "bf16", m, n, k, batch=3)
+    assert batched == pytest.approx(4 * 132 * 2 * 128 * 256 * k / (PEAK * TUNED))
+    assert batched < 3 * gemm_time(H100, "bf16", m, n, k)
+
+
+def test_under_one_wave_of_tiles_the_k_dimension_is_split_instead() -> None:
+    # 384 x 2,816: 3 x 11 = 33 tiles, a quarter of the SMs: the library splits K (split-K /
+    # stream-K) to fill them, so no wave bound: the curve prices it
     m, n, k = 384, 2816, 65536
-    one_wave = 1 * 132 * 2 * 128 * 256 * k / (PEAK * TUNED)
-    single_curve = 2 * m * n * k / (PEAK * PLATEAU)  # 141.7 GFLOP: on the plateau
-    assert one_wave / single_curve == pytest.approx(132 * 128 * 256 * 0.85 / (m * n))
-    assert gemm_time(H100, "bf16", m, n, k) == pytest.approx(one_wave)
-    assert tile_waves(H100, m, n, batch=4) == (1, 128 * 256)
-    batched = gemm_time(H100, "bf16", m, n, k, batch=4)
-    assert batched == pytest.approx(4 * single_curve)
-    assert batched < 4 * gemm_time(H100, "bf16", m, n, k) / 3
+    assert gemm_time(H100, "bf16", m, n, k) == pytest.approx(2 * m * n * k / (PEAK * PLATEAU))
 
 
 def test_without_an_sm_count_there_is_no_wave_bound() -> None:
@@ -114,14 +121,14 @@ def test_a_skinny_gemm_is_hbm_bound_and_an_empty_one_is_free() -> None:
     assert gemm_time(H100, "bf16", 0, 8192, 8192) == 0.0
 
 
-def test_a_one_row_gemm_pays_a_whole_wave_of_whole_tiles() -> None:
-    # 1 x 8,192: 32 tiles of 128 x 256, one wave, each tile priced whole (the ragged edge):
-    # slower than reading the weight from HBM
+def test_a_one_row_gemm_is_priced_by_its_weight_read() -> None:
+    # 1 x 8,192: 32 tiles, under one wave: split over K, no wave bound; reading the 128 MiB
+    # weight from HBM is the slowest bound left
     k = 8192
-    wave = 132 * 2 * 128 * 256 * k / (PEAK * TUNED)
     nbytes = (k + k * 8192) * 2 + 8192 * 2
-    assert wave > nbytes / (HBM * HBM_BIG)
-    assert gemm_time(H100, "bf16", 1, 8192, k) == pytest.approx(wave)
+    curve = 2 * 8192 * k / (PEAK * H100.gemm_efficiency("bf16", 2 * 8192 * k))
+    expected = max(curve, nbytes / H100.hbm_bytes_per_s(nbytes))
+    assert gemm_time(H100, "bf16", 1, 8192, k) == pytest.approx(expected)
 
 
 def test_attention_flops_halve_the_causal_scores() -> None:

@@ -79,11 +79,6 @@ def test_squared_relu_and_geglu_activation_bytes() -> None:
     assert act(toy(activation="geglu"), recompute="none") == 10 + (6 + 2 + 16 + 8)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FSDP per-op selective recompute counts the MLP outputs as (2g + 2) f / h, the "
-    "activation's inputs and output, as the no-recompute formula does; the matmul outputs are "
-    "the gate/up ones (2g f / h) and MLP-down's, which is h wide (2): torchtitan's per-op policy "
-    "saves matmul outputs, not the activation's"))
 def test_fsdp_per_op_checkpointing_keeps_every_second_matmul_output() -> None:
     # layer input 2 and attention output 2, plus half of the matmul outputs: Q 2, K and V 4,
     # attention-out 2, MLP-up 2 x 256/64 = 8, MLP-down 2

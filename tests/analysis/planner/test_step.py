@@ -173,9 +173,9 @@ def test_tp_overlap_switch(toy_ctx: Context) -> None:
     assert _layer_costs(toy_ctx, False, lo)["tp_comm"] == pytest.approx(tp)
     lt = toy_ctx.layer(False, lo)
     window = lt.gemm_fwd + lt.gemm_bwd
-    assert window > tp
     on = replace(lo, tp_comm_overlap=True)
-    assert _layer_costs(toy_ctx, False, on)["tp_comm"] == pytest.approx(tp / 2 + tp / 2 * SHARE)
+    assert _layer_costs(toy_ctx, False, on)["tp_comm"] == pytest.approx(
+        tp / 2 + exposed(tp / 2, window))
     # full recompute: a third pass, and 1.5 forward GEMMs in the window
     full = replace(on, recompute="full")
     assert _layer_costs(toy_ctx, False, full)["tp_comm"] == pytest.approx(
@@ -245,13 +245,14 @@ def test_fits_allows_the_tight_margin_only_when_asked(toy_ctx: Context) -> None:
 
 
 @pytest.mark.parametrize("change", [{"attention_kernel": "fa3"}, {"fused_elementwise": False},
-                                    {"cuda_graphs": True}])
+                                    {"cuda_graphs": False}])
 def test_the_layer_cache_tells_kernels_fusions_and_graphs_apart(
     toy_ctx: Context, change: dict
 ) -> None:
     """A layout that differs only in a framework knob the layer's time depends on gets its own
-    time from a Context that has already priced the first."""
-    lo = Layout(dp=8, seq=4096, global_batch=8)
+    time from a Context that has already priced the first (graphed, so that the toy layer is
+    not waiting on the host, whose dispatch time would hide the kernels' own)."""
+    lo = Layout(dp=8, seq=4096, global_batch=8, cuda_graphs=True)
     first = toy_ctx.layer(False, lo)
     other = replace(lo, **change)
     fresh = layer_time(toy_ctx.model, False, other, H100)
