@@ -193,11 +193,16 @@ def layer_ops(model: ModelSpec, moe_layer: bool, lo: Layout, profile: HardwarePr
     shapes = layer_gemms(model, moe_layer, tokens, lo.tp, lo.ep, lo.moe_load)
     names = _gemm_names(model, moe_layer, len(shapes))
     ops = []
+    # With TP communication overlapped (userbuffers, async TP) the GEMMs next to a collective
+    # run in tp chunks of M / tp rows, each chunk's GEMM smaller (less efficient) than the whole.
+    chunks = lo.tp if lo.tp_comm_overlap and lo.tp > 1 else 1
     for name, (m, n, k, count) in zip(names, shapes, strict=True):
         # A MoE layer's local experts run as one grouped GEMM (their tiles share the waves).
-        fwd = gemm_time(profile, prec, m, n, k, count)
-        bwd = gemm_time(profile, prec, m, k, n, count) + gemm_time(profile, prec, k, n, m, count)
-        ops.append(Op(name, "gemm", fwd, bwd))
+        split = chunks if name in GEMM_NAMES else 1
+        fwd = split * gemm_time(profile, prec, m / split, n, k, count)
+        bwd = (split * gemm_time(profile, prec, m / split, k, n, count)
+               + gemm_time(profile, prec, k, n, m, count))
+        ops.append(Op(name, "gemm", fwd, bwd, kernels=split))
     attn_fwd, attn_bwd = attention_time(model, lo, profile)
     ops.append(Op("attention", "attention", attn_fwd, attn_bwd,
                   kernels=1 if lo.fused_attention else 4))
