@@ -38,14 +38,15 @@ FRAMEWORK = ("sequence_parallel", "flash_attention", "overlap_dp", "grad_reduce_
                                              "overlap_dp", "grad_reduce_bytes")))
 """The framework fields of a layout a Plan lists under ``inputs.framework`` (with the preset's
 ``name``): the preset's knobs but the searched ``zero`` and ``recompute``."""
-OVERLAPS = (("tp_comm_overlap", "TP collectives"),
-            ("overlap_dp", "DP reduce/gather (bucketed)"),
-            ("pp_comm_overlap", "PP sends"),
-            ("cp_comm_overlap", "CP ring"),
-            ("ep_comm_overlap", "EP all-to-all"),
-            ("fsdp_prefetch", "ZeRO-3 prefetch"),
-            ("cuda_graphs", "kernel launches (CUDA graphs)"))
-"""Overlap knobs and what each hides, for the Plan's ``why``."""
+OVERLAPS = (("tp_comm_overlap", "TP collectives", lambda lo: lo.tp > 1),
+            ("overlap_dp", "DP reduce/gather (bucketed)", lambda lo: lo.dp * lo.cp > 1),
+            ("pp_comm_overlap", "PP sends", lambda lo: lo.pp > 1),
+            ("cp_comm_overlap", "CP ring", lambda lo: lo.cp > 1),
+            ("ep_comm_overlap", "EP all-to-all", lambda lo: lo.ep > 1),
+            ("fsdp_prefetch", "ZeRO-3 gathers (prefetch)", lambda lo: lo.zero == 3),
+            ("cuda_graphs", "kernel launches (CUDA graphs)", lambda lo: True))
+"""Overlap knobs, what each hides, and when the layout has that communication at all, for the
+Plan's ``why``."""
 STEP_FIELDS = (
     "step_time_s", "tokens_per_s_per_gpu", "model_tflops_per_gpu", "mfu", "hfu", "memory",
     "breakdown_s", "layer_ops",
@@ -96,8 +97,9 @@ def with_framework(request: LayoutRequest) -> tuple[LayoutRequest, list[dict[str
 
 def overlap_text(lo: Layout) -> str:
     """Which communication the plan assumes hidden, and which exposed, in one sentence."""
-    on = [text for key, text in OVERLAPS if getattr(lo, key)]
-    off = [text for key, text in OVERLAPS if not getattr(lo, key)]
+    used = [(key, text) for key, text, applies in OVERLAPS if applies(lo)]
+    on = [text for key, text in used if getattr(lo, key)]
+    off = [text for key, text in used if not getattr(lo, key)]
     return (f"{lo.framework} overlaps {', '.join(on) or 'nothing'}"
             f"; exposed: {', '.join(off) or 'nothing'}")
 

@@ -146,16 +146,21 @@ def test_fsdp_is_zero3_and_reduces_one_layer_at_a_time() -> None:
 
 
 def test_overlap_text_lists_what_is_hidden_and_what_is_exposed() -> None:
-    names = [key for key, _ in OVERLAPS]
-    off = Layout(framework="mine", **{key: False for key in names})
+    names = [key for key, _, _ in OVERLAPS]
+    # every kind of communication in use: TP, DP (with CP), PP, CP, EP, ZeRO-3
+    every = {"tp": 2, "dp": 4, "pp": 2, "cp": 2, "ep": 2, "zero": 3}
+    off = Layout(framework="mine", **every, **{key: False for key in names})
     assert overlap_text(off) == (
         "mine overlaps nothing; exposed: TP collectives, DP reduce/gather (bucketed), PP sends, "
-        "CP ring, EP all-to-all, ZeRO-3 prefetch, kernel launches (CUDA graphs)")
-    on = Layout(framework="mine", **{key: True for key in names})
+        "CP ring, EP all-to-all, ZeRO-3 gathers (prefetch), kernel launches (CUDA graphs)")
+    on = Layout(framework="mine", **every, **{key: True for key in names})
     assert overlap_text(on).endswith("; exposed: nothing")
     some = replace(off, tp_comm_overlap=True, cuda_graphs=True)
     assert overlap_text(some).startswith(
         "mine overlaps TP collectives, kernel launches (CUDA graphs); exposed: DP reduce")
+    # one GPU: only the launches are left to mention
+    alone = Layout(framework="mine", **{key: False for key in names})
+    assert overlap_text(alone) == "mine overlaps nothing; exposed: kernel launches (CUDA graphs)"
 
 
 FIXED = {"tp": 8, "pp": 4, "vp": 1, "cp": 1, "dp": 16, "mbs": 1, "recompute": "full",
@@ -170,8 +175,8 @@ def test_a_plan_names_its_framework_and_its_overlaps() -> None:
     assert framework["dp_bucket_mb"] == 0.0 and framework["tp_comm_overlap"] is True
     assert set(FRAMEWORK) <= set(framework)
     assert plan["why"] == (
-        "fsdp overlaps TP collectives, DP reduce/gather (bucketed), ZeRO-3 prefetch; exposed: PP "
-        "sends, CP ring, EP all-to-all, kernel launches (CUDA graphs)")
+        "fsdp overlaps TP collectives, DP reduce/gather (bucketed), ZeRO-3 gathers (prefetch); "
+        "exposed: PP sends, kernel launches (CUDA graphs)")
     assert any(a["source"].startswith("framework fsdp: ")
                for a in plan["inputs"]["assumptions"])
     [own] = build_plan(context=CTX, gpus=512,
