@@ -29,7 +29,6 @@ from exabench.workloads.clusters import ClusterSpec
 from exabench.workloads.collectives import BUSBW_FACTOR
 from exabench.workloads.profile import HardwareProfile
 
-
 NVLINK_HOP_S = 3.4e-6
 """Latency of one NVLink hop of an NCCL ring with the Simple protocol, the one large messages
 use: NCCL's tuning model, ``hwLat[NCCL_HW_NVLINK][NCCL_ALGO_RING][NCCL_PROTO_SIMPLE]`` = 3.4 us

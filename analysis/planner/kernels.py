@@ -9,8 +9,9 @@
   ``tiles = ceil(M / TM) * ceil(N / TN)`` output tiles of ``TM x TN`` run in waves over the
   SMs, one tile per SM at a time: a last wave a quarter full costs a full wave, and a ragged
   edge tile costs a whole tile, each tile at the tuned shape's efficiency (the curve's plateau
-  without its 0.85 off-optimum discount, :data:`OFF_OPTIMUM_SHAPE`). The tile is 128 x 256 (or 256 x 128, whichever needs fewer
-  waves), a common CTA tile of large bf16/fp8 GEMMs (assumed: the library chooses per shape).
+  without its 0.85 off-optimum discount, :data:`OFF_OPTIMUM_SHAPE`). The tile is 128 x 256 (or
+  256 x 128, whichever needs fewer waves), a common CTA tile of large bf16/fp8 GEMMs (assumed:
+  the library chooses per shape).
   The wave bound binds when quantization costs more than the curve's 15 % shape discount.
   Under one full wave of tiles (a skinny GEMM) the library splits K to fill the SMs instead,
   and only the curve and HBM bounds apply.

@@ -11,9 +11,9 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from typing import Any
 
 import click
 
@@ -22,8 +22,8 @@ from exabench.analysis.planner.layout import DEFAULT_PRECISION, LayoutRequest
 from exabench.analysis.planner.plan import usable_gpus
 from exabench.analysis.planner.step import Context
 from exabench.errors import UserError, one_of
-from exabench.workloads.frameworks import KNOBS, PER_LAYER, check_knob, framework_names
 from exabench.workloads.clusters import MAX_GPUS, load_cluster, single_node
+from exabench.workloads.frameworks import KNOBS, PER_LAYER, check_knob, framework_names
 from exabench.workloads.models import load_model
 
 LAYOUT_OPTIONS = ("tp", "pp", "vp", "cp", "ep", "dp", "zero", "mbs", "global_batch", "seq",

@@ -362,10 +362,11 @@ def test_framework_and_set_change_the_plan_s_framework_and_why(capsys) -> None:
     framework = fsdp["inputs"]["framework"]
     assert framework["name"] == "fsdp" and framework["attention_kernel"] == "cudnn"
     assert framework["dp_bucket_mb"] == 0.0 and fsdp["inputs"]["layout"]["zero"] == 3
-    assert "fsdp overlaps TP collectives, DP reduce/gather (bucketed), ZeRO-3 gathers (prefetch)" in (
-        fsdp["why"])
-    mine = plan_json(capsys, "--tp", "2", "--set", "tp_comm_overlap=false", "--set", "cuda-graphs=on",
-                     "--set", "attention_kernel=fa3", "--set", "dp_bucket_mb=25")
+    assert ("fsdp overlaps TP collectives, DP reduce/gather (bucketed), ZeRO-3 gathers "
+            "(prefetch)") in fsdp["why"]
+    mine = plan_json(capsys, "--tp", "2", "--set", "tp_comm_overlap=false",
+                     "--set", "cuda-graphs=on", "--set", "attention_kernel=fa3",
+                     "--set", "dp_bucket_mb=25")
     framework = mine["inputs"]["framework"]
     assert framework["tp_comm_overlap"] is False and framework["cuda_graphs"] is True
     assert framework["attention_kernel"] == "fa3" and framework["dp_bucket_mb"] == 25.0
