@@ -1,16 +1,13 @@
 """Memory per GPU: weights, gradients, optimizer states, activations, logits, and a stated margin.
 
+- fp8 (Transformer Engine) adds a cached fp8 copy of each weight and its transpose (2 B).
 - Mixed-precision Adam (Rajbhandari et al., ZeRO, arXiv 1910.02054): bf16 weights 2 B, fp32 main
   gradients 4 B (Megatron's default), fp32 master weights + Adam m and v 12 B per parameter.
   ZeRO-1 shards the optimizer states over the data-parallel ranks, ZeRO-2 also the gradients,
   ZeRO-3 also the weights (expert parameters over the expert-data-parallel ranks, dp x cp / ep).
-- Activations per layer and micro-batch (Korthikanti et al. 2022, Table 2), in units of
-  ``s b h`` bytes: ``10`` that TP doesn't split (norm inputs, QKV and MLP inputs, dropout
-  masks; split too with sequence parallelism) plus ``24/t`` that it splits (Q, K, V, attention
-  output, MLP activations: generalised here to grouped-query attention and SwiGLU widths) plus
-  ``5 a s / (h t)`` for the s x s scores (zero with flash attention). Selective recompute drops
-  the scores; full recompute keeps only the layer input (2 s b h, /t with SP) plus one layer's
-  full set while it is recomputed.
+- Activations per layer and micro-batch (Korthikanti et al. 2022, Table 2), generalised to
+  grouped-query attention, gated MLPs, models without dropout, fp8's 1-byte GEMM-input cache
+  and PyTorch's per-op checkpointing (:func:`layer_activation_bytes`).
 - The first stage holds ``inflight_microbatches`` micro-batches (see pipeline.py); the last
   stage also holds one micro-batch of fp32 logits.
 - HBM capacities are binary (80 GB HBM3 = 80 GiB; NVML reports 81,559 MiB for an H100).
@@ -40,6 +37,10 @@ the loss). A layout over capacity only by this margin is tight, not refused."""
 DEEPSPEED_MAX_LIVE_PARAMETERS = 1e9
 """ZeRO-3 keeps at most this many gathered parameters live (DeepSpeed configuration docs,
 ``stage3_max_live_parameters``, default 1e9); FSDP gathers whole blocks instead."""
+FP8_WEIGHT_COPIES = 2
+"""Bytes per weight Transformer Engine adds under fp8: the fp8 cast of the bf16 weight and its
+transpose, cached from the first micro-batch of a step to the last (TE's ``is_first_microbatch``
+weight caching) beside the bf16 weight and the fp32 master in the optimizer."""
 FP8_ACTIVATION = 1
 """Bytes of a GEMM input Transformer Engine saves for the backward in fp8 (it keeps the cast
 copy, not the bf16 one)."""
@@ -150,8 +151,12 @@ def memory_parts(model: ModelSpec, lo: Layout, stage: int = 0) -> dict[str, floa
         gathered = 2 * 2.0 * (dense + expert) / max(1, layers)
         if lo.framework == "deepspeed":  # gathers sub-modules, at most this many live
             gathered = min(gathered, 2.0 * DEEPSPEED_MAX_LIVE_PARAMETERS)
+    fp8_copies = 0.0
+    if lo.precision == "fp8":  # TE's cached fp8 weight and its transpose, per local weight
+        fp8_copies = FP8_WEIGHT_COPIES * (dense + expert) / (
+            (lo.dp * lo.cp) if lo.zero == 3 else 1)
     return {
-        "weights": 2.0 * shard(dense + expert, 3) + gathered,
+        "weights": 2.0 * shard(dense + expert, 3) + gathered + fp8_copies,
         "gradients": float(lo.grad_reduce_bytes) * shard(dense + expert, 2),
         "optimizer": 12.0 * shard(dense + expert, 1),
         "activations": activations,

@@ -150,3 +150,21 @@ def test_recompute_never_keeps_more(activation: str, dropout: bool, recompute: s
     assert act(model, recompute="full", **lo) <= kept
     if not dropout:
         assert kept <= act(toy(activation=activation, dropout=True), recompute=recompute, **lo)
+
+
+def test_fp8_adds_te_s_cached_weight_cast_and_transpose() -> None:
+    from dataclasses import replace
+
+    from exabench.analysis.planner.memory import FP8_WEIGHT_COPIES, stage_params
+    from exabench.workloads.models import load_model
+
+    llama = load_model("llama3-8b")
+    lo = Layout(tp=1, dp=8, zero=1, global_batch=8, seq=8192)
+    dense, _ = stage_params(llama, lo, 0)
+    bf16 = memory_parts(llama, lo)["weights"]
+    fp8 = memory_parts(llama, replace(lo, precision="fp8"))["weights"]
+    assert FP8_WEIGHT_COPIES == 2 and fp8 - bf16 == pytest.approx(2 * dense)
+    # ZeRO-3 shards the cached copies with the weights
+    z3 = replace(lo, zero=3)
+    assert (memory_parts(llama, replace(z3, precision="fp8"))["weights"]
+            - memory_parts(llama, z3)["weights"]) == pytest.approx(2 * dense / 8)
