@@ -182,28 +182,56 @@ def validate(
     order = list(dict.fromkeys(groups))
     point_all = grid.fit_without(frozenset())
     point_without = {g: grid.fit_without(frozenset({g})) for g in order}
+    loso_pred = [grid.predicted(i, point_without[g]) for i, g in enumerate(groups)]
+    rows = [_row(run, g, grid.predicted(i, point_all), loso_pred[i])
+            for i, (run, g) in enumerate(zip(runs, groups, strict=True))]
+    inside, covered = _intervals(grid, runs, groups, rows, loso_pred)
+    all_residuals = [throughput_residual(r.metric, r.published, p)
+                     for r, p in zip(runs, loso_pred, strict=True)]
+    median_err, max_err = _summary([r["error"] for r in rows])
+    loso_median, loso_max = _summary([r["loso_error"] for r in rows])
+    return {
+        "rows": rows,
+        "median_abs_error": median_err,
+        "max_abs_error": max_err,
+        "loso": {
+            "median_abs_error": loso_median,
+            "max_abs_error": loso_max,
+            "sources": len(order),
+            "by_source": [_source_summary(rows, g) for g in order],
+            "fitted": [
+                {
+                    "name": parameter.name,
+                    "value_all": point_all[k],
+                    "values_by_held_out_source": {g: point_without[g][k] for g in order},
+                    "source": parameter.source_note,
+                }
+                for k, parameter in enumerate(fitted)
+            ],
+        },
+        "interval": _interval_section(all_residuals, inside, covered),
+    }
 
-    rows: list[dict[str, Any]] = []
-    loso_pred: list[float] = []
-    for i, (run, g) in enumerate(zip(runs, groups, strict=True)):
-        predicted = grid.predicted(i, point_all)
-        loso = grid.predicted(i, point_without[g])
-        loso_pred.append(loso)
-        rows.append({
-            "id": run.id,
-            "source": run.source,
-            "group": g,
-            "metric": run.metric,
-            "published": run.published,
-            "predicted": predicted,
-            "error": (predicted - run.published) / run.published,
-            "loso_error": (loso - run.published) / run.published,
-        })
 
-    # Out-of-source residuals for the interval of a row of group g: each other row j (group h)
-    # predicted by the fit on the rows in neither g nor h.
-    inside = 0
-    covered = 0
+def _row(run: PublishedRun, group: str, predicted: float, loso: float) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "source": run.source,
+        "group": group,
+        "metric": run.metric,
+        "published": run.published,
+        "predicted": predicted,
+        "error": (predicted - run.published) / run.published,
+        "loso_error": (loso - run.published) / run.published,
+    }
+
+
+def _intervals(grid: _Grid, runs: list[PublishedRun], groups: list[str],
+               rows: list[dict[str, Any]], loso_pred: list[float]) -> tuple[int, int]:
+    """Give each row its P10-P90 from the out-of-source residuals, and count the rows whose
+    published value falls inside: for a row of group g, each other row j (group h) predicted
+    by the fit on the rows in neither g nor h."""
+    inside = covered = 0
     for i, (run, g) in enumerate(zip(runs, groups, strict=True)):
         residuals = [
             throughput_residual(
@@ -222,46 +250,29 @@ def validate(
         row.update(p10=p10, p90=p90, inside=p10 <= run.published <= p90)
         covered += 1
         inside += row["inside"]
+    return inside, covered
 
-    all_residuals = [throughput_residual(r.metric, r.published, p)
-                     for r, p in zip(runs, loso_pred, strict=True)]
-    median_err, max_err = _summary([r["error"] for r in rows])
-    loso_median, loso_max = _summary([r["loso_error"] for r in rows])
-    by_source = []
-    for g in order:
-        errors = [r["loso_error"] for r in rows if r["group"] == g]
-        med, worst = _summary(errors)
-        by_source.append({"source": g, "rows": len(errors), "median_abs_error": med,
-                          "max_abs_error": worst, "bias": statistics.median(errors)})
+
+def _source_summary(rows: list[dict[str, Any]], group: str) -> dict[str, Any]:
+    errors = [r["loso_error"] for r in rows if r["group"] == group]
+    med, worst = _summary(errors)
+    return {"source": group, "rows": len(errors), "median_abs_error": med,
+            "max_abs_error": worst, "bias": statistics.median(errors)}
+
+
+def _interval_section(residuals: list[float], inside: int, covered: int) -> dict[str, Any]:
+    def ratio(q: float) -> float | None:
+        return math.exp(quantile(residuals, q)) if residuals else None
+
     return {
-        "rows": rows,
-        "median_abs_error": median_err,
-        "max_abs_error": max_err,
-        "loso": {
-            "median_abs_error": loso_median,
-            "max_abs_error": loso_max,
-            "sources": len(order),
-            "by_source": by_source,
-            "fitted": [
-                {
-                    "name": parameter.name,
-                    "value_all": point_all[k],
-                    "values_by_held_out_source": {g: point_without[g][k] for g in order},
-                    "source": parameter.source_note,
-                }
-                for k, parameter in enumerate(fitted)
-            ],
-        },
-        "interval": {
-            "p10_ratio": math.exp(quantile(all_residuals, 0.1)) if all_residuals else None,
-            "p50_ratio": math.exp(quantile(all_residuals, 0.5)) if all_residuals else None,
-            "p90_ratio": math.exp(quantile(all_residuals, 0.9)) if all_residuals else None,
-            "coverage": inside / covered if covered else None,
-            "inside": inside,
-            "rows": covered,
-            "method": (
-                "throughput ratio published/predicted (step time inverted); P10-P90 of each"
-                " row from the leave-one-source-out residuals of the other sources"
-            ),
-        },
+        "p10_ratio": ratio(0.1),
+        "p50_ratio": ratio(0.5),
+        "p90_ratio": ratio(0.9),
+        "coverage": inside / covered if covered else None,
+        "inside": inside,
+        "rows": covered,
+        "method": (
+            "throughput ratio published/predicted (step time inverted); P10-P90 of each"
+            " row from the leave-one-source-out residuals of the other sources"
+        ),
     }
