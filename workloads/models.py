@@ -157,18 +157,10 @@ def parse_model(doc: dict[str, Any], where: str) -> ModelSpec:
         raise UserError(
             f"{where}: kv_heads = {kv_heads} must divide heads = {heads} (1 <= kv_heads <= heads)"
         )
-    activation = doc.get("activation", "gelu")
-    if activation not in ACTIVATIONS:
-        raise UserError(f"{where}: {one_of(activation, ACTIVATIONS, name='activation')}")
-    tied = doc.get("tied_embeddings", False)
-    if not isinstance(tied, bool):
-        raise UserError(f"{where}: tied_embeddings = {tied!r} must be true or false")
-    position = doc.get("position", "learned")
-    if position not in POSITIONS:
-        raise UserError(f"{where}: {one_of(position, POSITIONS, name='position')}")
-    dropout = doc.get("dropout", True)
-    if not isinstance(dropout, bool):
-        raise UserError(f"{where}: dropout = {dropout!r} must be true or false")
+    activation = _choice(where, doc, "activation", "gelu", ACTIVATIONS)
+    position = _choice(where, doc, "position", "learned", POSITIONS)
+    tied, dropout = (_flag(where, doc, "tied_embeddings", False),
+                     _flag(where, doc, "dropout", True))
     return ModelSpec(
         name=str(doc.get("name") or Path(where).stem),
         position=position,
@@ -183,6 +175,23 @@ def parse_model(doc: dict[str, Any], where: str) -> ModelSpec:
         description=str(doc.get("description", "")),
         source=str(doc.get("source", "")),
     )
+
+
+def _choice(where: str, doc: dict[str, Any], key: str, default: str,
+            valid: tuple[str, ...]) -> str:
+    """``doc[key]`` (``default`` when absent) if it is one of ``valid``; a UserError otherwise."""
+    value = doc.get(key, default)
+    if value not in valid:
+        raise UserError(f"{where}: {one_of(value, valid, name=key)}")
+    return value
+
+
+def _flag(where: str, doc: dict[str, Any], key: str, default: bool) -> bool:
+    """``doc[key]`` (``default`` when absent) if it is a TOML boolean; a UserError otherwise."""
+    value = doc.get(key, default)
+    if not isinstance(value, bool):
+        raise UserError(f"{where}: {key} = {value!r} must be true or false")
+    return value
 
 
 def _parse_moe(table: Any, where: str, layers: int) -> MoESpec | None:
