@@ -1,5 +1,6 @@
 """Regression tracking against the issue's targets: comparing two Runs of 500 results <= 2 s,
-history over 1,000 Runs <= 10 s, and the verdict and change-point rates of the simulations.
+two Runs of 100,000 samples a side <= 2 s (issue 19), history over 1,000 Runs <= 10 s, and the
+verdict and change-point rates of the simulations.
 
 Run: ``python benchmarks/regress_speed.py`` (``nox -s benchmark`` runs it). Prints, never asserts.
 Each timing is shown in-process (load + analyse + render) and as the whole CLI command
@@ -46,6 +47,30 @@ def compare_speed(folder: Path) -> None:
     print(f"compare, 500 results x 50 samples (1000 rows): {inside:.2f} s in-process, "
           f"{_cli('compare', str(base), str(new), '--format', 'json'):.2f} s CLI (target <= 2 s); "
           f"verdicts {doc['counts']}")
+
+
+def compare_many_samples_speed(folder: Path, samples: int = 100_000) -> None:
+    """One GEMM result with ``samples`` timings a side and a planted 10 % slowdown (issue 19:
+    from 515 a side ``compare`` died of an OverflowError)."""
+    rng = np.random.default_rng(2)
+    base = folder / "base_large.json"
+    new = folder / "new_large.json"
+    base.write_text(json.dumps(gemm_run("base", rng, results=1, samples=samples)))
+    new.write_text(json.dumps(gemm_run("new", rng, results=1, samples=samples, slowdown=1.10)))
+    start = time.perf_counter()
+    doc = compare_runs(*load_runs(str(base), str(new)), gate=Gate())
+    json.dumps(doc)
+    inside = time.perf_counter() - start
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "exabench", "compare", str(base), str(new), "--format", "json"],
+        capture_output=True, text=True, check=False,
+    )
+    cli = time.perf_counter() - start
+    outcome = f"exit {proc.returncode}" + (", TRACEBACK" if "Traceback" in proc.stderr else "")
+    print(f"compare, 1 result x {samples:,} samples a side: {inside:.2f} s in-process, {cli:.2f} s"
+          f" CLI (target <= 2 s, no traceback); verdict {doc['verdict']} (10 % slower planted),"
+          f" {outcome}")
 
 
 def history_speed(folder: Path, runs: int = 1000, results: int = 6) -> None:
@@ -118,6 +143,7 @@ def change_point_rates() -> None:
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as tmp:
         compare_speed(Path(tmp))
+        compare_many_samples_speed(Path(tmp))
         history_speed(Path(tmp))
     verdict_rates()
     change_point_rates()

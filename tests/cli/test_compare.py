@@ -159,3 +159,26 @@ def test_compare_runs_without_torch_scipy_or_altair(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1, proc.stderr
     assert json.loads(proc.stdout)["verdict"] == "regressed"
+
+
+@pytest.mark.parametrize("samples", [600, 5000])
+@pytest.mark.parametrize("slowdown,code,verdict", [(1.0, 0, "unchanged"), (1.10, 1, "regressed")])
+def test_many_samples_a_side_give_a_verdict_not_a_traceback(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    samples: int,
+    slowdown: float,
+    code: int,
+    verdict: str,
+) -> None:
+    """Issue 19 defect 1: from 515 samples a side ``compare`` died of an OverflowError (exit 1,
+    the regression code). Now a verdict, with exit 0/1/3 only."""
+    base, new = pair(tmp_path, slowdown, samples)
+    status, out, err = run_main(["compare", base, new, "--format", "json"], capsys)
+    assert "Traceback" not in err and "Error" not in err, err
+    assert status == code, err
+    doc = json.loads(out)
+    assert doc["verdict"] == verdict
+    times = [row for row in doc["results"] if row["metric"] == "time"]
+    assert len(times) == 3 and all(row["verdict"] == verdict for row in times)
+    assert all(0.0 <= row["p_value"] <= 1.0 for row in times)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 import numpy as np
@@ -168,3 +169,81 @@ def test_threshold_is_symmetric_in_the_slowdown_factor() -> None:
 
 def test_empty_side_is_inconclusive() -> None:
     assert compare_samples([], [1.0, 2.0], gate=Gate()).verdict == "inconclusive"
+
+
+# Issue 19 defect 1: ``2 / C(n1+n2, n1)`` in floats overflowed from 515 samples a side.
+
+
+@pytest.mark.parametrize("n", [515, 600, 5000])
+def test_many_samples_a_side_give_a_verdict_not_an_overflow(n: int) -> None:
+    rng = np.random.default_rng(n)
+    same = compare_samples(rng.normal(1.0, 0.01, n), rng.normal(1.0, 0.01, n), gate=Gate())
+    slower = compare_samples(rng.normal(1.0, 0.01, n), rng.normal(1.1, 0.01, n), gate=Gate())
+    assert same.verdict == "unchanged" and same.min_p < 1e-300
+    assert slower.verdict == "regressed" and slower.p_value < 1e-100
+
+
+def test_min_p_value_is_exact_where_representable_and_zero_below() -> None:
+    # C(1030, 515) > 1.8e308 is where 2.0 / C raised OverflowError; 2 / C is still a subnormal
+    assert min_p_value(515, 515) == 2 / math.comb(1030, 515) == pytest.approx(6.99e-309, rel=1e-3)
+    assert min_p_value(540, 540) > 0.0 and min_p_value(541, 541) == 0.0
+    assert min_p_value(600, 600) == 0.0 and min_p_value(100_000, 100_000) == 0.0
+    assert min_p_value(1, 100_000) == pytest.approx(2 / 100_001)
+
+
+def _scipy_p(a: np.ndarray, b: np.ndarray, method: str) -> float:
+    from scipy.stats import mannwhitneyu
+
+    return float(
+        mannwhitneyu(a, b, alternative="two-sided", method=method, use_continuity=True).pvalue
+    )
+
+
+def test_mann_whitney_matches_scipy_on_400_random_cases_n_2_to_600() -> None:
+    """Exact where :func:`mann_whitney_p` is exact (smaller arm <= 8, no ties) against scipy's
+    ``method="exact"``, the tie-corrected normal approximation elsewhere against
+    ``method="asymptotic"``; also against scipy's default choice."""
+    rng = np.random.default_rng(19)
+    methods = Counter()
+    for case in range(400):
+        n1 = int(rng.integers(2, 601)) if case % 2 else int(rng.integers(2, 13))
+        n2 = int(rng.integers(2, 601))
+        if case % 3 == 0:
+            n1, n2 = n2, n1
+        a = rng.lognormal(0.0, 0.05, n1)
+        b = rng.lognormal(rng.uniform(-0.05, 0.05), 0.05, n2)
+        if case % 4 == 0:  # ties: timings on a coarse clock
+            a, b = np.round(a, 2), np.round(b, 2)
+        ties = np.unique(np.concatenate([a, b])).size < n1 + n2
+        method = "exact" if min(n1, n2) <= 8 and not ties else "asymptotic"
+        methods[method, ties] += 1
+        ours = mann_whitney_p(a, b)
+        assert ours == pytest.approx(_scipy_p(a, b, method), rel=1e-9, abs=1e-300), (n1, n2)
+        assert ours == pytest.approx(_scipy_p(a, b, "auto"), rel=1e-9, abs=1e-300), (n1, n2)
+    assert min(methods.values()) >= 30, methods  # every path is exercised
+
+
+def test_mann_whitney_exact_tail_is_accurate_for_a_long_arm() -> None:
+    """8 vs 5,000 untied, arms apart: the exact tail is ``2 / C(5008, 8)``, no cancellation."""
+    rng = np.random.default_rng(3)
+    base, new = rng.uniform(0, 1, 8), rng.uniform(2, 3, 5000)
+    assert mann_whitney_p(base, new) == pytest.approx(2 / math.comb(5008, 8), rel=1e-12, abs=0)
+    assert mann_whitney_p(new, base) == pytest.approx(2 / math.comb(5008, 8), rel=1e-12, abs=0)
+    # Overlapping arms: the 8 values sit among the lowest of the 5,000, so the tail is short
+    # enough for scipy's O(tail^2) exact recursion to check.
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        new = rng.uniform(0, 1, 5000)
+        base = np.sort(new)[rng.integers(0, 60, 8)] + 1e-7 * rng.uniform(0.1, 0.9, 8)
+        assert np.unique(np.concatenate([base, new])).size == 5008
+        expected = _scipy_p(base, new, "exact")
+        assert 0 < expected < 1e-10
+        assert mann_whitney_p(base, new) == pytest.approx(expected, rel=1e-9, abs=0)
+
+
+def test_mann_whitney_large_arms_are_fast_and_finite() -> None:
+    rng = np.random.default_rng(5)
+    base, new = rng.normal(1.0, 0.01, 100_000), rng.normal(1.001, 0.01, 100_000)
+    p = mann_whitney_p(base, new)
+    assert 0.0 <= p < 1e-3
+    assert mann_whitney_p(base, base.copy()) == 1.0
