@@ -60,8 +60,40 @@ def test_shipped_published_runs() -> None:
             "missing 'published'",
         ),
         ({"source": "s", "year": 2021}, "unknown key 'year'"),
+        (
+            {
+                "source": "s",
+                "hardware": "h",
+                "cluster": "c",
+                "metric": "mfu",
+                "runs": [{"id": "a", "model": "m", "gpus": 1, "published": 1,
+                          "tp_comm_overlap": "yes"}],
+            },
+            "tp_comm_overlap = 'yes' is not valid; valid: true or false",
+        ),
+        (
+            {
+                "source": "s",
+                "hardware": "h",
+                "cluster": "c",
+                "metric": "mfu",
+                "runs": [{"id": "a", "model": "m", "gpus": 1, "published": 1,
+                          "attention_kernel": "fa9"}],
+            },
+            "attention_kernel = 'fa9' is not valid",
+        ),
     ],
 )
 def test_bad_published_files(doc: dict, message: str) -> None:
     with pytest.raises(UserError, match=message):
         parse_published(doc, "p.toml")
+
+
+def test_a_run_s_group_is_its_file_unless_the_file_names_one() -> None:
+    doc = {"source": "s", "hardware": "h", "cluster": "c", "metric": "mfu",
+           "runs": [{"id": "a", "model": "m", "gpus": 1, "published": 1,
+                     "dp_bucket_mb": "layer"}]}
+    [run] = parse_published(doc, "p.toml", group="p")
+    assert run.group == "p" and run.settings["dp_bucket_mb"] == 0.0  # one layer per bucket
+    [run] = parse_published({**doc, "group": "paper"}, "p.toml", group="p")
+    assert run.group == "paper"
