@@ -12,7 +12,10 @@
   written: pytest-benchmark has no failed benchmark either.
 - **Bencher Metric Format** (BMF): ``{benchmark: {measure: {value, lower_value, upper_value}}}``;
   ``latency`` is Bencher's built-in measure in nanoseconds (median, with q1/q3 as bounds), and
-  each throughput metric becomes a measure of its own name.
+  each throughput metric becomes a measure of its own name. A throughput is work / time computed
+  from the median time (``bench/harness.py``: ``case.metrics(median, ...)``), so its bounds come
+  from the same time quartiles, swapped: ``lower = work / q3``, ``upper = work / q1``, with
+  ``work = value · median`` (:func:`throughput_bounds`).
 
 GPU and fingerprint facts go into ``machine_info["exabench"]``; the timer (CUDA events or
 ``perf_counter_ns``) and the flush mode into each benchmark's ``options``.
@@ -168,6 +171,20 @@ def to_pytest_benchmark(run: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _positive(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def throughput_bounds(value: float, stats: Mapping[str, Any]) -> dict[str, float]:
+    """Bencher's ``lower_value``/``upper_value`` of a work / time measure from the time
+    quartiles: ``value · median / q3`` and ``value · median / q1`` (= work / q3, work / q1,
+    ``value = work / median``). Empty when a quartile or the median is missing or not positive."""
+    median, q1, q3 = stats.get("median"), stats.get("q1"), stats.get("q3")
+    if not (_positive(median) and _positive(q1) and _positive(q3)):
+        return {}
+    return {"lower_value": value * (median / q3), "upper_value": value * (median / q1)}
+
+
 def to_bmf(run: Mapping[str, Any]) -> dict[str, Any]:
     """The Run in Bencher Metric Format."""
     out: dict[str, Any] = {}
@@ -178,10 +195,12 @@ def to_bmf(run: Mapping[str, Any]) -> dict[str, Any]:
         if (result.get("unit") or "s") == "s" and stats.get("median") is not None:
             measures["latency"] = {"value": stats["median"] * 1e9, "lower_value": stats["q1"] * 1e9,
                                    "upper_value": stats["q3"] * 1e9}
+        timed = (result.get("unit") or "s") == "s"  # samples in seconds: the time of work / time
         for metric in THROUGHPUT_METRICS:
             value = (result.get("metrics") or {}).get(metric)
             if isinstance(value, (int, float)):
-                measures[metric] = {"value": value}
+                bounds = throughput_bounds(value, stats) if timed else {}
+                measures[metric] = {"value": value, **bounds}
         if measures:
             out[name] = measures
     return out
