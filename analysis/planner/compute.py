@@ -286,6 +286,16 @@ def logits_time(model: ModelSpec, lo: Layout, profile: HardwareProfile) -> tuple
     return fwd + ce / profile.hbm_bytes_per_s(ce), bwd + ce / profile.hbm_bytes_per_s(ce)
 
 
+def embedding_time(model: ModelSpec, lo: Layout, profile: HardwareProfile
+                   ) -> tuple[float, float]:
+    """(forward, backward) of the input embedding on the first stage, memory-bound: the lookup
+    reads and writes each token's ``h`` bf16 values (4 bytes per element); the backward reads
+    the incoming gradient (2) and adds it into the fp32 gradient of the table's rows (read and
+    write, 8)."""
+    elements = lo.mbs * lo.seq / lo.cp * model.hidden / (lo.tp if lo.sequence_parallel else 1)
+    return (memory_time(profile, 4.0 * elements), memory_time(profile, 10.0 * elements))
+
+
 def optimizer_time(local_params: float, profile: HardwareProfile) -> float:
     """Mixed-precision Adam is HBM-bound: read grad, master, m, v (16 B), write master, m, v,
     bf16 weight (14 B)."""

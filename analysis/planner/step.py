@@ -28,6 +28,7 @@ from typing import Any
 from exabench.analysis.planner.comm import Fabric, collective_time, p2p_time
 from exabench.analysis.planner.compute import (
     LayerTime,
+    embedding_time,
     layer_time,
     logits_time,
     optimizer_time,
@@ -148,8 +149,11 @@ def _stage_costs(ctx: Context, lo: Layout, stage: int, counts: list[int]) -> dic
         if n:
             for k, v in _layer_costs(ctx, moe_layer, lo).items():
                 total[k] += n * v
-    if stage == lo.pp - 1:
-        f, b = logits_time(ctx.model, lo, ctx.profile)
+    ends = [logits_time] if stage == lo.pp - 1 else []
+    if stage == 0:
+        ends.append(embedding_time)
+    for end in ends:
+        f, b = end(ctx.model, lo, ctx.profile)
         total["compute"] += f + b
         total["fwd"] += f
         total["bwd"] += b

@@ -247,3 +247,19 @@ def test_context_parallel_attention_reads_the_kernel_at_the_chunk_length() -> No
     # fp8 training keeps attention in bf16: the same kernel, the same time
     assert attention_time(llama, Layout(seq=6000, cp=2, attention_kernel="cudnn",
                                         precision="fp8"), H100) == (fwd, bwd)
+
+
+def test_embedding_lookup_and_its_gradient_are_memory_bound() -> None:
+    from exabench.analysis.planner.compute import embedding_time
+
+    llama = load_model("llama3-8b")
+    lo = Layout(seq=8192, mbs=2)
+    elements = 2 * 8192 * 4096
+    fwd, bwd = embedding_time(llama, lo, H100)
+    # lookup: read and write bf16 (4 bytes per element); backward: read the bf16 gradient and
+    # add it into the fp32 table rows (2 + 4 + 4)
+    assert fwd == pytest.approx(4 * elements / H100.hbm_bytes_per_s(4 * elements))
+    assert bwd == pytest.approx(10 * elements / H100.hbm_bytes_per_s(10 * elements))
+    # sequence parallelism splits the tokens over the TP ranks
+    sp = embedding_time(llama, Layout(seq=8192, mbs=2, tp=8), H100)[0]
+    assert sp == pytest.approx(4 * elements / 8 / H100.hbm_bytes_per_s(4 * elements / 8))
