@@ -1,4 +1,5 @@
-"""``exabench compare BASE NEW``: a regression verdict between two Runs, as an exit code."""
+"""``exabench compare BASE NEW``: a regression verdict between two Runs (or pytest-benchmark JSON
+files), as an exit code."""
 
 from __future__ import annotations
 
@@ -9,9 +10,16 @@ from typing import Any
 import click
 
 from exabench.analysis.regression.comparison import compare_runs, fingerprint_differences
+from exabench.analysis.regression.pytest_benchmark import (
+    is_converted,
+    is_pytest_benchmark,
+    read_timings,
+    with_pytest_benchmark_keys,
+)
 from exabench.analysis.regression.stats import Gate
 from exabench.analysis.regression.thresholds import Rules, parse_rules
-from exabench.documents.run import load_run
+from exabench.documents import read_json
+from exabench.documents.run import Run, merge_journal
 from exabench.errors import UserError
 from exabench.reports.regression import compare_markdown, compare_table
 from exabench.workloads.tomlfile import read_toml
@@ -21,14 +29,30 @@ EXIT_CODES = {"unchanged": EXIT_PASS, "improved": EXIT_PASS, "regressed": EXIT_R
               "inconclusive": EXIT_INCONCLUSIVE}
 
 
-def load_runs(*paths: str) -> list[dict[str, Any]]:
-    """Load and validate Run files; a folder or a bad file is a one-line UserError."""
+def load_document(path: str | Path) -> Run:
+    """One Run or pytest-benchmark file as a Run-shaped dict
+    (:func:`exabench.analysis.regression.pytest_benchmark.read_timings`); a bad file is a
+    one-line UserError naming it and the formats read."""
+    path = Path(path)
+    doc = read_json(path, missing_hint="; give a Run JSON (exabench bench writes them under "
+                                       "--out, default results/) or a pytest-benchmark JSON")
+    if isinstance(doc, dict) and not is_pytest_benchmark(doc):
+        merge_journal(doc, path)  # a Run being written keeps its newest results there
+    return read_timings(doc, source=str(path), name=path.stem)
+
+
+def load_runs(*paths: str) -> list[Run]:
+    """Load and validate the files to compare (Runs or pytest-benchmark JSON); a folder or a
+    bad file is a one-line UserError. A Run compared with a pytest-benchmark file takes the
+    names its export would give its results, so the two match where they measure the same."""
     for path in paths:
         if Path(path).is_dir():
-            raise UserError(
-                f"{path} is a folder; compare takes two Run files (exabench history takes a folder)"
-            )
-    return [load_run(path) for path in paths]
+            raise UserError(f"{path} is a folder; compare takes two files, Runs or "
+                            "pytest-benchmark JSON (exabench history takes a folder)")
+    runs = [load_document(path) for path in paths]
+    if any(map(is_converted, runs)):
+        runs = [run if is_converted(run) else with_pytest_benchmark_keys(run) for run in runs]
+    return runs
 
 
 def _short(value: Any) -> str:
@@ -98,6 +122,11 @@ def command(
     """Compare two Runs: per benchmark, the ratio of medians with a bootstrap CI, a Mann-Whitney
     U p-value and a verdict (regressed, improved, unchanged, inconclusive).
 
+    BASE and NEW may also be pytest-benchmark JSON files with raw timings (pytest
+    --benchmark-json, or --benchmark-save-data; exabench export --format pytest-benchmark): each
+    benchmark is matched by its fullname and params. A Run against such a file matches by the
+    names exabench export gives the Run's results.
+
     Exit status: 0 no regression, 1 regression, 3 inconclusive (too few samples or too noisy to
     tell), 2 bad input. Runs from different fingerprints are refused unless --force.
 
@@ -108,6 +137,7 @@ def command(
       exabench compare base.json new.json --thresholds ci/thresholds.toml \\
           --format markdown > comment.md
       exabench compare base.json new.json --format json | jq .verdict
+      exabench compare .benchmarks/Linux-CPython-3.11-64bit/0001_base.json new.json
     """
     rules = Rules()
     if thresholds_file:

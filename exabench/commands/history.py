@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
 from exabench.analysis.regression.history import analyse_history
-from exabench.documents.run import load_run
+from exabench.commands.compare import load_document
+from exabench.documents.run import Run
 from exabench.errors import UserError
 from exabench.reports.regression import history_table
 
 
-def load_folder(folder: str) -> list[dict[str, Any]]:
-    """Every ``*.json`` under ``folder`` as a validated Run; a bad one stops with its name."""
+def load_folder(folder: str) -> list[Run]:
+    """Every ``*.json`` under ``folder`` as a validated Run or a converted pytest-benchmark file
+    (:func:`exabench.commands.compare.load_document`); a bad one stops with its name."""
     root = Path(folder)
     if not root.exists():
         raise UserError(
@@ -29,9 +30,9 @@ def load_folder(folder: str) -> list[dict[str, Any]]:
     if not paths:
         raise UserError(
             f"{folder} holds no Run documents (*.json); write some with 'exabench bench ... --out"
-            f" {folder}'"
+            f" {folder}', or give a folder of pytest-benchmark JSON files (e.g. .benchmarks/)"
         )
-    return [load_run(path) for path in paths]
+    return [load_document(path) for path in paths]
 
 
 @click.command("history")
@@ -79,11 +80,16 @@ def command(folder: str, fmt: str, p_value: float, permutations: int, min_size: 
     Apache Otava and MongoDB run it). Each change point names the run where it happened, the
     levels before and after, the magnitude and its p-value.
 
+    The folder may also hold pytest-benchmark JSON files with raw timings (a .benchmarks/ folder
+    saved with --benchmark-save-data, or --benchmark-json files): each benchmark is a series keyed
+    by its fullname and params, ordered by the file's datetime, named by the file's stem.
+
     \b
     Examples:
       exabench history results/
       exabench history results/ --changes-only --metric time
       exabench history results/ --format json > history.json
+      exabench history .benchmarks/
     """
     runs = load_folder(folder)
     doc = analyse_history(runs, p_value=p_value, permutations=permutations, min_size=min_size,
