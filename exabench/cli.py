@@ -26,7 +26,7 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 COMMANDS = {
     "bench": "Run microbenchmarks and write a Run document.",
     "catalog": "The shipped models, hardware, clusters and published runs.",
-    "compare": "Regression verdict between two Runs, with an exit code.",
+    "compare": "Regression verdict between two Runs or pytest-benchmark files, with an exit code.",
     "env": "Print the environment fingerprint of this machine.",
     "export": "Write a Run in another tool's JSON (pytest-benchmark, bencher).",
     "history": "Change points over a folder of Runs.",

@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from exabench import __version__
+from exabench.analysis.regression.pytest_benchmark import exported_fullname
 from exabench.documents.run import exabench_machine_info
 
 PYTEST_BENCHMARK_VERSION = "5.3.1"  # the version whose JSON shape this follows (tested against it)
@@ -126,7 +127,7 @@ def benchmark_entry(result: Mapping[str, Any], run: Mapping[str, Any]) -> dict[s
     return {
         "group": result["suite"],
         "name": name,
-        "fullname": f"exabench/{result['suite']}::{name}",
+        "fullname": exported_fullname(result),  # the one naming rule, which compare reads back
         "params": dict(result["params"]),
         "param": param or None,
         "extra_info": {
