@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from exabench import __version__
 from exabench.cli import cli, main
-from exabench.documents.run import load_run
+from exabench.documents.run import JOURNAL_SUFFIX, load_run
 
 
 def run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -201,12 +201,42 @@ def test_shape_that_cannot_fit_is_recorded_and_exits_2(
     ]  # the sweep went on; nothing lost
 
 
+# The child runs the CLI with Python's own Ctrl-C handler: a shell that starts a job in the
+# background without job control ignores SIGINT, the child would inherit that and finish the
+# sweep with exit 0, as if the interrupt had come too late.
+_CLI_WITH_CTRL_C = (
+    "import signal, sys\n"
+    "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+    "from exabench.cli import main\n"
+    "main(sys.argv[1:])\n"
+)
+CTRL_C_CASES = 400
+CTRL_C_WARMUP_MS = 50  # each case warms up this long, so the sweep runs >= 400 x 50 ms = 20 s
+
+
+def _journal_lines(out_dir: Path) -> list[dict]:
+    """The finished results the Run's journal holds now: one complete line each, appended as a
+    result finishes, before the Run file is rewritten (a line still being written is left out)."""
+    lines = []
+    for journal in out_dir.glob(f"*.json{JOURNAL_SUFFIX}"):
+        try:
+            text = journal.read_text(encoding="utf-8")
+        except FileNotFoundError:  # the Run was closed in between: the poll below says so
+            continue
+        lines += [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines()]
+    return lines
+
+
 def test_ctrl_c_part_way_keeps_finished_results(tmp_path: Path) -> None:
+    """Ctrl-C once two results are in the journal: the sweep has started, and with a wall-clock
+    floor of CTRL_C_WARMUP_MS per case (the warm-up runs until its budget is spent, on any CPU)
+    it has at least (CTRL_C_CASES - 2) x CTRL_C_WARMUP_MS = 19.9 s left: the interrupt lands
+    mid-sweep, and the test itself lasts only until it does."""
     proc = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "exabench",
+            "-c",
+            _CLI_WITH_CTRL_C,
             "bench",
             "gemm",
             "--device",
@@ -214,28 +244,41 @@ def test_ctrl_c_part_way_keeps_finished_results(tmp_path: Path) -> None:
             "--dtype",
             "fp32",
             "--sizes",
-            ",".join(["96"] * 400),
+            ",".join(["64"] * CTRL_C_CASES),
             "--rep-ms",
-            "20",
-            "--warmup-ms",
             "1",
+            "--warmup-ms",
+            str(CTRL_C_WARMUP_MS),
             "--out",
             str(tmp_path),
         ],
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,  # the table would fill the pipe; the journal is the signal
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        runs = list(tmp_path.glob("*.json"))
-        if runs and len(json.loads(runs[0].read_text())["results"]) >= 2:
-            break
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 2
-    assert "interrupted" in err and err.strip().count("\n") == 0
-    doc = load_run(runs[0])
-    assert 2 <= len(doc["results"]) < 400
+    try:
+        deadline = time.monotonic() + 120  # the start (importing torch) is all this waits for
+        while len(journaled := _journal_lines(tmp_path)) < 2:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"no two journal lines while the sweep ran (exit {proc.poll()}): "
+                            f"{proc.stderr.read() if proc.poll() is not None else 'timed out'}")
+            time.sleep(0.01)
+        assert proc.poll() is None, "the sweep ended before the interrupt"
+        os.kill(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 2, err
+    assert "interrupted" in err and "--resume" in err and err.strip().count("\n") == 0
+    (path,) = tmp_path.glob("*.json")
+    assert not list(tmp_path.glob(f"*{JOURNAL_SUFFIX}"))  # closed: the Run holds every result
+    assert len(json.loads(path.read_text())["results"]) == len(load_run(path)["results"])
+    doc = load_run(path)
+    assert 2 <= len(doc["results"]) < CTRL_C_CASES
     assert all(r["status"] == "ok" for r in doc["results"])
+    # What was journaled before the interrupt is what the Run keeps, in order.
+    assert [r["samples"] for r in doc["results"][: len(journaled)]] == [
+        line["result"]["samples"] for line in journaled
+    ]

@@ -306,7 +306,11 @@ def test_collectives_rank_down_the_cuda_branches(fake_gpu, tmp_path, monkeypatch
     assert all(r["metrics"]["wrong"] == 0 and len(r["samples"]) == 3 for r in results)
     # nccl-tests' own measure beside the per-operation one: first start to last end, over the count.
     assert all(r["metrics"]["algbw_gbps_avg"] > 0 and r["ranks"]["batch_s"][0] > 0 for r in results)
-    assert run["environment"]["topology"]["nccl"] is None  # the CPU build has no NCCL to report
+    # The NCCL of torch's build: none in a CPU build, the version a CUDA (or ROCm) build links.
+    nccl = torch.cuda.nccl.version() if dist.is_nccl_available() else None
+    assert run["environment"]["topology"]["nccl"] == (
+        ".".join(str(part) for part in nccl) if nccl else None
+    )
 
 
 def test_cuda_graph_refuses_only_cupys_gemm(fake_gpu, tmp_path, capsys) -> None:
