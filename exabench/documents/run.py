@@ -25,13 +25,13 @@ from typing import Any, TypedDict
 
 from exabench import __version__
 from exabench.documents import check_versioned, read_json
+from exabench.documents.schema import validate
 from exabench.documents.stats import STAT_FIELDS, summarize
 from exabench.errors import UserError
 
 SCHEMA = "exabench.run/1"
 STATUSES = ("ok", "failed", "skipped")
 REQUIRED_FIELDS = ("schema", "id", "created", "environment", "config", "results")
-RESULT_FIELDS = ("suite", "name", "params", "unit", "samples", "stats", "metrics", "status")
 JOURNAL_SUFFIX = ".journal"
 
 
@@ -199,74 +199,20 @@ def load_run(path: str | os.PathLike[str]) -> Run:
 
 def check_run(doc: Any, *, source: str = "run") -> Run:
     """A parsed Run document, checked, as a :class:`Run` (the same object: a missing ``stats``
-    field is filled from the samples, nothing else changes)."""
+    field is filled from the samples, nothing else changes).
+
+    The schema string first (an unknown version is refused as such), then the shape, once,
+    against the published schema (``exabench/documents/schemas/run.schema.json``, through
+    :func:`exabench.documents.schema.validate`): a problem is one line naming ``source``, the
+    JSON path and what was expected."""
     check_versioned(doc, source=source, kind="Run", schema=SCHEMA, required=REQUIRED_FIELDS)
-    if not isinstance(doc["results"], list):
-        raise UserError(f"{source}: 'results' must be a list")
-    _check_types(doc, TOP_TYPES, source)
-    _check_environment(doc["environment"], source)
-    for i, result in enumerate(doc["results"]):
-        _check_result(result, f"{source}: result {i}")
+    validate(doc, "run", source=source)
+    for result in doc["results"]:
+        stats = result["stats"]
+        if any(k not in stats for k in STAT_FIELDS):  # stats derive from the samples: fill gaps
+            finite = [x for x in result["samples"] if x is not None and math.isfinite(x)]
+            result["stats"] = {**summarize(finite), **stats}
     return doc
-
-
-def _check_result(result: Any, where: str) -> None:
-    if not isinstance(result, dict):
-        raise UserError(f"{where} is not an object")
-    lacking = [f for f in RESULT_FIELDS if f not in result]
-    if lacking:
-        raise UserError(f"{where} lacks {', '.join(lacking)}")
-    if not isinstance(result["status"], str) or result["status"] not in STATUSES:
-        raise UserError(f"{where} has status {result['status']!r}; valid: {', '.join(STATUSES)}")
-    if not isinstance(result["samples"], list) or not isinstance(result["params"], dict):
-        raise UserError(f"{where} has malformed samples or params")
-    _check_types(result, RESULT_TYPES, where)
-    if not all(_is_number(s) for s in result["samples"]):
-        raise UserError(f"{where} has a sample that is not a number (or beyond 1e308)")
-    stats = result["stats"]
-    if any(k not in stats for k in STAT_FIELDS):  # stats derive from the samples: fill the gaps
-        # no nan, inf or 10^400
-        finite = [x for x in result["samples"] if x is not None and -1e300 < x < 1e300]
-        stats = result["stats"] = {**summarize(finite), **stats}
-    bad = [k for k in STAT_FIELDS if not _is_number(stats[k])]
-    if bad:
-        raise UserError(f"{where} stats.{bad[0]} is not a number "
-                        f"(stats has {', '.join(STAT_FIELDS)}, each a number or null)")
-
-
-def _is_number(value: Any) -> bool:
-    """A JSON number a float can hold, or null (NaN/Infinity literals parse to floats and are
-    let through here: the statistics treat them as missing)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return abs(value) <= 1e308  # JSON allows 10^400; a float cannot hold it
-    return value is None or isinstance(value, float)
-
-
-# The JSON type of each field readers rely on (None: may be null). Everything that reads a Run
-# (compare, history, report, export, plan --hardware) can then trust these shapes.
-TOP_TYPES = {"id": (str,), "created": (str,), "environment": (dict,), "config": (dict,),
-             "telemetry": (dict, type(None)), "commit": (str, type(None))}
-RESULT_TYPES = {"suite": (str,), "name": (str,), "unit": (str,), "stats": (dict,),
-                "metrics": (dict,), "error": (str, type(None)), "telemetry": (dict, type(None))}
-TYPE_NAMES = {dict: "an object", str: "a string", type(None): "null"}
-
-
-def _check_types(doc: dict[str, Any], types: dict[str, tuple[type, ...]], where: str) -> None:
-    for key, allowed in types.items():
-        if key in doc and not isinstance(doc[key], allowed):
-            names = " or ".join(TYPE_NAMES[t] for t in allowed)
-            raise UserError(f"{where}: {key!r} must be {names}, not {type(doc[key]).__name__}")
-
-
-def _check_environment(environment: dict[str, Any], where: str) -> None:
-    for key in ("host", "gpu", "software", "cpu"):
-        if environment.get(key) is not None and not isinstance(environment[key], dict):
-            raise UserError(f"{where}: environment.{key} must be an object, "
-                            f"not {type(environment[key]).__name__}")
-    found = environment.get("fingerprint")
-    if found is not None and not isinstance(found, str):
-        raise UserError(f"{where}: environment.fingerprint must be a string, "
-                        f"not {type(found).__name__}")
 
 
 def identity_field(doc: Any, dotted: str) -> Any:

@@ -41,8 +41,10 @@ def test_a_printed_plan_reads_back_and_prints_the_same_text():
     ("{not json", "not valid JSON"),
     ({"schema": "exabench.plan/2", "inputs": {}, "step_time_s": 1}, "not supported"),
     ({"schema": "exabench.plan/1", "inputs": {}}, "lacks step_time_s"),
-    ({"schema": "exabench.plan/1", "inputs": {}, "step_time_s": True}, "must be a number"),
-    ({"schema": "exabench.plan/1", "inputs": [], "step_time_s": 1}, "must be an object"),
+    ({"schema": "exabench.plan/1", "inputs": {}, "step_time_s": True},
+     "step_time_s: expected a number, got true"),
+    ({"schema": "exabench.plan/1", "inputs": [], "step_time_s": 1},
+     "inputs: expected an object, got a list of 0"),
     ([1], "not a Plan document"),
 ])
 def test_a_bad_plan_is_one_line_naming_the_file(tmp_path, doc, message):

@@ -95,14 +95,22 @@ OK = make_result(suite="s", name="n", params={})
 
 
 @pytest.mark.parametrize(("change", "match"), [
-    ({"results": {}}, "'results' must be a list"),
-    ({"environment": []}, "'environment' must be an object"),
-    ({"environment": {"gpu": 3}}, "environment.gpu must be an object"),
-    ({"results": [7]}, "result 0 is not an object"),
-    ({"results": [{"suite": "s"}]}, "result 0 lacks name"),
-    ({"results": [{**OK, "status": "meh"}]}, "valid: ok, failed, skipped"),
-    ({"results": [{**OK, "samples": ["x"]}]}, "not a number"),
-    ({"results": [{**OK, "metrics": 1}]}, "'metrics' must be an object"),
+    ({"results": {}}, "some.json: results: expected a list, got an object with 0 fields"),
+    ({"environment": []}, "some.json: environment: expected an object, got a list of 0"),
+    ({"environment": {"gpu": 3}}, "environment.gpu: expected an object or null, got 3"),
+    ({"results": [7]}, r"results\[0\]: expected an object, got 7"),
+    ({"results": [{"suite": "s"}]}, r"results\[0\]: expected a field 'name'"),
+    ({"results": [{**OK, "status": "meh"}]},
+     r"results\[0\].status: expected one of ok, failed, skipped, got 'meh'"),
+    ({"results": [{**OK, "samples": ["x"]}]},
+     r"results\[0\].samples\[0\]: expected a number a float64 holds or null, got 'x'"),
+    ({"results": [{**OK, "samples": [1.0, 10**400]}]},
+     r"results\[0\].samples\[1\]: expected a number .* got an integer of 401 digits"),
+    ({"results": [{**OK, "metrics": 1}]}, r"results\[0\].metrics: expected an object, got 1"),
+    ({"results": [{**OK, "stats": {**OK["stats"], "median": "fast"}}]},
+     r"results\[0\].stats.median: expected null or a number, got 'fast'"),
+    ({"results": [{**OK, "stats": {**OK["stats"], "q1": 1e400}}]},
+     r"results\[0\].stats.q1: expected a number a float64 holds"),
 ])
 def test_a_bad_run_is_one_line_naming_the_source(change: dict, match: str) -> None:
     doc = {"schema": SCHEMA, "id": "r", "created": "2025-01-01T00:00:00Z", "environment": {},
