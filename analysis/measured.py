@@ -118,7 +118,8 @@ def _measured_gemm(base: HardwareProfile, ok: list[Result], src: str,
         p, m = r.get("params", {}), r["metrics"]
         factor = _shape_factor(str(p.get("label") or ""))
         peak = base.peaks.peak(str(p.get("dtype")))
-        if r.get("suite") == "gemm" and m.get("tflops") and peak and factor:
+        if (r.get("suite") == "gemm" and m.get("tflops") and peak and factor
+                and all(k in p for k in "mnk")):
             flops = 2.0 * float(p["m"]) * float(p["n"]) * float(p["k"])
             efficiency = factor * float(m["tflops"]) / peak
             by_dtype.setdefault(str(p["dtype"]), []).append((flops / 1e9, efficiency))

@@ -17,7 +17,7 @@ def _finite(value: Any) -> float | None:
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # 10^400 in a JSON file
         return None
     return number if math.isfinite(number) else None
 

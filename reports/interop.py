@@ -23,6 +23,7 @@ GPU and fingerprint facts go into ``machine_info["exabench"]``; the timer (CUDA 
 
 from __future__ import annotations
 
+import math
 import statistics
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
@@ -63,7 +64,7 @@ def pytest_benchmark_stats(
     samples: Sequence[float], *, include_data: bool = True
 ) -> dict[str, Any]:
     """The ``stats`` block of one pytest-benchmark benchmark, computed as ``Stats`` does."""
-    data = [float(s) for s in samples]
+    data = [float(s) for s in samples if s is not None and math.isfinite(s)]  # null: missing
     ordered = sorted(data)
     mean = statistics.mean(data)
     stddev = statistics.stdev(data) if len(data) > 1 else 0
@@ -156,7 +157,8 @@ def benchmark_entry(result: Mapping[str, Any], run: Mapping[str, Any]) -> dict[s
 
 
 def _ok(run: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [r for r in run["results"] if r.get("status") == "ok" and r.get("samples")]
+    return [r for r in run["results"] if r.get("status") == "ok"
+            and any(s is not None and math.isfinite(s) for s in r["samples"])]
 
 
 def to_pytest_benchmark(run: Mapping[str, Any]) -> dict[str, Any]:

@@ -111,6 +111,12 @@ def _expected(error: Any) -> str:
         missing = [k for k in error.validator_value if k not in error.instance]
         return (f"expected a field {missing[0]!r} (required: "
                 f"{', '.join(error.validator_value)}), it is missing")
+    if error.validator == "dependentRequired":
+        for key, needs in error.validator_value.items():
+            missing = [k for k in needs if key in error.instance and k not in error.instance]
+            if missing:
+                return (f"expected {', '.join([key, *needs])} together, "
+                        f"got {key!r} without {missing[0]!r}")
     bounds = [e for e in error.context or () if e.validator in ("minimum", "maximum")]
     if error.validator == "anyOf" and bounds:  # a number, out of range: say which range
         return _expected(bounds[0])

@@ -32,7 +32,7 @@ def number(value: Any) -> float | None:
         return None
     try:
         x = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # 10^400 in a JSON file
         return None
     return x if math.isfinite(x) else None
 
@@ -180,7 +180,7 @@ def _throttled(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float)):
-        return bool(int(value) & ~0x1)
+        return math.isfinite(value) and bool(int(value) & ~0x1)
     if isinstance(value, (list, tuple, set)):
         return any(str(v).lower() not in ("gpuidle", "gpu_idle", "idle") for v in value)
     if isinstance(value, str):
