@@ -120,7 +120,8 @@ def test_a_run_of_100k_samples_loads_fast(tmp_path: Path) -> None:
     ([1.0, "2"], "samples[1]: expected a number a float64 holds or null, got '2'"),
     ([True], "samples[0]: expected a number a float64 holds or null, got true"),
     ([1.0, float("inf")], "samples[1]"),
-    ([10**309], "samples[0]: expected a number a float64 holds or null, got an integer of 310 digits"),
+    ([10**309],
+     "samples[0]: expected a number a float64 holds or null, got an integer of 310 digits"),
     ([[1.0]], "samples[0]: expected a number a float64 holds or null, got a list of 1"),
 ])
 def test_samples_are_checked_without_jsonschema(samples: list[Any], where: str | None) -> None:
