@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from exabench.analysis.planner.layout import LayoutRequest
-from exabench.analysis.planner.plan import build_plan
+from exabench.analysis.planner.plan import LAYOUT_FIELDS, build_plan
 from exabench.analysis.planner.scale import gpus_for_days
 from exabench.commands._atscale import apply_economics, attach_run, economics_options
 from exabench.commands._planning import PlanTarget, flag_names, planning_options, resolve
@@ -22,18 +22,7 @@ CSV_FIELDS = (
     "hardware",
     "cluster",
     "gpus",
-    "tp",
-    "pp",
-    "vp",
-    "cp",
-    "ep",
-    "dp",
-    "zero",
-    "mbs",
-    "global_batch",
-    "seq",
-    "precision",
-    "recompute",
+    *LAYOUT_FIELDS,
     "step_time_s",
     "tokens_per_s_per_gpu",
     "model_tflops_per_gpu",
